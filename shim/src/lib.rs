@@ -1,0 +1,1 @@
+//! libcafix.so

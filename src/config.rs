@@ -1,0 +1,236 @@
+//! Configuration of the shim, from the environment and `/etc/cafix.conf`.
+//!
+//! In a secure-exec process (setuid, setgid, file capabilities: `AT_SECURE`)
+//! the environment belongs to whoever started the program, so nothing in it
+//! may change trust or make the process write files: `CAFIX_BUNDLE`,
+//! `CAFIX_LOG_FILE`, `SSL_CERT_FILE` and `SSL_CERT_DIR` are ignored (OpenSSL
+//! itself ignores the last two there) and only the root-owned
+//! `/etc/cafix.conf` is read.
+
+use std::path::PathBuf;
+
+/// Log verbosity, `CAFIX_LOG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" | "0" => Level::Off,
+            "error" => Level::Error,
+            "warn" | "warning" => Level::Warn,
+            "info" => Level::Info,
+            "debug" | "trace" => Level::Debug,
+            _ => return None,
+        })
+    }
+
+    pub fn to_log_filter(self) -> log::LevelFilter {
+        match self {
+            Level::Off => log::LevelFilter::Off,
+            Level::Error => log::LevelFilter::Error,
+            Level::Warn => log::LevelFilter::Warn,
+            Level::Info => log::LevelFilter::Info,
+            Level::Debug => log::LevelFilter::Debug,
+        }
+    }
+}
+
+/// Log line format, `CAFIX_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Everything the shim reads from its environment, resolved once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub level: Level,
+    pub format: Format,
+    /// Where log lines go; `None` is stderr.
+    pub log_file: Option<PathBuf>,
+    /// The system bundle to serve from, if set explicitly (`CAFIX_BUNDLE`).
+    pub bundle: Option<PathBuf>,
+    /// `SSL_CERT_FILE`, when honoured.
+    pub ssl_cert_file: Option<Vec<u8>>,
+    /// `SSL_CERT_DIR`, when honoured.
+    pub ssl_cert_dir: Option<Vec<u8>>,
+    /// Set when serving is switched off (`CAFIX_SERVE=0`): observe and log only.
+    pub serve: bool,
+    /// Problems met while reading the configuration, to be logged once.
+    pub notes: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            level: Level::Warn,
+            format: Format::Text,
+            log_file: None,
+            bundle: None,
+            ssl_cert_file: None,
+            ssl_cert_dir: None,
+            serve: true,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The system-wide configuration file, the only source in secure-exec.
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/cafix.conf";
+/// A larger configuration file is not read.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// Keys, shared by the environment (`CAFIX_<KEY>`) and `/etc/cafix.conf` (`key = value`).
+const KEYS: &[&str] = &["log", "log_format", "log_file", "bundle", "serve"];
+
+impl Config {
+    /// Builds the configuration. `file` is the text of `/etc/cafix.conf`
+    /// (already checked to be a root-owned regular file), `env` looks up an
+    /// environment variable, `secure` is `AT_SECURE`.
+    pub fn resolve(file: Option<&str>, env: &dyn Fn(&str) -> Option<Vec<u8>>, secure: bool) -> Config {
+        let mut config = Config::default();
+        if let Some(text) = file {
+            config.apply_file(text);
+        }
+        let text_of = |name: &str| env(name).and_then(|v| String::from_utf8(v).ok());
+        if let Some(v) = text_of("CAFIX_LOG") {
+            config.set("log", &v, "CAFIX_LOG");
+        }
+        if let Some(v) = text_of("CAFIX_LOG_FORMAT") {
+            config.set("log_format", &v, "CAFIX_LOG_FORMAT");
+        }
+        if let Some(v) = text_of("CAFIX_SERVE") {
+            config.set("serve", &v, "CAFIX_SERVE");
+        }
+        if secure {
+            for name in ["CAFIX_LOG_FILE", "CAFIX_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+                if env(name).is_some() {
+                    config.notes.push(format!("{name} ignored: this is a secure-exec (setuid/setgid/capability) process"));
+                }
+            }
+            // Logs go to stderr only; the file's log_file is root's choice but
+            // a setuid program's stderr is the safer default.
+            config.log_file = None;
+        } else {
+            if let Some(v) = text_of("CAFIX_LOG_FILE") {
+                config.set("log_file", &v, "CAFIX_LOG_FILE");
+            }
+            if let Some(v) = text_of("CAFIX_BUNDLE") {
+                config.set("bundle", &v, "CAFIX_BUNDLE");
+            }
+            config.ssl_cert_file = env("SSL_CERT_FILE").filter(|v| !v.is_empty());
+            config.ssl_cert_dir = env("SSL_CERT_DIR").filter(|v| !v.is_empty());
+        }
+        config
+    }
+
+    fn apply_file(&mut self, text: &str) {
+        let mut unknown = 0usize;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once('=') {
+                Some((key, value)) if KEYS.contains(&key.trim()) => {
+                    self.set(key.trim(), value.trim(), &format!("{SYSTEM_CONFIG_PATH}:{}", n + 1));
+                }
+                _ => unknown += 1,
+            }
+        }
+        if unknown > 0 {
+            self.notes.push(format!("{SYSTEM_CONFIG_PATH}: {unknown} line(s) ignored (not `key = value` with a known key)"));
+        }
+    }
+
+    fn set(&mut self, key: &str, value: &str, origin: &str) {
+        match key {
+            "log" => match Level::parse(value) {
+                Some(l) => self.level = l,
+                None => self.notes.push(format!("{origin}: unknown log level {value:?}; use off, error, warn, info or debug")),
+            },
+            "log_format" => match value.trim() {
+                "json" => self.format = Format::Json,
+                "text" | "" => self.format = Format::Text,
+                other => self.notes.push(format!("{origin}: unknown log format {other:?}; use text or json")),
+            },
+            "log_file" if !value.is_empty() => self.log_file = Some(PathBuf::from(value)),
+            "bundle" if !value.is_empty() => self.bundle = Some(PathBuf::from(value)),
+            "serve" => self.serve = !matches!(value.trim(), "0" | "no" | "off" | "false"),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<Vec<u8>> {
+        let map: HashMap<String, Vec<u8>> = pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_warn_text_stderr() {
+        let c = Config::resolve(None, &env_of(&[]), false);
+        assert_eq!(c.level, Level::Warn);
+        assert_eq!(c.format, Format::Text);
+        assert_eq!(c.log_file, None);
+        assert!(c.serve);
+    }
+
+    #[test]
+    fn environment_is_read_outside_secure_exec() {
+        let env = env_of(&[
+            ("CAFIX_LOG", "info"),
+            ("CAFIX_LOG_FORMAT", "json"),
+            ("CAFIX_LOG_FILE", "/tmp/x.log"),
+            ("CAFIX_BUNDLE", "/tmp/b.pem"),
+            ("SSL_CERT_FILE", "/tmp/c.pem"),
+            ("SSL_CERT_DIR", "/tmp/d"),
+        ]);
+        let c = Config::resolve(None, &env, false);
+        assert_eq!(c.level, Level::Info);
+        assert_eq!(c.format, Format::Json);
+        assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
+        assert_eq!(c.bundle, Some(PathBuf::from("/tmp/b.pem")));
+        assert_eq!(c.ssl_cert_file.as_deref(), Some(&b"/tmp/c.pem"[..]));
+        assert_eq!(c.ssl_cert_dir.as_deref(), Some(&b"/tmp/d"[..]));
+    }
+
+    #[test]
+    fn secure_exec_ignores_trust_and_file_variables() {
+        let env = env_of(&[
+            ("CAFIX_LOG", "debug"),
+            ("CAFIX_LOG_FILE", "/root/owned.log"),
+            ("CAFIX_BUNDLE", "/tmp/evil.pem"),
+            ("SSL_CERT_FILE", "/tmp/evil.pem"),
+            ("SSL_CERT_DIR", "/tmp/evil"),
+        ]);
+        let c = Config::resolve(Some("bundle = /etc/ssl/certs/ca-certificates.crt\nlog_file = /var/log/cafix.log\n"), &env, true);
+        assert_eq!(c.level, Level::Debug);
+        assert_eq!(c.log_file, None);
+        assert_eq!(c.bundle, Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")));
+        assert_eq!(c.ssl_cert_file, None);
+        assert_eq!(c.ssl_cert_dir, None);
+        assert_eq!(c.notes.len(), 4);
+    }
+
+    #[test]
+    fn config_file_garbage_is_counted_not_fatal() {
+        let c = Config::resolve(Some("log = info\n\u{0}\u{1}garbage\nnot a key = 3\n# comment\nlog_format = xml\n"), &env_of(&[]), false);
+        assert_eq!(c.level, Level::Info);
+        assert_eq!(c.format, Format::Text);
+        assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+    }
+}

@@ -1,0 +1,10 @@
+//! The `cafix` library: everything the preload shim (`libcafix.so`) and the
+//! `cafix` command share. Pure logic lives here so it can be unit-tested and
+//! fuzzed; the shim only adds the FFI layer.
+
+pub mod bundle;
+pub mod config;
+pub mod locations;
+pub mod pem;
+pub mod record;
+pub mod subject_hash;
