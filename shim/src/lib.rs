@@ -1,1 +1,26 @@
-//! libcafix.so
+//! `libcafix.so`: preloaded into programs nobody rebuilds, it makes every
+//! well-known trust location behave as if it were complete, serving from the
+//! one real system CA bundle.
+//!
+//! This crate is only the FFI layer: the hooks ([`hooks`]), the real-symbol
+//! table ([`real`]), raw system access ([`sys`]) and the lazily built state
+//! ([`state`]). Everything that can be pure lives in the `cafix` library.
+//! See docs/ARCHITECTURE.md for the path from a hooked call to a served
+//! certificate or a log line.
+
+pub mod hooks;
+mod logger;
+mod real;
+mod state;
+mod sys;
+
+/// Runs when the library is loaded: resolves the real functions (symbol
+/// lookups only; no file is opened and nothing is allocated by us), so every
+/// later hook call is lock-free.
+extern "C" fn on_load() {
+    real::resolve_all();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;

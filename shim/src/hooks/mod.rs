@@ -1,0 +1,62 @@
+//! The interposed libc functions. Every hook calls the real function first;
+//! only when that fails with `ENOENT` on a path that *could* be a trust
+//! location does it take the slow path ([`missing`]). So for every other path
+//! a hook makes exactly the real call's system calls, takes no lock,
+//! allocates nothing and leaves errno as the real call left it.
+//!
+//! - `stat.rs`: the stat family (`stat`, `lstat`, `fstatat`, `__xstat`, `statx` …) and `access`.
+//! - `open.rs`: `fopen`, `fopen64`, `open`, `openat` and their fortified forms.
+
+pub mod open;
+pub mod stat;
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use libc::{c_char, c_int};
+
+use crate::state::{path_bytes, shim, Served};
+use crate::sys;
+
+thread_local! {
+    /// Set while this thread is inside the slow path, so a hook re-entered
+    /// from it (or from a signal handler interrupting it) goes straight to
+    /// the real function.
+    static IN_SLOW_PATH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The real call failed with `failed_errno`. Should `path` be served?
+/// Cheap checks first; the rest runs with unwinding caught, so a bug in the
+/// shim degrades to "serve nothing", never to a crash of the host.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline]
+pub unsafe fn missing(path: *const c_char, failed_errno: c_int) -> Option<Served> {
+    if failed_errno != libc::ENOENT {
+        return None;
+    }
+    // SAFETY: forwarded from this function's contract.
+    let bytes = unsafe { path_bytes(path) }?;
+    if !cafix_core::locations::quick_candidate(bytes) {
+        return None;
+    }
+    slow_path(bytes)
+}
+
+#[cold]
+fn slow_path(path: &[u8]) -> Option<Served> {
+    if IN_SLOW_PATH.with(|f| f.replace(true)) {
+        return None;
+    }
+    let served = catch_unwind(AssertUnwindSafe(|| shim().serve(path))).unwrap_or(None);
+    IN_SLOW_PATH.with(|f| f.set(false));
+    served
+}
+
+/// Restores errno after a served call succeeded, so the caller sees what it
+/// would have seen had the file been there.
+#[inline]
+pub fn restore_errno(saved: c_int) {
+    sys::set_errno(saved);
+}

@@ -1,0 +1,247 @@
+//! Hooks for opening files: `fopen`/`fopen64` (what OpenSSL's `BIO_new_file`
+//! uses for hash entries and bundles) and `open`/`openat` with their `64`
+//! and fortified (`__open_2` …) forms, for programs that read trust files
+//! with plain file descriptors.
+//!
+//! Served content is only ever opened read-only: a `FILE` over the in-memory
+//! PEM (`fmemopen`), a sealed memfd for a certificate, or the system bundle
+//! itself for a missing bundle path. Nothing is written anywhere.
+
+use libc::{c_char, c_int, c_uint, FILE};
+
+use super::{missing, restore_errno};
+use crate::real;
+use crate::state::Served;
+use crate::sys;
+
+/// Is an `fopen` mode read-only (`r`, `rb`, `re`, `rt` …, no `+`)?
+///
+/// # Safety
+/// `mode` is NULL or NUL-terminated.
+unsafe fn read_only_mode(mode: *const c_char) -> bool {
+    if mode.is_null() {
+        return false;
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let mode = unsafe { std::ffi::CStr::from_ptr(mode) }.to_bytes();
+    mode.first() == Some(&b'r') && !mode.contains(&b'+')
+}
+
+/// A read-only stream over served bytes that live as long as the process.
+fn served_stream(served: Served) -> *mut FILE {
+    let bytes = served.bytes();
+    if bytes.is_empty() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `bytes` is 'static; fmemopen in "r" mode never writes to the
+    // buffer, so handing it a pointer to immutable data is sound.
+    unsafe { libc::fmemopen(bytes.as_ptr() as *mut libc::c_void, bytes.len(), c"r".as_ptr()) }
+}
+
+macro_rules! fopen_hook {
+    ($(#[$doc:meta])* $name:ident, $real:ident) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
+            let saved = sys::errno();
+            let real = real::$real.get();
+            if real.is_null() {
+                sys::set_errno(libc::ENOSYS);
+                return std::ptr::null_mut();
+            }
+            // SAFETY: `real` is the next definition of this very symbol, with this signature.
+            let real: unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE = unsafe { std::mem::transmute(real) };
+            // SAFETY: arguments passed through unchanged.
+            let file = unsafe { real(path, mode) };
+            // SAFETY: mode is NULL or NUL-terminated per fopen's contract.
+            if !file.is_null() || !unsafe { read_only_mode(mode) } {
+                return file;
+            }
+            let failed = sys::errno();
+            // SAFETY: path is NULL or NUL-terminated per fopen's contract.
+            if let Some(served) = unsafe { missing(path, failed) } {
+                let stream = served_stream(served);
+                if !stream.is_null() {
+                    restore_errno(saved);
+                    return stream;
+                }
+                sys::set_errno(failed);
+            }
+            file
+        }
+    };
+}
+
+fopen_hook!(
+    /// `fopen(3)`: how OpenSSL reads a hash entry after `stat` found it.
+    fopen, FOPEN
+);
+fopen_hook!(fopen64, FOPEN64);
+
+/// A file descriptor for served content, opened with the caller's `O_CLOEXEC`.
+fn served_fd(served: Served, flags: c_int) -> c_int {
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    match served {
+        Served::Bundle(bundle) => {
+            use std::os::unix::ffi::OsStrExt;
+            let Ok(path) = std::ffi::CString::new(bundle.path.as_os_str().as_bytes()) else { return -1 };
+            let flags = libc::O_RDONLY | if cloexec { libc::O_CLOEXEC } else { 0 };
+            // SAFETY: openat of a NUL-terminated path, read-only.
+            unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int }
+        }
+        Served::Cert(cert) => {
+            let mfd_flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
+            // SAFETY: memfd_create with a static name; returns an fd we own or -1.
+            let fd = unsafe { libc::memfd_create(c"cafix-served-certificate".as_ptr(), mfd_flags) };
+            if fd < 0 {
+                return -1;
+            }
+            sys::write_all(fd, &cert.pem);
+            // SAFETY: fd is our memfd; rewinding and sealing it have no memory effects.
+            unsafe {
+                libc::lseek(fd, 0, libc::SEEK_SET);
+                libc::fcntl(fd, libc::F_ADD_SEALS, libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL);
+            }
+            fd
+        }
+    }
+}
+
+/// Only plain read-only opens of files are served.
+fn servable_open(flags: c_int) -> bool {
+    flags & libc::O_ACCMODE == libc::O_RDONLY && flags & (libc::O_CREAT | libc::O_DIRECTORY | libc::O_TMPFILE | libc::O_PATH) == 0
+}
+
+/// The shared tail of every open hook.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_int) -> c_int {
+    if fd >= 0 || !servable_open(flags) {
+        return fd;
+    }
+    let failed = sys::errno();
+    // SAFETY: per this function's contract.
+    if let Some(served) = unsafe { missing(path, failed) } {
+        let new_fd = served_fd(served, flags);
+        if new_fd >= 0 {
+            restore_errno(saved);
+            return new_fd;
+        }
+        sys::set_errno(failed);
+    }
+    fd
+}
+
+/// Is the path absolute? A relative one depends on a directory fd or the cwd,
+/// which are never trust locations to the shim.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+unsafe fn absolute(path: *const c_char) -> bool {
+    // SAFETY: a non-null C string has at least its terminator.
+    !path.is_null() && unsafe { *path } == b'/' as c_char
+}
+
+// `open` is variadic in C; the optional mode travels in the third argument
+// register on the ABIs glibc supports, so declaring it as a fixed `c_uint`
+// reads it where the caller put it (and ignores it when there is none).
+macro_rules! open_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let saved = sys::errno();
+            let real = real::$real.get();
+            if real.is_null() {
+                sys::set_errno(libc::ENOSYS);
+                return -1;
+            }
+            // SAFETY: the real open, called with the same three registers.
+            let real: unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int = unsafe { std::mem::transmute(real) };
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(path, flags, mode) };
+            // SAFETY: path is NULL or NUL-terminated.
+            unsafe { after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+open_hook!(open, OPEN);
+open_hook!(open64, OPEN64);
+
+macro_rules! openat_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let saved = sys::errno();
+            let real = real::$real.get();
+            if real.is_null() {
+                sys::set_errno(libc::ENOSYS);
+                return -1;
+            }
+            // SAFETY: the real openat, called with the same four registers.
+            let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int = unsafe { std::mem::transmute(real) };
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(dirfd, path, flags, mode) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { absolute(path) } {
+                return fd;
+            }
+            // SAFETY: as above.
+            unsafe { after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+openat_hook!(openat, OPENAT);
+openat_hook!(openat64, OPENAT64);
+
+macro_rules! fortified_open_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
+            let saved = sys::errno();
+            let real = real::$real.get();
+            if real.is_null() {
+                sys::set_errno(libc::ENOSYS);
+                return -1;
+            }
+            // SAFETY: the real fortified open, same signature.
+            let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(path, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            unsafe { after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+fortified_open_hook!(__open_2, OPEN_2);
+fortified_open_hook!(__open64_2, OPEN64_2);
+
+macro_rules! fortified_openat_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+            let saved = sys::errno();
+            let real = real::$real.get();
+            if real.is_null() {
+                sys::set_errno(libc::ENOSYS);
+                return -1;
+            }
+            // SAFETY: the real fortified openat, same signature.
+            let real: unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(dirfd, path, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { absolute(path) } {
+                return fd;
+            }
+            // SAFETY: as above.
+            unsafe { after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+fortified_openat_hook!(__openat_2, OPENAT_2);
+fortified_openat_hook!(__openat64_2, OPENAT64_2);

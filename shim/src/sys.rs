@@ -1,0 +1,171 @@
+//! The shim's own system access, by raw system calls so that it never goes
+//! through libc's `open`/`stat` symbols — which are the shim's own hooks.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use cafix_core::config::{MAX_CONFIG_BYTES, SYSTEM_CONFIG_PATH};
+
+/// `AT_SECURE`: setuid, setgid or file capabilities. Read from the auxiliary
+/// vector (no system call).
+pub fn is_secure_exec() -> bool {
+    // SAFETY: getauxval has no preconditions; it returns 0 for unknown types.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// An environment variable's bytes. `getenv` is not hooked and does no I/O.
+pub fn getenv(name: &str) -> Option<Vec<u8>> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a pointer to a
+    // NUL-terminated string that we copy at once.
+    unsafe {
+        let value = libc::getenv(name.as_ptr());
+        if value.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(value).to_bytes().to_vec())
+        }
+    }
+}
+
+fn c_path(path: &[u8]) -> Option<CString> {
+    CString::new(path).ok()
+}
+
+fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<libc::stat> {
+    let path = c_path(path)?;
+    // SAFETY: all-zero is a valid `struct stat`.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
+    // kernel's `struct stat` layout, which libc::stat is on this target.
+    let rc = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, path.as_ptr(), &mut st as *mut libc::stat, flags) };
+    (rc == 0).then_some(st)
+}
+
+/// `stat` (following symbolic links).
+pub fn stat(path: &Path) -> Option<libc::stat> {
+    raw_fstatat(path.as_os_str().as_bytes(), 0)
+}
+
+/// Does the path resolve to something (a broken symlink does not)?
+pub fn exists(path: &[u8]) -> bool {
+    raw_fstatat(path, 0).is_some()
+}
+
+/// Is there a directory entry, even a broken symlink?
+pub fn lexists(path: &[u8]) -> bool {
+    raw_fstatat(path, libc::AT_SYMLINK_NOFOLLOW).is_some()
+}
+
+pub fn is_nonempty_file(path: &Path) -> bool {
+    stat(path).is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size > 0)
+}
+
+fn raw_open(path: &[u8], flags: libc::c_int, mode: libc::c_uint) -> Result<libc::c_int, String> {
+    let cpath = c_path(path).ok_or("path has a NUL byte")?;
+    // SAFETY: openat with a NUL-terminated path; the result is an fd we own or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, cpath.as_ptr(), flags | libc::O_CLOEXEC, mode) };
+    if fd < 0 {
+        Err(std::io::Error::last_os_error().to_string())
+    } else {
+        Ok(fd as libc::c_int)
+    }
+}
+
+/// Reads a whole regular file of at most `max` bytes.
+pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, String> {
+    let fd = raw_open(path.as_os_str().as_bytes(), libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK, 0)?;
+    let result = read_fd(fd, max);
+    // SAFETY: fd was opened above and is closed exactly once.
+    unsafe { libc::close(fd) };
+    result
+}
+
+fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
+    // SAFETY: all-zero is a valid `struct stat`; fstat fills it for our fd.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is open; st is a valid buffer.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err("not a regular file".into());
+    }
+    if st.st_size as u64 > max as u64 {
+        return Err(format!("larger than {max} bytes"));
+    }
+    let mut out = Vec::with_capacity(st.st_size as usize);
+    let mut chunk = [0u8; 16384];
+    loop {
+        // SAFETY: reading into a local buffer of the given length.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err.to_string());
+        }
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk[..n as usize]);
+        if out.len() > max {
+            return Err(format!("larger than {max} bytes"));
+        }
+    }
+}
+
+/// `/etc/cafix.conf`, if it is a regular file owned by root, not writable by
+/// others, and small. Anything else is ignored (and said so by the caller).
+pub fn read_system_config() -> Option<String> {
+    let path = Path::new(SYSTEM_CONFIG_PATH);
+    let st = stat(path)?;
+    let trusted = st.st_uid == 0 && st.st_mode & 0o022 == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    if !trusted {
+        return None;
+    }
+    let bytes = read_file(path, MAX_CONFIG_BYTES).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
+pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writing from a valid slice.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// Appends to a log file, opened and closed for each record: a program that
+/// closes or reuses file descriptors can never have its files written.
+pub fn append_to_file(path: &Path, bytes: &[u8]) -> bool {
+    match raw_open(path.as_os_str().as_bytes(), libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NOFOLLOW, 0o600) {
+        Ok(fd) => {
+            write_all(fd, bytes);
+            // SAFETY: fd was opened above and is closed exactly once.
+            unsafe { libc::close(fd) };
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The errno of the calling thread.
+pub fn errno() -> libc::c_int {
+    // SAFETY: __errno_location always returns the thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+pub fn set_errno(value: libc::c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = value };
+}
