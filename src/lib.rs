@@ -8,3 +8,7 @@ pub mod locations;
 pub mod pem;
 pub mod record;
 pub mod subject_hash;
+
+/// The `cafix` command's subcommands (not built into the shim).
+#[cfg(feature = "cli")]
+pub mod cli;
