@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod config;
+pub mod explain;
 pub mod locations;
 pub mod pem;
 pub mod record;

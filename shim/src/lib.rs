@@ -9,10 +9,12 @@
 //! certificate or a log line.
 
 pub mod hooks;
+mod libcrypto;
 mod logger;
 mod real;
 mod state;
 mod sys;
+mod verification;
 
 /// Runs when the library is loaded: resolves the real functions (symbol
 /// lookups only; no file is opened and nothing is allocated by us), so every

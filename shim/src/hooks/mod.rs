@@ -6,8 +6,10 @@
 //!
 //! - `stat.rs`: the stat family (`stat`, `lstat`, `fstatat`, `__xstat`, `statx` …) and `access`.
 //! - `open.rs`: `fopen`, `fopen64`, `open`, `openat` and their fortified forms.
+//! - `openssl.rs`: libcrypto's `X509_STORE_load_*`, `X509_LOOKUP_ctrl`, `X509_verify_cert` (observe only).
 
 pub mod open;
+pub mod openssl;
 pub mod stat;
 
 use std::cell::Cell;
@@ -49,7 +51,16 @@ fn slow_path(path: &[u8]) -> Option<Served> {
     if IN_SLOW_PATH.with(|f| f.replace(true)) {
         return None;
     }
-    let served = catch_unwind(AssertUnwindSafe(|| shim().serve(path))).unwrap_or(None);
+    let served = catch_unwind(AssertUnwindSafe(|| {
+        let served = shim().serve(path);
+        if served.is_none() && path.ends_with(b".0") {
+            // A directory without any entry for this hash: worth naming if
+            // the verification in progress on this thread fails.
+            crate::verification::note_missed_lookup(path);
+        }
+        served
+    }))
+    .unwrap_or(None);
     IN_SLOW_PATH.with(|f| f.set(false));
     served
 }

@@ -1,0 +1,273 @@
+//! Hooks on libcrypto's trust-source and verification entry points. They
+//! only observe: arguments and return values pass through unchanged.
+//!
+//! Each exported symbol is a tiny naked stub that appends the caller's return
+//! address as one more argument and jumps to the Rust hook, which uses it to
+//! call the real function of *the caller's* libcrypto (see `libcrypto.rs`).
+//! The stubs exist for x86_64 and aarch64; the extra argument goes in the
+//! first unused argument register, so only functions with at most five
+//! arguments are hooked (`X509_LOOKUP_ctrl_ex`, with seven, is not; its
+//! callers inside OpenSSL are covered by the `X509_STORE_load_*` hooks).
+
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use libc::{c_char, c_int, c_long};
+
+use cafix_core::explain::TrustSource;
+
+use crate::libcrypto::{real_for, Sym};
+use crate::sys;
+use crate::verification;
+
+/// Defines an exported naked stub `$name` with `$n` arguments that jumps to
+/// `$hook` with the return address as argument `$n + 1`.
+macro_rules! stub {
+    ($name:ident, $hook:ident, 1) => { stub!(@emit $name, $hook, "rsi", "x1"); };
+    ($name:ident, $hook:ident, 2) => { stub!(@emit $name, $hook, "rdx", "x2"); };
+    ($name:ident, $hook:ident, 3) => { stub!(@emit $name, $hook, "rcx", "x3"); };
+    ($name:ident, $hook:ident, 4) => { stub!(@emit $name, $hook, "r8", "x4"); };
+    ($name:ident, $hook:ident, 5) => { stub!(@emit $name, $hook, "r9", "x5"); };
+    (@emit $name:ident, $hook:ident, $x86reg:literal, $armreg:literal) => {
+        #[unsafe(naked)]
+        #[no_mangle]
+        pub unsafe extern "C" fn $name() {
+            // At entry the return address is at [rsp] (x86_64) or in x30
+            // (aarch64); no register or stack slot of the caller is touched
+            // except the unused argument register it is copied into.
+            #[cfg(target_arch = "x86_64")]
+            core::arch::naked_asm!(concat!("mov ", $x86reg, ", [rsp]"), "jmp {hook}", hook = sym $hook);
+            #[cfg(target_arch = "aarch64")]
+            core::arch::naked_asm!(concat!("mov ", $armreg, ", x30"), "b {hook}", hook = sym $hook);
+        }
+    };
+}
+
+/// Finds the real function or reports it; `$stub` is our own export (never
+/// to be called back), `$fail` what OpenSSL returns on failure.
+macro_rules! real_or_fail {
+    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
+        let saved = sys::errno();
+        let real = real_for($caller, $sym, $stub as *const c_void);
+        sys::set_errno(saved);
+        if real.is_null() {
+            verification::report_unresolved($sym.name());
+            return $fail;
+        }
+        // SAFETY: `real` is the caller's libcrypto's definition of this
+        // very function, whose C signature is `$ty`.
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(real) }
+    }};
+}
+
+fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
+    if path.is_null() {
+        return None;
+    }
+    // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
+    Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
+}
+
+/// Records sources with unwinding caught and errno kept.
+fn record(store: *mut c_void, sources: impl FnOnce() -> Vec<TrustSource>) {
+    let saved = sys::errno();
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        for s in sources() {
+            verification::add_source(store, s);
+        }
+    }));
+    sys::set_errno(saved);
+}
+
+// ---- X509_verify_cert -------------------------------------------------------
+
+stub!(X509_verify_cert, verify_cert_hook, 1);
+
+unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void) -> c_int;
+    let real = real_or_fail!(caller, Sym::VerifyCert, X509_verify_cert, F, -1);
+    verification::begin();
+    // SAFETY: the caller's arguments, passed through unchanged.
+    let rc = unsafe { real(ctx) };
+    let missed = verification::end();
+    let saved = sys::errno();
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if rc <= 0 {
+            // SAFETY: `ctx` was just verified by `real`, the same library.
+            unsafe { verification::explain_failure(ctx, real as *mut c_void, missed) };
+        } else {
+            verification::note_success();
+        }
+    }));
+    sys::set_errno(saved);
+    rc
+}
+
+// ---- how stores get their trust ---------------------------------------------
+
+stub!(X509_STORE_load_locations, load_locations_hook, 3);
+
+unsafe extern "C" fn load_locations_hook(store: *mut c_void, file: *const c_char, dir: *const c_char, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadLocations, X509_STORE_load_locations, F, 0);
+    record(store, || path_source(file, TrustSource::File).into_iter().chain(path_source(dir, TrustSource::Dir)).collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, file, dir) }
+}
+
+stub!(X509_STORE_load_locations_ex, load_locations_ex_hook, 5);
+
+unsafe extern "C" fn load_locations_ex_hook(
+    store: *mut c_void,
+    file: *const c_char,
+    dir: *const c_char,
+    libctx: *mut c_void,
+    propq: *const c_char,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, X509_STORE_load_locations_ex, F, 0);
+    record(store, || path_source(file, TrustSource::File).into_iter().chain(path_source(dir, TrustSource::Dir)).collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, file, dir, libctx, propq) }
+}
+
+stub!(X509_STORE_load_file, load_file_hook, 2);
+
+unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
+    record(store, || path_source(file, TrustSource::File).into_iter().collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, file) }
+}
+
+stub!(X509_STORE_load_file_ex, load_file_ex_hook, 4);
+
+unsafe extern "C" fn load_file_ex_hook(
+    store: *mut c_void,
+    file: *const c_char,
+    libctx: *mut c_void,
+    propq: *const c_char,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
+    record(store, || path_source(file, TrustSource::File).into_iter().collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, file, libctx, propq) }
+}
+
+stub!(X509_STORE_load_path, load_path_hook, 2);
+
+unsafe extern "C" fn load_path_hook(store: *mut c_void, dir: *const c_char, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadPath, X509_STORE_load_path, F, 0);
+    record(store, || path_source(dir, TrustSource::Dir).into_iter().collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, dir) }
+}
+
+stub!(X509_STORE_load_store, load_store_hook, 2);
+
+unsafe extern "C" fn load_store_hook(store: *mut c_void, uri: *const c_char, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadStore, X509_STORE_load_store, F, 0);
+    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, uri) }
+}
+
+stub!(X509_STORE_load_store_ex, load_store_ex_hook, 4);
+
+unsafe extern "C" fn load_store_ex_hook(
+    store: *mut c_void,
+    uri: *const c_char,
+    libctx: *mut c_void,
+    propq: *const c_char,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadStoreEx, X509_STORE_load_store_ex, F, 0);
+    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, uri, libctx, propq) }
+}
+
+stub!(X509_STORE_set_default_paths, set_default_paths_hook, 1);
+
+unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, X509_STORE_set_default_paths, F, 0);
+    record(store, || vec![TrustSource::Defaults]);
+    // SAFETY: passed through unchanged.
+    unsafe { real(store) }
+}
+
+stub!(X509_STORE_set_default_paths_ex, set_default_paths_ex_hook, 3);
+
+unsafe extern "C" fn set_default_paths_ex_hook(store: *mut c_void, libctx: *mut c_void, propq: *const c_char, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreSetDefaultPathsEx, X509_STORE_set_default_paths_ex, F, 0);
+    record(store, || vec![TrustSource::Defaults]);
+    // SAFETY: passed through unchanged.
+    unsafe { real(store, libctx, propq) }
+}
+
+// `X509_LOOKUP_ctrl` commands (x509_vfy.h), the same in 1.1 and 3.x.
+const X509_L_FILE_LOAD: c_int = 1;
+const X509_L_ADD_DIR: c_int = 2;
+const X509_L_ADD_STORE: c_int = 3;
+const X509_L_LOAD_STORE: c_int = 4;
+
+stub!(X509_LOOKUP_ctrl, lookup_ctrl_hook, 5);
+
+unsafe extern "C" fn lookup_ctrl_hook(
+    lookup: *mut c_void,
+    cmd: c_int,
+    argc: *const c_char,
+    argl: c_long,
+    ret: *mut *mut c_char,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::LookupCtrl, X509_LOOKUP_ctrl, F, 0);
+    if matches!(cmd, X509_L_FILE_LOAD | X509_L_ADD_DIR | X509_L_ADD_STORE | X509_L_LOAD_STORE) && !lookup.is_null() {
+        let store = store_of_lookup(real as *mut c_void, lookup);
+        let make: fn(String) -> TrustSource = match cmd {
+            X509_L_FILE_LOAD => TrustSource::File,
+            X509_L_ADD_DIR => TrustSource::Dir,
+            _ => TrustSource::Store,
+        };
+        record(store, || path_source(argc, make).into_iter().collect());
+    }
+    // SAFETY: passed through unchanged.
+    unsafe { real(lookup, cmd, argc, argl, ret) }
+}
+
+/// `X509_LOOKUP_get_store` of the same library as `real_ctrl` (1.1.0+).
+fn store_of_lookup(real_ctrl: *mut c_void, lookup: *mut c_void) -> *mut c_void {
+    let Some(object) = crate::libcrypto::object_of(real_ctrl) else { return std::ptr::null_mut() };
+    let f = crate::libcrypto::lookup_in(&object, c"X509_LOOKUP_get_store");
+    if f.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: X509_LOOKUP_get_store(X509_LOOKUP *) -> X509_STORE *, same library as the lookup.
+    let f: unsafe extern "C" fn(*mut c_void) -> *mut c_void = unsafe { std::mem::transmute(f) };
+    // SAFETY: `lookup` is the live lookup the caller passed.
+    unsafe { f(lookup) }
+}
+
+stub!(X509_STORE_free, store_free_hook, 1);
+
+unsafe extern "C" fn store_free_hook(store: *mut c_void, caller: *const c_void) {
+    type F = unsafe extern "C" fn(*mut c_void);
+    let real = real_or_fail!(caller, Sym::StoreFree, X509_STORE_free, F, ());
+    if !store.is_null() {
+        let saved = sys::errno();
+        let _ = catch_unwind(|| verification::forget_store(store));
+        sys::set_errno(saved);
+    }
+    // SAFETY: passed through unchanged.
+    unsafe { real(store) }
+}

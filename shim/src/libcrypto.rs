@@ -1,0 +1,168 @@
+//! Calling the right OpenSSL: the real libcrypto function behind a hook is
+//! the one *the caller* would have reached without the shim.
+//!
+//! The hooks are exported unversioned, so the dynamic linker binds every
+//! caller to them, whichever OpenSSL symbol version it asked for (an
+//! unversioned definition satisfies a versioned reference). Each hook learns
+//! its caller's return address (see `hooks/openssl.rs`), and here:
+//! 1. `dladdr` names the object the call came from (libssl.so.1.1, Python's
+//!    `_ssl` module, libcrypto itself, the program …);
+//! 2. `dlopen(that object, RTLD_NOLOAD)` + `dlsym(handle, name)` searches that
+//!    object and *its own* dependencies — the libcrypto it was linked with,
+//!    even when it was `dlopen`ed `RTLD_LOCAL` (where `RTLD_NEXT` cannot see);
+//! 3. if that finds nothing, or finds the shim itself (the program and
+//!    global-scope objects see the preload first), `dlsym(RTLD_NEXT, name)`.
+//!
+//! So with libssl.so.1.1 and libssl.so.3 in one process, each one's calls go
+//! to its own libcrypto. Results are cached by return address; the cache is
+//! dropped whenever an object has been unloaded (glibc's `dlpi_subs`
+//! counter), so a `dlclose`d and re-`dlopen`ed libssl is looked up afresh.
+
+use std::ffi::{c_void, CStr};
+use std::sync::Mutex;
+
+/// Hooked or called libcrypto functions, by index into [`NAMES`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Sym {
+    VerifyCert,
+    StoreLoadLocations,
+    StoreLoadLocationsEx,
+    StoreLoadFile,
+    StoreLoadFileEx,
+    StoreLoadPath,
+    StoreLoadStore,
+    StoreLoadStoreEx,
+    StoreSetDefaultPaths,
+    StoreSetDefaultPathsEx,
+    LookupCtrl,
+    StoreFree,
+}
+
+const NAMES: &[&CStr] = &[
+    c"X509_verify_cert",
+    c"X509_STORE_load_locations",
+    c"X509_STORE_load_locations_ex",
+    c"X509_STORE_load_file",
+    c"X509_STORE_load_file_ex",
+    c"X509_STORE_load_path",
+    c"X509_STORE_load_store",
+    c"X509_STORE_load_store_ex",
+    c"X509_STORE_set_default_paths",
+    c"X509_STORE_set_default_paths_ex",
+    c"X509_LOOKUP_ctrl",
+    c"X509_STORE_free",
+];
+
+impl Sym {
+    pub fn name(self) -> &'static CStr {
+        NAMES[self as usize]
+    }
+}
+
+struct Cache {
+    subs: u64,
+    entries: Vec<(usize, Sym, usize)>,
+}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache { subs: u64::MAX, entries: Vec::new() });
+const CACHE_LIMIT: usize = 512;
+
+/// How many objects have been unloaded so far (glibc's `dlpi_subs`).
+fn unload_count() -> u64 {
+    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, size: usize, out: *mut c_void) -> libc::c_int {
+        // dlpi_subs exists when the structure is large enough to hold it.
+        let needed = std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();
+        if size >= needed {
+            // SAFETY: glibc passes a valid dl_phdr_info of `size` bytes; `out` is our u64.
+            unsafe { *(out as *mut u64) = (*info).dlpi_subs };
+        }
+        1 // stop after the first object: the counters are global
+    }
+    let mut subs = 0u64;
+    // SAFETY: the callback only reads the info glibc hands it and writes our local.
+    unsafe { libc::dl_iterate_phdr(Some(first), &mut subs as *mut u64 as *mut c_void) };
+    subs
+}
+
+/// The real function `sym` for a call that will return to `caller`.
+/// Null if no OpenSSL reachable from the caller has it.
+pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mut c_void {
+    let subs = unload_count();
+    {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.subs != subs {
+            cache.subs = subs;
+            cache.entries.clear();
+        }
+        if let Some(&(_, _, real)) = cache.entries.iter().find(|(c, s, _)| *c == caller as usize && *s == sym) {
+            return real as *mut c_void;
+        }
+    }
+    let real = resolve(caller, sym.name(), own_stub);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.entries.len() >= CACHE_LIMIT {
+        cache.entries.clear();
+    }
+    cache.entries.push((caller as usize, sym, real as usize));
+    real
+}
+
+/// `dlsym` in the caller's own dependency scope, else the next definition.
+fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut c_void {
+    let from_caller = object_of(caller).map_or(std::ptr::null_mut(), |path| lookup_in(&path, name));
+    if !from_caller.is_null() && !is_own(from_caller, own_stub) {
+        return from_caller;
+    }
+    // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name.
+    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
+    if is_own(next, own_stub) {
+        return std::ptr::null_mut();
+    }
+    next
+}
+
+fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
+    p as *const c_void == own_stub || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
+}
+
+fn object_base(p: *mut c_void) -> usize {
+    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr accepts any address.
+    if unsafe { libc::dladdr(p, &mut info) } == 0 {
+        return 0;
+    }
+    info.dli_fbase as usize
+}
+
+/// The file name of the loaded object containing `addr`.
+pub fn object_of(addr: *const c_void) -> Option<std::ffi::CString> {
+    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr accepts any address.
+    if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated string owned by the loader; copied at once.
+    let name = unsafe { CStr::from_ptr(info.dli_fname) };
+    if name.to_bytes().is_empty() {
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+/// `dlsym` in the scope of an already loaded object (never loads anything).
+pub fn lookup_in(object: &CStr, name: &CStr) -> *mut c_void {
+    // SAFETY: RTLD_NOLOAD only returns a handle to an object already loaded.
+    let handle = unsafe { libc::dlopen(object.as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
+    if handle.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a valid handle and a NUL-terminated name.
+    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    // SAFETY: balances the reference dlopen took; the object stays loaded
+    // because whoever loaded it still holds theirs.
+    unsafe { libc::dlclose(handle) };
+    p
+}

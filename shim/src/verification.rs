@@ -1,0 +1,235 @@
+//! What the OpenSSL hooks remember: the trust sources each `X509_STORE` was
+//! given, and the hash-directory lookups made while a thread is inside
+//! `X509_verify_cert`. On a failed verification, the facts are read through
+//! the same libcrypto that verified (never another) and explained.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_void, CStr};
+use std::sync::Mutex;
+
+use cafix_core::config::Level;
+use cafix_core::explain::{self, CertSummary, TrustSource, VerifyFailure};
+use cafix_core::record::Record;
+
+use crate::libcrypto;
+use crate::logger;
+use crate::state::shim;
+
+/// Trust sources by store address. Entries go when the store is freed; the
+/// map is bounded so a program that leaks stores cannot grow it forever.
+static STORES: Mutex<Option<HashMap<usize, Vec<TrustSource>>>> = Mutex::new(None);
+const STORES_LIMIT: usize = 4096;
+
+pub fn add_source(store: *mut c_void, source: TrustSource) {
+    if store.is_null() {
+        return;
+    }
+    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    let map = stores.get_or_insert_with(HashMap::new);
+    if map.len() >= STORES_LIMIT && !map.contains_key(&(store as usize)) {
+        map.clear();
+    }
+    let sources = map.entry(store as usize).or_default();
+    if !sources.contains(&source) {
+        sources.push(source);
+    }
+}
+
+pub fn forget_store(store: *mut c_void) {
+    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(map) = stores.as_mut() {
+        map.remove(&(store as usize));
+    }
+}
+
+fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
+    let stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    stores.as_ref()?.get(&(store as usize)).cloned()
+}
+
+thread_local! {
+    /// One frame per `X509_verify_cert` in progress on this thread (a verify
+    /// callback may verify again); each collects the lookups that missed.
+    static FRAMES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Called by the file hooks' slow path for every hash-entry lookup that
+/// stayed missing, whether or not the directory is a trust directory.
+pub fn note_missed_lookup(path: &[u8]) {
+    let _ = FRAMES.try_with(|frames| {
+        if let Ok(mut frames) = frames.try_borrow_mut() {
+            if let Some(frame) = frames.last_mut() {
+                let p = String::from_utf8_lossy(path).into_owned();
+                if !frame.contains(&p) {
+                    frame.push(p);
+                }
+            }
+        }
+    });
+}
+
+pub fn begin() {
+    let _ = FRAMES.try_with(|f| f.borrow_mut().push(Vec::new()));
+}
+
+pub fn end() -> Vec<String> {
+    FRAMES.try_with(|f| f.borrow_mut().pop().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The libcrypto functions an explanation reads, all from one library.
+struct Api {
+    get_error: unsafe extern "C" fn(*mut c_void) -> libc::c_int,
+    get_error_depth: unsafe extern "C" fn(*mut c_void) -> libc::c_int,
+    get_current_cert: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+    get0_store: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    get0_untrusted: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    get0_param: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    param_get0_host: Option<unsafe extern "C" fn(*mut c_void, libc::c_int) -> *const libc::c_char>,
+    sk_num: Option<unsafe extern "C" fn(*const c_void) -> libc::c_int>,
+    i2d_x509: unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> libc::c_int,
+    error_string: unsafe extern "C" fn(libc::c_long) -> *const libc::c_char,
+    version: Option<unsafe extern "C" fn(libc::c_int) -> *const libc::c_char>,
+}
+
+impl Api {
+    /// Resolves the API in the object that defines `real_verify`.
+    fn of(real_verify: *mut c_void) -> Option<(Api, String)> {
+        let object = libcrypto::object_of(real_verify)?;
+        let find = |name: &CStr| {
+            let p = libcrypto::lookup_in(&object, name);
+            (!p.is_null()).then_some(p)
+        };
+        // SAFETY (all transmutes below): each pointer is the named OpenSSL
+        // function from the same library, whose C signature is the one given.
+        unsafe {
+            let api = Api {
+                get_error: std::mem::transmute(find(c"X509_STORE_CTX_get_error")?),
+                get_error_depth: std::mem::transmute(find(c"X509_STORE_CTX_get_error_depth")?),
+                get_current_cert: std::mem::transmute(find(c"X509_STORE_CTX_get_current_cert")?),
+                get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| std::mem::transmute(p)),
+                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| std::mem::transmute(p)),
+                get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| std::mem::transmute(p)),
+                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| std::mem::transmute(p)),
+                sk_num: find(c"OPENSSL_sk_num").map(|p| std::mem::transmute(p)),
+                i2d_x509: std::mem::transmute(find(c"i2d_X509")?),
+                error_string: std::mem::transmute(find(c"X509_verify_cert_error_string")?),
+                version: find(c"OpenSSL_version").map(|p| std::mem::transmute(p)),
+            };
+            Some((api, object.to_string_lossy().into_owned()))
+        }
+    }
+}
+
+/// DER of an `X509 *` through the library's own `i2d_X509`.
+///
+/// # Safety
+/// `cert` is a live `X509 *` of the library `api` came from.
+unsafe fn der_of(api: &Api, cert: *mut c_void) -> Option<Vec<u8>> {
+    if cert.is_null() {
+        return None;
+    }
+    // SAFETY: i2d with a NULL output pointer only measures.
+    let len = unsafe { (api.i2d_x509)(cert, std::ptr::null_mut()) };
+    if len <= 0 || len > 1 << 20 {
+        return None;
+    }
+    let mut buf = vec![0u8; len as usize];
+    let mut p = buf.as_mut_ptr();
+    // SAFETY: `buf` has exactly the length i2d reported; i2d advances `p`.
+    let written = unsafe { (api.i2d_x509)(cert, &mut p) };
+    (written == len).then_some(buf)
+}
+
+/// Explains a failed verification of `ctx` (called after the real
+/// `X509_verify_cert` returned ≤ 0).
+///
+/// # Safety
+/// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
+pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed: Vec<String>) {
+    if ctx.is_null() {
+        return;
+    }
+    let Some((api, object)) = Api::of(real_verify) else { return };
+    // SAFETY: every call below passes `ctx` or pointers obtained from it to
+    // the library that owns them, as the OpenSSL API documents.
+    unsafe {
+        let error = (api.get_error)(ctx);
+        let depth = (api.get_error_depth)(ctx);
+        let error_text = cstr((api.error_string)(libc::c_long::from(error))).unwrap_or_default();
+        let cert = der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
+        let store = api.get0_store.map_or(std::ptr::null_mut(), |f| f(ctx));
+        let peer_chain_len = match (api.get0_untrusted, api.sk_num) {
+            (Some(untrusted), Some(num)) => {
+                let sk = untrusted(ctx);
+                if sk.is_null() { 0 } else { num(sk).max(0) as usize }
+            }
+            _ => 0,
+        };
+        let expected_host = match (api.get0_param, api.param_get0_host) {
+            (Some(param), Some(host)) => {
+                let p = param(ctx);
+                if p.is_null() { None } else { cstr(host(p, 0)) }
+            }
+            _ => None,
+        };
+        let version = api.version.and_then(|v| cstr(v(0))).unwrap_or_else(|| "OpenSSL (version unknown)".into());
+        let bundle = shim().bundle();
+        let issuer_in_bundle = cert.as_ref().and_then(|c| {
+            let hash = c.issuer_hash?;
+            let b = bundle?;
+            b.with_hash(hash).iter().find(|ca| ca.subject == c.issuer).map(|ca| ca.subject.clone())
+        });
+        let failure = VerifyFailure {
+            error,
+            error_text,
+            depth,
+            cert,
+            peer_chain_len,
+            sources: if store.is_null() { None } else { sources_of(store) },
+            missed_lookups: missed,
+            issuer_in_bundle,
+            bundle_path: bundle.map(|b| b.path.display().to_string()),
+            library: format!("{version}, {object}"),
+            expected_host,
+        };
+        logger::emit(&explain::to_record(&failure));
+    }
+}
+
+/// Logs a successful verification at debug level.
+pub fn note_success() {
+    logger::emit(&Record::new(Level::Debug, "verify-ok", "certificate verification succeeded"));
+}
+
+/// Logs, once per function, that no real OpenSSL function could be found.
+pub fn report_unresolved(name: &CStr) {
+    static SEEN: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let name = name.to_str().unwrap_or("?");
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.iter().any(|n| *n == name) {
+        return;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    seen.push(leaked);
+    drop(seen);
+    let _ = shim();
+    logger::emit(&Record::new(
+        Level::Error,
+        "unresolved-symbol",
+        format!("{name}: no OpenSSL reachable from the caller defines it; the call fails as OpenSSL reports failure"),
+    ));
+}
+
+/// A C string, copied.
+///
+/// # Safety
+/// `p` is NULL or NUL-terminated.
+unsafe fn cstr(p: *const libc::c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: per the contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}

@@ -1,0 +1,331 @@
+//! Explaining a failed certificate verification in words a person can act on.
+//!
+//! The shim gathers the facts inside the program (OpenSSL's error, the
+//! certificate at the failing depth, the trust sources the store was given,
+//! the hash-directory lookups that missed during this verification, whether
+//! the system bundle has the missing issuer); this module turns them into one
+//! [`Record`] with a hint for the likely cause. Pure: no I/O, no OpenSSL.
+
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::bundle::display_name;
+use crate::config::Level;
+use crate::record::Record;
+use crate::subject_hash::{hash_hex, name_hash};
+
+/// OpenSSL's `X509_V_ERR_*` codes the hints use (stable since 1.1.0).
+pub mod code {
+    pub const UNABLE_TO_GET_ISSUER_CERT: i32 = 2;
+    pub const CERT_NOT_YET_VALID: i32 = 9;
+    pub const CERT_HAS_EXPIRED: i32 = 10;
+    pub const DEPTH_ZERO_SELF_SIGNED_CERT: i32 = 18;
+    pub const SELF_SIGNED_CERT_IN_CHAIN: i32 = 19;
+    pub const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i32 = 20;
+    pub const UNABLE_TO_VERIFY_LEAF_SIGNATURE: i32 = 21;
+    pub const HOSTNAME_MISMATCH: i32 = 62;
+    pub const EMAIL_MISMATCH: i32 = 63;
+    pub const IP_ADDRESS_MISMATCH: i32 = 64;
+}
+
+/// The facts about one certificate that an explanation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSummary {
+    pub subject: String,
+    pub issuer: String,
+    pub subject_hash: Option<u32>,
+    pub issuer_hash: Option<u32>,
+    pub self_issued: bool,
+    pub is_ca: bool,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+}
+
+impl CertSummary {
+    pub fn from_der(der: &[u8]) -> Option<CertSummary> {
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
+        Some(CertSummary {
+            subject: display_name(cert.subject()),
+            issuer: display_name(cert.issuer()),
+            subject_hash: name_hash(cert.subject()),
+            issuer_hash: name_hash(cert.issuer()),
+            self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+            is_ca,
+            not_before: cert.validity().not_before.timestamp(),
+            not_after: cert.validity().not_after.timestamp(),
+            sha256: sha256_hex(der),
+        })
+    }
+
+    /// `sha256$<hex>`, the pin format of IO::Socket::SSL and others.
+    pub fn pin(&self) -> String {
+        format!("sha256${}", self.sha256)
+    }
+}
+
+pub fn sha256_hex(der: &[u8]) -> String {
+    Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How a store got its trust, as seen by the shim's OpenSSL hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSource {
+    File(String),
+    Dir(String),
+    Store(String),
+    /// `X509_STORE_set_default_paths`: OpenSSL's compiled-in file and dir.
+    Defaults,
+}
+
+impl std::fmt::Display for TrustSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrustSource::File(p) => write!(f, "file {p}"),
+            TrustSource::Dir(p) => write!(f, "dir {p}"),
+            TrustSource::Store(p) => write!(f, "store {p}"),
+            TrustSource::Defaults => write!(f, "defaults"),
+        }
+    }
+}
+
+/// Everything known about one failed `X509_verify_cert`.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyFailure {
+    pub error: i32,
+    pub error_text: String,
+    pub depth: i32,
+    /// The certificate at the failing depth.
+    pub cert: Option<CertSummary>,
+    /// How many untrusted certificates (usually: what the peer sent) came with it.
+    pub peer_chain_len: usize,
+    /// `None` when the store got its trust through calls the shim cannot see
+    /// (Qt resolves OpenSSL with `dlsym` and calls it directly).
+    pub sources: Option<Vec<TrustSource>>,
+    /// Hash-directory lookups that missed during this verification.
+    pub missed_lookups: Vec<String>,
+    /// Subject of the system-bundle certificate that would have been the issuer.
+    pub issuer_in_bundle: Option<String>,
+    pub bundle_path: Option<String>,
+    /// e.g. `OpenSSL 3.0.19 27 Jan 2026 (/lib/x86_64-linux-gnu/libcrypto.so.3)`.
+    pub library: String,
+    /// The host name the verification expected, if OpenSSL says.
+    pub expected_host: Option<String>,
+}
+
+/// The likely cause of a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// Only hash directories were searched and they lack a CA the bundle has (Qt's on-demand mode).
+    OnDemandDirsWithoutBundle,
+    /// The issuer is in the system bundle, but the program trusts only its own CA file or directory.
+    NotInProgramTrust,
+    /// The chain ends at a CA whose issuer is not in the system bundle.
+    RootNotInBundle,
+    /// The server sent its leaf without the intermediate that issued it.
+    IncompleteChain,
+    Expired,
+    NotYetValid,
+    HostnameMismatch,
+    /// The server's own certificate is self-signed: trust on first use by pinning it.
+    SelfSignedLeaf,
+    /// The chain the server sent ends in a self-signed root that is not trusted here.
+    UntrustedRootInChain,
+    Other,
+}
+
+impl Hint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hint::OnDemandDirsWithoutBundle => "on-demand-dirs-without-bundle",
+            Hint::NotInProgramTrust => "not-in-program-trust",
+            Hint::RootNotInBundle => "root-not-in-bundle",
+            Hint::IncompleteChain => "incomplete-chain",
+            Hint::Expired => "expired",
+            Hint::NotYetValid => "not-yet-valid",
+            Hint::HostnameMismatch => "hostname-mismatch",
+            Hint::SelfSignedLeaf => "self-signed-leaf",
+            Hint::UntrustedRootInChain => "untrusted-root-in-chain",
+            Hint::Other => "other",
+        }
+    }
+}
+
+/// Picks the likely cause.
+pub fn classify(f: &VerifyFailure) -> Hint {
+    match f.error {
+        code::CERT_HAS_EXPIRED => Hint::Expired,
+        code::CERT_NOT_YET_VALID => Hint::NotYetValid,
+        code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH | code::EMAIL_MISMATCH => Hint::HostnameMismatch,
+        code::DEPTH_ZERO_SELF_SIGNED_CERT => Hint::SelfSignedLeaf,
+        code::SELF_SIGNED_CERT_IN_CHAIN => Hint::UntrustedRootInChain,
+        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY | code::UNABLE_TO_GET_ISSUER_CERT | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
+            if f.issuer_in_bundle.is_some() {
+                let only_dirs = match &f.sources {
+                    Some(sources) => !sources.is_empty() && sources.iter().all(|s| matches!(s, TrustSource::Dir(_))),
+                    None => !f.missed_lookups.is_empty(),
+                };
+                if only_dirs {
+                    Hint::OnDemandDirsWithoutBundle
+                } else {
+                    Hint::NotInProgramTrust
+                }
+            } else {
+                let cert_is_ca = f.cert.as_ref().is_some_and(|c| c.is_ca);
+                if !cert_is_ca && f.depth == 0 {
+                    Hint::IncompleteChain
+                } else {
+                    Hint::RootNotInBundle
+                }
+            }
+        }
+        _ => Hint::Other,
+    }
+}
+
+fn hint_text(hint: Hint, f: &VerifyFailure) -> String {
+    let issuer = f.cert.as_ref().map_or("(unknown)", |c| c.issuer.as_str());
+    let bundle = f.bundle_path.as_deref().unwrap_or("the system bundle");
+    match hint {
+        Hint::OnDemandDirsWithoutBundle => format!(
+            "this store only looks up CAs in hash directories (on-demand, as Qt does when it finds a `<hash>.0` file) and never loaded the CA bundle; \
+             \"{issuer}\" is in {bundle} but not in those directories. Run the program with `cafix run`, or run `openssl rehash` on the directory"
+        ),
+        Hint::NotInProgramTrust => format!(
+            "\"{issuer}\" is in {bundle}, but this program verifies against its own trust ({}) only; cafix does not add to a program's own trust. \
+             Add the CA to that file or directory, or configure the program to use the system store",
+            f.sources.as_ref().map_or_else(|| "unknown".to_string(), |s| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        ),
+        Hint::RootNotInBundle => format!(
+            "the chain ends at \"{}\", whose issuer \"{issuer}\" is not in {bundle}: the root is not trusted on this machine. \
+             If it should be, install it as a local CA (e.g. /usr/local/share/ca-certificates/ + update-ca-certificates)",
+            f.cert.as_ref().map_or("(unknown)", |c| c.subject.as_str())
+        ),
+        Hint::IncompleteChain => format!(
+            "the server sent {} certificate(s) and its certificate's issuer \"{issuer}\" is neither among them nor in {bundle}: \
+             the server most likely omitted an intermediate certificate (fix the server's chain file), or \"{issuer}\" is a private CA not trusted here",
+            f.peer_chain_len
+        ),
+        Hint::Expired => format!("\"{}\" expired; renew it (or check this machine's clock)", subject_of(f)),
+        Hint::NotYetValid => format!("\"{}\" is not valid yet; check this machine's clock", subject_of(f)),
+        Hint::HostnameMismatch => match &f.expected_host {
+            Some(host) => format!("the certificate is not issued for \"{host}\"; connect with a name it lists, or fix the server certificate's SAN"),
+            None => "the certificate is not issued for the name connected to; connect with a name it lists, or fix the server certificate's SAN".to_string(),
+        },
+        Hint::SelfSignedLeaf => format!(
+            "the server's certificate \"{}\" is self-signed: nothing can vouch for it. If you trust it (trust on first use), pin its fingerprint {}",
+            subject_of(f),
+            f.cert.as_ref().map_or_else(String::new, CertSummary::pin)
+        ),
+        Hint::UntrustedRootInChain => format!(
+            "the server sent a self-signed root \"{}\" that is not in {bundle}; trust it explicitly only if you know it",
+            subject_of(f)
+        ),
+        Hint::Other => "see OpenSSL's error above".to_string(),
+    }
+}
+
+fn subject_of(f: &VerifyFailure) -> &str {
+    f.cert.as_ref().map_or("(unknown)", |c| c.subject.as_str())
+}
+
+/// One record for one failure.
+pub fn to_record(f: &VerifyFailure) -> Record {
+    let hint = classify(f);
+    let mut r = Record::new(
+        Level::Warn,
+        "verify-failed",
+        format!("certificate verification failed: {} (error {} at depth {}) [{}]", f.error_text, f.error, f.depth, f.library),
+    )
+    .with("_error", f.error.to_string())
+    .with("_error_text", f.error_text.clone())
+    .with("_depth", f.depth.to_string())
+    .with("_library", f.library.clone());
+    if let Some(c) = &f.cert {
+        r = r.with("certificate", c.subject.clone());
+        let issuer_hash = c.issuer_hash.map(hash_hex).unwrap_or_else(|| "?".to_string());
+        r = r.with("issuer", format!("{} (subject hash {issuer_hash})", c.issuer));
+        r = r.with("_issuer_hash", issuer_hash);
+        r = r.with("_sha256", c.sha256.clone());
+    }
+    r = r.with(
+        "trust sources",
+        match &f.sources {
+            Some(s) if s.is_empty() => "none".to_string(),
+            Some(s) => s.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            None => "not seen (set up through direct calls into libcrypto)".to_string(),
+        },
+    );
+    if !f.missed_lookups.is_empty() {
+        r = r.with("lookups that missed", f.missed_lookups.join(", "));
+    }
+    r = r.with(
+        "issuer in the system bundle",
+        match (&f.issuer_in_bundle, &f.bundle_path) {
+            (Some(s), Some(p)) => format!("yes, \"{s}\" in {p}"),
+            (Some(s), None) => format!("yes, \"{s}\""),
+            (None, Some(p)) => format!("no (looked in {p})"),
+            (None, None) => "no system bundle found".to_string(),
+        },
+    );
+    r.with("hint", hint_text(hint, f)).with("_hint_class", hint.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(is_ca: bool, self_issued: bool) -> CertSummary {
+        CertSummary {
+            subject: "CN=S".into(),
+            issuer: "CN=I".into(),
+            subject_hash: Some(1),
+            issuer_hash: Some(2),
+            self_issued,
+            is_ca,
+            not_before: 0,
+            not_after: 1,
+            sha256: "ab".into(),
+        }
+    }
+
+    fn failure(error: i32, depth: i32, c: CertSummary) -> VerifyFailure {
+        VerifyFailure { error, depth, cert: Some(c), library: "OpenSSL test".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn simple_codes_map_to_their_hints() {
+        assert_eq!(classify(&failure(10, 0, cert(false, false))), Hint::Expired);
+        assert_eq!(classify(&failure(9, 0, cert(false, false))), Hint::NotYetValid);
+        assert_eq!(classify(&failure(62, 0, cert(false, false))), Hint::HostnameMismatch);
+        assert_eq!(classify(&failure(18, 0, cert(false, true))), Hint::SelfSignedLeaf);
+        assert_eq!(classify(&failure(19, 1, cert(true, true))), Hint::UntrustedRootInChain);
+        assert_eq!(classify(&failure(7, 0, cert(false, false))), Hint::Other);
+    }
+
+    #[test]
+    fn missing_issuer_is_told_apart() {
+        let mut f = failure(20, 1, cert(true, false));
+        assert_eq!(classify(&f), Hint::RootNotInBundle);
+        f = failure(20, 0, cert(false, false));
+        assert_eq!(classify(&f), Hint::IncompleteChain);
+        f.issuer_in_bundle = Some("CN=I".into());
+        f.sources = Some(vec![TrustSource::Dir("/etc/ssl/certs/".into())]);
+        assert_eq!(classify(&f), Hint::OnDemandDirsWithoutBundle);
+        f.sources = None;
+        f.missed_lookups = vec!["/etc/ssl/certs/00000002.0".into()];
+        assert_eq!(classify(&f), Hint::OnDemandDirsWithoutBundle);
+        f.sources = Some(vec![TrustSource::File("/app/ca.pem".into())]);
+        assert_eq!(classify(&f), Hint::NotInProgramTrust);
+    }
+
+    #[test]
+    fn self_signed_hint_gives_the_pin() {
+        let r = to_record(&failure(18, 0, cert(false, true)));
+        let hint = r.details.iter().find(|(k, _)| *k == "hint").unwrap();
+        assert!(hint.1.contains("sha256$ab"), "{}", hint.1);
+        assert!(r.message.contains("error 18 at depth 0"));
+    }
+}
