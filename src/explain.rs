@@ -11,6 +11,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::display_name;
 use crate::config::Level;
+use crate::locations::is_trust_dir;
 use crate::record::Record;
 use crate::subject_hash::{hash_hex, name_hash};
 
@@ -163,11 +164,19 @@ pub fn classify(f: &VerifyFailure) -> Hint {
         code::SELF_SIGNED_CERT_IN_CHAIN => Hint::UntrustedRootInChain,
         code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY | code::UNABLE_TO_GET_ISSUER_CERT | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
             if f.issuer_in_bundle.is_some() {
-                let only_dirs = match &f.sources {
-                    Some(sources) => !sources.is_empty() && sources.iter().all(|s| matches!(s, TrustSource::Dir(_))),
-                    None => !f.missed_lookups.is_empty(),
+                // Only well-known system directories count: an application's
+                // own directory is its private trust, which cafix leaves alone.
+                let system_dir = |d: &str| is_trust_dir(d.as_bytes(), None);
+                let only_system_dirs = match &f.sources {
+                    Some(sources) => {
+                        !sources.is_empty() && sources.iter().all(|s| matches!(s, TrustSource::Dir(d) if system_dir(d)))
+                    }
+                    None => {
+                        !f.missed_lookups.is_empty()
+                            && f.missed_lookups.iter().all(|p| p.rsplit_once('/').is_some_and(|(d, _)| system_dir(d)))
+                    }
                 };
-                if only_dirs {
+                if only_system_dirs {
                     Hint::OnDemandDirsWithoutBundle
                 } else {
                     Hint::NotInProgramTrust
@@ -318,6 +327,8 @@ mod tests {
         f.missed_lookups = vec!["/etc/ssl/certs/00000002.0".into()];
         assert_eq!(classify(&f), Hint::OnDemandDirsWithoutBundle);
         f.sources = Some(vec![TrustSource::File("/app/ca.pem".into())]);
+        assert_eq!(classify(&f), Hint::NotInProgramTrust);
+        f.sources = Some(vec![TrustSource::Dir("/opt/app/cadir".into())]);
         assert_eq!(classify(&f), Hint::NotInProgramTrust);
     }
 
