@@ -10,6 +10,7 @@
 
 pub mod hooks;
 mod libcrypto;
+mod lock;
 mod logger;
 mod real;
 mod state;
@@ -17,10 +18,11 @@ mod sys;
 mod verification;
 
 /// Runs when the library is loaded: resolves the real functions (symbol
-/// lookups only; no file is opened and nothing is allocated by us), so every
-/// later hook call is lock-free.
+/// lookups only; no file is opened), so every later hook call is lock-free,
+/// and makes `fork` wait for the shim's lock (see `lock.rs`).
 extern "C" fn on_load() {
     real::resolve_all();
+    lock::install_fork_handlers();
 }
 
 #[used]

@@ -21,6 +21,8 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
+use crate::lock::with_shim_lock;
+
 /// Hooked or called libcrypto functions, by index into [`NAMES`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -65,14 +67,22 @@ struct Cache {
     entries: Vec<(usize, Sym, usize)>,
 }
 
-static CACHE: Mutex<Cache> = Mutex::new(Cache { subs: u64::MAX, entries: Vec::new() });
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    subs: u64::MAX,
+    entries: Vec::new(),
+});
 const CACHE_LIMIT: usize = 512;
 
 /// How many objects have been unloaded so far (glibc's `dlpi_subs`).
 fn unload_count() -> u64 {
-    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, size: usize, out: *mut c_void) -> libc::c_int {
+    unsafe extern "C" fn first(
+        info: *mut libc::dl_phdr_info,
+        size: usize,
+        out: *mut c_void,
+    ) -> libc::c_int {
         // dlpi_subs exists when the structure is large enough to hold it.
-        let needed = std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();
+        let needed =
+            std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();
         if size >= needed {
             // SAFETY: glibc passes a valid dl_phdr_info of `size` bytes; `out` is our u64.
             unsafe { *(out as *mut u64) = (*info).dlpi_subs };
@@ -88,23 +98,34 @@ fn unload_count() -> u64 {
 /// The real function `sym` for a call that will return to `caller`.
 /// Null if no OpenSSL reachable from the caller has it.
 pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mut c_void {
+    // The loader's locks are never taken while the shim lock is held (a
+    // library constructor running under the loader lock may call a hooked
+    // `stat`), so the unload counter and resolution happen outside it.
     let subs = unload_count();
-    {
+    let cached = with_shim_lock(|| {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         if cache.subs != subs {
             cache.subs = subs;
             cache.entries.clear();
         }
-        if let Some(&(_, _, real)) = cache.entries.iter().find(|(c, s, _)| *c == caller as usize && *s == sym) {
-            return real as *mut c_void;
-        }
+        cache
+            .entries
+            .iter()
+            .find(|(c, s, _)| *c == caller as usize && *s == sym)
+            .map(|&(_, _, real)| real)
+    })
+    .flatten();
+    if let Some(real) = cached {
+        return real as *mut c_void;
     }
     let real = resolve(caller, sym.name(), own_stub);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.entries.len() >= CACHE_LIMIT {
-        cache.entries.clear();
-    }
-    cache.entries.push((caller as usize, sym, real as usize));
+    with_shim_lock(|| {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.entries.len() >= CACHE_LIMIT {
+            cache.entries.clear();
+        }
+        cache.entries.push((caller as usize, sym, real as usize));
+    });
     real
 }
 
@@ -123,7 +144,8 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
 }
 
 fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
-    p as *const c_void == own_stub || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
+    p as *const c_void == own_stub
+        || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
 }
 
 fn object_base(p: *mut c_void) -> usize {

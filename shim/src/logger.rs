@@ -45,7 +45,11 @@ static FACADE: Facade = Facade;
 
 /// Sets the destination from the configuration; the first call wins.
 pub fn install(config: &Config) {
-    let _ = SINK.set(Sink { level: config.level, format: config.format, file: config.log_file.clone() });
+    let _ = SINK.set(Sink {
+        level: config.level,
+        format: config.format,
+        file: config.log_file.clone(),
+    });
     if log::set_logger(&FACADE).is_ok() {
         log::set_max_level(config.level.to_log_filter());
     }

@@ -16,7 +16,10 @@ pub struct Real {
 
 impl Real {
     pub const fn new(name: &'static CStr) -> Real {
-        Real { name, ptr: AtomicPtr::new(null_mut()) }
+        Real {
+            name,
+            ptr: AtomicPtr::new(null_mut()),
+        }
     }
 
     /// The next definition of this symbol after libcafix.so, or null if the

@@ -131,7 +131,9 @@ impl Shim {
             return None;
         }
         match class {
-            TrustPath::HashEntry { dir, hash, index } => self.serve_hash_entry(dir, hash, index).map(Served::Cert),
+            TrustPath::HashEntry { dir, hash, index } => {
+                self.serve_hash_entry(dir, hash, index).map(Served::Cert)
+            }
             TrustPath::Bundle { known: Some(_) } => {
                 let bundle = self.bundle()?;
                 self.log_bundle_path_once(path, bundle);
@@ -141,19 +143,35 @@ impl Shim {
         }
     }
 
-    fn serve_hash_entry(&'static self, dir: &[u8], hash: u32, index: u32) -> Option<&'static CaCert> {
+    fn serve_hash_entry(
+        &'static self,
+        dir: &[u8],
+        hash: u32,
+        index: u32,
+    ) -> Option<&'static CaCert> {
         let bundle = self.bundle();
         // Real entries below `index` keep their numbers; served ones follow.
-        let real_below = (0..index).filter(|i| sys::exists(&entry_path(dir, hash, *i))).count() as u32;
+        let real_below = (0..index)
+            .filter(|i| sys::exists(&entry_path(dir, hash, *i)))
+            .count() as u32;
         let mut map = self.dir_hashes.lock().unwrap_or_else(|e| e.into_inner());
         let key = (dir.to_vec(), hash);
         let first_time = !map.contains_key(&key);
         let to_serve = map.entry(key).or_insert_with(|| {
-            let Some(bundle) = bundle else { return Vec::new() };
+            let Some(bundle) = bundle else {
+                return Vec::new();
+            };
             let real_ders = real_entry_ders(dir, hash);
-            bundle.with_hash(hash).iter().filter(|c| !real_ders.contains(&c.der)).collect()
+            bundle
+                .with_hash(hash)
+                .iter()
+                .filter(|c| !real_ders.contains(&c.der))
+                .collect()
         });
-        let served = index.checked_sub(real_below).and_then(|i| to_serve.get(i as usize)).copied();
+        let served = index
+            .checked_sub(real_below)
+            .and_then(|i| to_serve.get(i as usize))
+            .copied();
         drop(map);
         if first_time {
             self.log_hash_miss(dir, hash, index, served, real_below, bundle);
@@ -171,7 +189,10 @@ impl Shim {
         bundle: Option<&BundleIndex>,
     ) {
         let path = String::from_utf8_lossy(&entry_path(dir, hash, index)).into_owned();
-        let bundle_path = bundle.map_or_else(|| "(none found)".to_string(), |b| b.path.display().to_string());
+        let bundle_path = bundle.map_or_else(
+            || "(none found)".to_string(),
+            |b| b.path.display().to_string(),
+        );
         let record = match served {
             Some(cert) => Record::new(
                 Level::Info,
@@ -204,7 +225,10 @@ impl Shim {
     }
 
     fn log_bundle_path_once(&self, path: &[u8], bundle: &BundleIndex) {
-        let mut logged = self.bundle_paths_logged.lock().unwrap_or_else(|e| e.into_inner());
+        let mut logged = self
+            .bundle_paths_logged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if logged.iter().any(|p| p == path) {
             return;
         }
@@ -214,7 +238,11 @@ impl Shim {
             &Record::new(
                 Level::Info,
                 "bundle-served",
-                format!("served {} for missing {shown} ({} certificates)", bundle.path.display(), bundle.certs.len()),
+                format!(
+                    "served {} for missing {shown} ({} certificates)",
+                    bundle.path.display(),
+                    bundle.certs.len()
+                ),
             )
             .with("_path", shown.into_owned())
             .with("_bundle", bundle.path.display().to_string()),

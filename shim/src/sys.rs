@@ -39,7 +39,15 @@ fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<libc::stat> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
     // kernel's `struct stat` layout, which libc::stat is on this target.
-    let rc = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, path.as_ptr(), &mut st as *mut libc::stat, flags) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &mut st as *mut libc::stat,
+            flags,
+        )
+    };
     (rc == 0).then_some(st)
 }
 
@@ -65,7 +73,15 @@ pub fn is_nonempty_file(path: &Path) -> bool {
 fn raw_open(path: &[u8], flags: libc::c_int, mode: libc::c_uint) -> Result<libc::c_int, String> {
     let cpath = c_path(path).ok_or("path has a NUL byte")?;
     // SAFETY: openat with a NUL-terminated path; the result is an fd we own or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, cpath.as_ptr(), flags | libc::O_CLOEXEC, mode) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            cpath.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode,
+        )
+    };
     if fd < 0 {
         Err(std::io::Error::last_os_error().to_string())
     } else {
@@ -75,7 +91,11 @@ fn raw_open(path: &[u8], flags: libc::c_int, mode: libc::c_uint) -> Result<libc:
 
 /// Reads a whole regular file of at most `max` bytes.
 pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, String> {
-    let fd = raw_open(path.as_os_str().as_bytes(), libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK, 0)?;
+    let fd = raw_open(
+        path.as_os_str().as_bytes(),
+        libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK,
+        0,
+    )?;
     let result = read_fd(fd, max);
     // SAFETY: fd was opened above and is closed exactly once.
     unsafe { libc::close(fd) };
@@ -122,7 +142,8 @@ fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
 pub fn read_system_config() -> Option<String> {
     let path = Path::new(SYSTEM_CONFIG_PATH);
     let st = stat(path)?;
-    let trusted = st.st_uid == 0 && st.st_mode & 0o022 == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    let trusted =
+        st.st_uid == 0 && st.st_mode & 0o022 == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
     if !trusted {
         return None;
     }
@@ -148,7 +169,11 @@ pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) {
 /// Appends to a log file, opened and closed for each record: a program that
 /// closes or reuses file descriptors can never have its files written.
 pub fn append_to_file(path: &Path, bytes: &[u8]) -> bool {
-    match raw_open(path.as_os_str().as_bytes(), libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NOFOLLOW, 0o600) {
+    match raw_open(
+        path.as_os_str().as_bytes(),
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NOFOLLOW,
+        0o600,
+    ) {
         Ok(fd) => {
             write_all(fd, bytes);
             // SAFETY: fd was opened above and is closed exactly once.

@@ -74,7 +74,9 @@ pub fn begin() {
 }
 
 pub fn end() -> Vec<String> {
-    FRAMES.try_with(|f| f.borrow_mut().pop().unwrap_or_default()).unwrap_or_default()
+    FRAMES
+        .try_with(|f| f.borrow_mut().pop().unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// The libcrypto functions an explanation reads, all from one library.
@@ -108,9 +110,11 @@ impl Api {
                 get_error_depth: std::mem::transmute(find(c"X509_STORE_CTX_get_error_depth")?),
                 get_current_cert: std::mem::transmute(find(c"X509_STORE_CTX_get_current_cert")?),
                 get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| std::mem::transmute(p)),
-                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| std::mem::transmute(p)),
+                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted")
+                    .map(|p| std::mem::transmute(p)),
                 get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| std::mem::transmute(p)),
-                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| std::mem::transmute(p)),
+                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host")
+                    .map(|p| std::mem::transmute(p)),
                 sk_num: find(c"OPENSSL_sk_num").map(|p| std::mem::transmute(p)),
                 i2d_x509: std::mem::transmute(find(c"i2d_X509")?),
                 error_string: std::mem::transmute(find(c"X509_verify_cert_error_string")?),
@@ -150,75 +154,108 @@ pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed
     if ctx.is_null() {
         return;
     }
-    let Some((api, object)) = Api::of(real_verify) else { return };
+    let Some((api, object)) = Api::of(real_verify) else {
+        return;
+    };
     // SAFETY: every call below passes `ctx` or pointers obtained from it to
     // the library that owns them, as the OpenSSL API documents.
     unsafe {
         let error = (api.get_error)(ctx);
         let depth = (api.get_error_depth)(ctx);
         let error_text = cstr((api.error_string)(libc::c_long::from(error))).unwrap_or_default();
-        let cert = der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
+        let cert =
+            der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
         let store = api.get0_store.map_or(std::ptr::null_mut(), |f| f(ctx));
         let peer_chain_len = match (api.get0_untrusted, api.sk_num) {
             (Some(untrusted), Some(num)) => {
                 let sk = untrusted(ctx);
-                if sk.is_null() { 0 } else { num(sk).max(0) as usize }
+                if sk.is_null() {
+                    0
+                } else {
+                    num(sk).max(0) as usize
+                }
             }
             _ => 0,
         };
         let expected_host = match (api.get0_param, api.param_get0_host) {
             (Some(param), Some(host)) => {
                 let p = param(ctx);
-                if p.is_null() { None } else { cstr(host(p, 0)) }
+                if p.is_null() {
+                    None
+                } else {
+                    cstr(host(p, 0))
+                }
             }
             _ => None,
         };
-        let version = api.version.and_then(|v| cstr(v(0))).unwrap_or_else(|| "OpenSSL (version unknown)".into());
-        let bundle = shim().bundle();
-        let issuer_in_bundle = cert.as_ref().and_then(|c| {
-            let hash = c.issuer_hash?;
-            let b = bundle?;
-            b.with_hash(hash).iter().find(|ca| ca.subject == c.issuer).map(|ca| ca.subject.clone())
+        let version = api
+            .version
+            .and_then(|v| cstr(v(0)))
+            .unwrap_or_else(|| "OpenSSL (version unknown)".into());
+        crate::lock::with_shim_lock(|| {
+            let bundle = shim().bundle();
+            let issuer_in_bundle = cert.as_ref().and_then(|c| {
+                let hash = c.issuer_hash?;
+                let b = bundle?;
+                b.with_hash(hash)
+                    .iter()
+                    .find(|ca| ca.subject == c.issuer)
+                    .map(|ca| ca.subject.clone())
+            });
+            let failure = VerifyFailure {
+                error,
+                error_text,
+                depth,
+                cert,
+                peer_chain_len,
+                sources: if store.is_null() {
+                    None
+                } else {
+                    sources_of(store)
+                },
+                missed_lookups: missed,
+                issuer_in_bundle,
+                bundle_path: bundle.map(|b| b.path.display().to_string()),
+                library: format!("{version}, {object}"),
+                expected_host,
+            };
+            logger::emit(&explain::to_record(&failure));
         });
-        let failure = VerifyFailure {
-            error,
-            error_text,
-            depth,
-            cert,
-            peer_chain_len,
-            sources: if store.is_null() { None } else { sources_of(store) },
-            missed_lookups: missed,
-            issuer_in_bundle,
-            bundle_path: bundle.map(|b| b.path.display().to_string()),
-            library: format!("{version}, {object}"),
-            expected_host,
-        };
-        logger::emit(&explain::to_record(&failure));
     }
 }
 
 /// Logs a successful verification at debug level.
 pub fn note_success() {
-    logger::emit(&Record::new(Level::Debug, "verify-ok", "certificate verification succeeded"));
+    crate::lock::with_shim_lock(|| {
+        let _ = shim();
+        logger::emit(&Record::new(
+            Level::Debug,
+            "verify-ok",
+            "certificate verification succeeded",
+        ));
+    });
 }
 
 /// Logs, once per function, that no real OpenSSL function could be found.
-pub fn report_unresolved(name: &CStr) {
-    static SEEN: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let name = name.to_str().unwrap_or("?");
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.iter().any(|n| *n == name) {
-        return;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    seen.push(leaked);
-    drop(seen);
-    let _ = shim();
-    logger::emit(&Record::new(
-        Level::Error,
-        "unresolved-symbol",
-        format!("{name}: no OpenSSL reachable from the caller defines it; the call fails as OpenSSL reports failure"),
-    ));
+pub fn report_unresolved(name: &'static CStr) {
+    static SEEN: Mutex<Vec<&'static CStr>> = Mutex::new(Vec::new());
+    crate::lock::with_shim_lock(|| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&name) {
+            return;
+        }
+        seen.push(name);
+        drop(seen);
+        let _ = shim();
+        logger::emit(&Record::new(
+            Level::Error,
+            "unresolved-symbol",
+            format!(
+                "{}: no OpenSSL reachable from the caller defines it; the call fails as OpenSSL reports failure",
+                name.to_string_lossy()
+            ),
+        ));
+    });
 }
 
 /// A C string, copied.

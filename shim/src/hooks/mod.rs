@@ -12,20 +12,10 @@ pub mod open;
 pub mod openssl;
 pub mod stat;
 
-use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use libc::{c_char, c_int};
 
 use crate::state::{path_bytes, shim, Served};
 use crate::sys;
-
-thread_local! {
-    /// Set while this thread is inside the slow path, so a hook re-entered
-    /// from it (or from a signal handler interrupting it) goes straight to
-    /// the real function.
-    static IN_SLOW_PATH: Cell<bool> = const { Cell::new(false) };
-}
 
 /// The real call failed with `failed_errno`. Should `path` be served?
 /// Cheap checks first; the rest runs with unwinding caught, so a bug in the
@@ -48,10 +38,9 @@ pub unsafe fn missing(path: *const c_char, failed_errno: c_int) -> Option<Served
 
 #[cold]
 fn slow_path(path: &[u8]) -> Option<Served> {
-    if IN_SLOW_PATH.with(|f| f.replace(true)) {
-        return None;
-    }
-    let served = catch_unwind(AssertUnwindSafe(|| {
+    // Under the shim lock, with unwinding caught; a hook re-entered from
+    // inside the shim (or a signal handler interrupting it) gets `None`.
+    crate::lock::with_shim_lock(|| {
         let served = shim().serve(path);
         if served.is_none() && path.ends_with(b".0") {
             // A directory without any entry for this hash: worth naming if
@@ -59,10 +48,8 @@ fn slow_path(path: &[u8]) -> Option<Served> {
             crate::verification::note_missed_lookup(path);
         }
         served
-    }))
-    .unwrap_or(None);
-    IN_SLOW_PATH.with(|f| f.set(false));
-    served
+    })
+    .flatten()
 }
 
 /// Restores errno after a served call succeeded, so the caller sees what it

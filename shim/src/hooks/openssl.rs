@@ -65,17 +65,21 @@ fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<T
         return None;
     }
     // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
-    Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
+    Some(make(
+        unsafe { CStr::from_ptr(path) }
+            .to_string_lossy()
+            .into_owned(),
+    ))
 }
 
 /// Records sources with unwinding caught and errno kept.
 fn record(store: *mut c_void, sources: impl FnOnce() -> Vec<TrustSource>) {
     let saved = sys::errno();
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    crate::lock::with_shim_lock(|| {
         for s in sources() {
             verification::add_source(store, s);
         }
-    }));
+    });
     sys::set_errno(saved);
 }
 
@@ -107,10 +111,26 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
 
 stub!(X509_STORE_load_locations, load_locations_hook, 3);
 
-unsafe extern "C" fn load_locations_hook(store: *mut c_void, file: *const c_char, dir: *const c_char, caller: *const c_void) -> c_int {
+unsafe extern "C" fn load_locations_hook(
+    store: *mut c_void,
+    file: *const c_char,
+    dir: *const c_char,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadLocations, X509_STORE_load_locations, F, 0);
-    record(store, || path_source(file, TrustSource::File).into_iter().chain(path_source(dir, TrustSource::Dir)).collect());
+    let real = real_or_fail!(
+        caller,
+        Sym::StoreLoadLocations,
+        X509_STORE_load_locations,
+        F,
+        0
+    );
+    record(store, || {
+        path_source(file, TrustSource::File)
+            .into_iter()
+            .chain(path_source(dir, TrustSource::Dir))
+            .collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, file, dir) }
 }
@@ -125,19 +145,42 @@ unsafe extern "C" fn load_locations_ex_hook(
     propq: *const c_char,
     caller: *const c_void,
 ) -> c_int {
-    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, X509_STORE_load_locations_ex, F, 0);
-    record(store, || path_source(file, TrustSource::File).into_iter().chain(path_source(dir, TrustSource::Dir)).collect());
+    type F = unsafe extern "C" fn(
+        *mut c_void,
+        *const c_char,
+        *const c_char,
+        *mut c_void,
+        *const c_char,
+    ) -> c_int;
+    let real = real_or_fail!(
+        caller,
+        Sym::StoreLoadLocationsEx,
+        X509_STORE_load_locations_ex,
+        F,
+        0
+    );
+    record(store, || {
+        path_source(file, TrustSource::File)
+            .into_iter()
+            .chain(path_source(dir, TrustSource::Dir))
+            .collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, file, dir, libctx, propq) }
 }
 
 stub!(X509_STORE_load_file, load_file_hook, 2);
 
-unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, caller: *const c_void) -> c_int {
+unsafe extern "C" fn load_file_hook(
+    store: *mut c_void,
+    file: *const c_char,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
-    record(store, || path_source(file, TrustSource::File).into_iter().collect());
+    record(store, || {
+        path_source(file, TrustSource::File).into_iter().collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, file) }
 }
@@ -153,27 +196,41 @@ unsafe extern "C" fn load_file_ex_hook(
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
-    record(store, || path_source(file, TrustSource::File).into_iter().collect());
+    record(store, || {
+        path_source(file, TrustSource::File).into_iter().collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, file, libctx, propq) }
 }
 
 stub!(X509_STORE_load_path, load_path_hook, 2);
 
-unsafe extern "C" fn load_path_hook(store: *mut c_void, dir: *const c_char, caller: *const c_void) -> c_int {
+unsafe extern "C" fn load_path_hook(
+    store: *mut c_void,
+    dir: *const c_char,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadPath, X509_STORE_load_path, F, 0);
-    record(store, || path_source(dir, TrustSource::Dir).into_iter().collect());
+    record(store, || {
+        path_source(dir, TrustSource::Dir).into_iter().collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, dir) }
 }
 
 stub!(X509_STORE_load_store, load_store_hook, 2);
 
-unsafe extern "C" fn load_store_hook(store: *mut c_void, uri: *const c_char, caller: *const c_void) -> c_int {
+unsafe extern "C" fn load_store_hook(
+    store: *mut c_void,
+    uri: *const c_char,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadStore, X509_STORE_load_store, F, 0);
-    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
+    record(store, || {
+        path_source(uri, TrustSource::Store).into_iter().collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri) }
 }
@@ -188,8 +245,16 @@ unsafe extern "C" fn load_store_ex_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadStoreEx, X509_STORE_load_store_ex, F, 0);
-    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
+    let real = real_or_fail!(
+        caller,
+        Sym::StoreLoadStoreEx,
+        X509_STORE_load_store_ex,
+        F,
+        0
+    );
+    record(store, || {
+        path_source(uri, TrustSource::Store).into_iter().collect()
+    });
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri, libctx, propq) }
 }
@@ -198,17 +263,38 @@ stub!(X509_STORE_set_default_paths, set_default_paths_hook, 1);
 
 unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, X509_STORE_set_default_paths, F, 0);
+    let real = real_or_fail!(
+        caller,
+        Sym::StoreSetDefaultPaths,
+        X509_STORE_set_default_paths,
+        F,
+        0
+    );
     record(store, || vec![TrustSource::Defaults]);
     // SAFETY: passed through unchanged.
     unsafe { real(store) }
 }
 
-stub!(X509_STORE_set_default_paths_ex, set_default_paths_ex_hook, 3);
+stub!(
+    X509_STORE_set_default_paths_ex,
+    set_default_paths_ex_hook,
+    3
+);
 
-unsafe extern "C" fn set_default_paths_ex_hook(store: *mut c_void, libctx: *mut c_void, propq: *const c_char, caller: *const c_void) -> c_int {
+unsafe extern "C" fn set_default_paths_ex_hook(
+    store: *mut c_void,
+    libctx: *mut c_void,
+    propq: *const c_char,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreSetDefaultPathsEx, X509_STORE_set_default_paths_ex, F, 0);
+    let real = real_or_fail!(
+        caller,
+        Sym::StoreSetDefaultPathsEx,
+        X509_STORE_set_default_paths_ex,
+        F,
+        0
+    );
     record(store, || vec![TrustSource::Defaults]);
     // SAFETY: passed through unchanged.
     unsafe { real(store, libctx, propq) }
@@ -230,9 +316,14 @@ unsafe extern "C" fn lookup_ctrl_hook(
     ret: *mut *mut c_char,
     caller: *const c_void,
 ) -> c_int {
-    type F = unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
+    type F =
+        unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::LookupCtrl, X509_LOOKUP_ctrl, F, 0);
-    if matches!(cmd, X509_L_FILE_LOAD | X509_L_ADD_DIR | X509_L_ADD_STORE | X509_L_LOAD_STORE) && !lookup.is_null() {
+    if matches!(
+        cmd,
+        X509_L_FILE_LOAD | X509_L_ADD_DIR | X509_L_ADD_STORE | X509_L_LOAD_STORE
+    ) && !lookup.is_null()
+    {
         let store = store_of_lookup(real as *mut c_void, lookup);
         let make: fn(String) -> TrustSource = match cmd {
             X509_L_FILE_LOAD => TrustSource::File,
@@ -247,7 +338,9 @@ unsafe extern "C" fn lookup_ctrl_hook(
 
 /// `X509_LOOKUP_get_store` of the same library as `real_ctrl` (1.1.0+).
 fn store_of_lookup(real_ctrl: *mut c_void, lookup: *mut c_void) -> *mut c_void {
-    let Some(object) = crate::libcrypto::object_of(real_ctrl) else { return std::ptr::null_mut() };
+    let Some(object) = crate::libcrypto::object_of(real_ctrl) else {
+        return std::ptr::null_mut();
+    };
     let f = crate::libcrypto::lookup_in(&object, c"X509_LOOKUP_get_store");
     if f.is_null() {
         return std::ptr::null_mut();
@@ -265,7 +358,7 @@ unsafe extern "C" fn store_free_hook(store: *mut c_void, caller: *const c_void) 
     let real = real_or_fail!(caller, Sym::StoreFree, X509_STORE_free, F, ());
     if !store.is_null() {
         let saved = sys::errno();
-        let _ = catch_unwind(|| verification::forget_store(store));
+        crate::lock::with_shim_lock(|| verification::forget_store(store));
         sys::set_errno(saved);
     }
     // SAFETY: passed through unchanged.

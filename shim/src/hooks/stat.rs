@@ -37,7 +37,9 @@ macro_rules! fill_stat {
 fn path_hash(path: *const c_char) -> u64 {
     // SAFETY: only called with a path `missing` has already read.
     let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// Defines a hook for a `(path, buf)`-shaped stat function.
@@ -92,7 +94,8 @@ macro_rules! xstat_hook {
                 return -1;
             }
             // SAFETY: `real` is the next definition of this very symbol, with this signature.
-            let real: unsafe extern "C" fn(c_int, *const c_char, *mut $st) -> c_int = unsafe { std::mem::transmute(real) };
+            let real: unsafe extern "C" fn(c_int, *const c_char, *mut $st) -> c_int =
+                unsafe { std::mem::transmute(real) };
             // SAFETY: arguments passed through unchanged.
             let rc = unsafe { real(ver, path, buf) };
             if rc == 0 || buf.is_null() {
@@ -129,7 +132,12 @@ unsafe fn absolute(path: *const c_char) -> bool {
 macro_rules! fstatat_hook {
     ($name:ident, $real:ident, $st:ty) => {
         #[no_mangle]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, buf: *mut $st, flags: c_int) -> c_int {
+        pub unsafe extern "C" fn $name(
+            dirfd: c_int,
+            path: *const c_char,
+            buf: *mut $st,
+            flags: c_int,
+        ) -> c_int {
             let saved = sys::errno();
             let real = real::$real.get();
             if real.is_null() {
@@ -137,7 +145,8 @@ macro_rules! fstatat_hook {
                 return -1;
             }
             // SAFETY: `real` is the next definition of this very symbol, with this signature.
-            let real: unsafe extern "C" fn(c_int, *const c_char, *mut $st, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+            let real: unsafe extern "C" fn(c_int, *const c_char, *mut $st, c_int) -> c_int =
+                unsafe { std::mem::transmute(real) };
             // SAFETY: arguments passed through unchanged.
             let rc = unsafe { real(dirfd, path, buf, flags) };
             // SAFETY: path is NULL or NUL-terminated per fstatat's contract.
@@ -163,7 +172,13 @@ fstatat_hook!(fstatat64, FSTATAT64, libc::stat64);
 macro_rules! fxstatat_hook {
     ($name:ident, $real:ident, $st:ty) => {
         #[no_mangle]
-        pub unsafe extern "C" fn $name(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut $st, flags: c_int) -> c_int {
+        pub unsafe extern "C" fn $name(
+            ver: c_int,
+            dirfd: c_int,
+            path: *const c_char,
+            buf: *mut $st,
+            flags: c_int,
+        ) -> c_int {
             let saved = sys::errno();
             let real = real::$real.get();
             if real.is_null() {
@@ -197,7 +212,13 @@ fxstatat_hook!(__fxstatat64, FXSTATAT64, libc::stat64);
 
 /// `statx(2)`, used by newer programs and by glibc's own `stat` on some targets.
 #[no_mangle]
-pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int {
+pub unsafe extern "C" fn statx(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mask: c_uint,
+    buf: *mut libc::statx,
+) -> c_int {
     let saved = sys::errno();
     let real = real::STATX.get();
     if real.is_null() {
@@ -205,7 +226,8 @@ pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, 
         return -1;
     }
     // SAFETY: `real` is glibc's statx, with this signature.
-    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint, *mut libc::statx) -> c_int = unsafe { std::mem::transmute(real) };
+    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint, *mut libc::statx) -> c_int =
+        unsafe { std::mem::transmute(real) };
     // SAFETY: arguments passed through unchanged.
     let rc = unsafe { real(dirfd, path, flags, mask, buf) };
     // SAFETY: path is NULL or NUL-terminated.
@@ -248,7 +270,8 @@ pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
         return -1;
     }
     // SAFETY: `real` is glibc's access.
-    let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+    let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int =
+        unsafe { std::mem::transmute(real) };
     // SAFETY: arguments passed through unchanged.
     let rc = unsafe { real(path, mode) };
     if rc == 0 || mode & (libc::W_OK | libc::X_OK) != 0 {
@@ -264,7 +287,12 @@ pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
 
 /// `faccessat(2)`, absolute paths only.
 #[no_mangle]
-pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+pub unsafe extern "C" fn faccessat(
+    dirfd: c_int,
+    path: *const c_char,
+    mode: c_int,
+    flags: c_int,
+) -> c_int {
     let saved = sys::errno();
     let real = real::FACCESSAT.get();
     if real.is_null() {
@@ -272,7 +300,8 @@ pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_in
         return -1;
     }
     // SAFETY: `real` is glibc's faccessat.
-    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int =
+        unsafe { std::mem::transmute(real) };
     // SAFETY: arguments passed through unchanged.
     let rc = unsafe { real(dirfd, path, mode, flags) };
     // SAFETY: path is NULL or NUL-terminated.
