@@ -61,9 +61,13 @@ static SHIM: OnceLock<Shim> = OnceLock::new();
 pub fn shim() -> &'static Shim {
     SHIM.get_or_init(|| {
         let secure = sys::is_secure_exec();
-        let file = sys::read_system_config();
+        let (file, file_note) = match sys::read_system_config() {
+            Ok(text) => (text, None),
+            Err(note) => (None, Some(note)),
+        };
         let env = |name: &str| sys::getenv(name);
-        let config = Config::resolve(file.as_deref(), &env, secure);
+        let mut config = Config::resolve(file.as_deref(), &env, secure);
+        config.notes.extend(file_note);
         logger::install(&config);
         for note in &config.notes {
             logger::emit(&Record::new(Level::Warn, "config", note.clone()));

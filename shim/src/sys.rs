@@ -137,18 +137,30 @@ fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
     }
 }
 
-/// `/etc/cafix.conf`, if it is a regular file owned by root, not writable by
-/// others, and small. Anything else is ignored (and said so by the caller).
-pub fn read_system_config() -> Option<String> {
+/// `/etc/cafix.conf`: its text if it is a regular file owned by root, not
+/// writable by group or others, at most `MAX_CONFIG_BYTES` and UTF-8.
+/// `Err` says why an existing file was ignored (logged once by the caller);
+/// `Ok(None)` is no file at all.
+pub fn read_system_config() -> Result<Option<String>, String> {
     let path = Path::new(SYSTEM_CONFIG_PATH);
-    let st = stat(path)?;
-    let trusted =
-        st.st_uid == 0 && st.st_mode & 0o022 == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
-    if !trusted {
-        return None;
+    if !lexists(SYSTEM_CONFIG_PATH.as_bytes()) {
+        return Ok(None);
     }
-    let bytes = read_file(path, MAX_CONFIG_BYTES).ok()?;
-    String::from_utf8(bytes).ok()
+    let ignored = |why: &str| Err(format!("{SYSTEM_CONFIG_PATH} ignored: {why}"));
+    let Some(st) = stat(path) else { return ignored("it cannot be read") };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return ignored("not a regular file");
+    }
+    if st.st_uid != 0 || st.st_mode & 0o022 != 0 {
+        return ignored("not owned by root, or writable by others");
+    }
+    match read_file(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some(text)),
+            Err(_) => ignored("not UTF-8 text"),
+        },
+        Err(why) => ignored(&why),
+    }
 }
 
 /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
