@@ -1,0 +1,80 @@
+# Build, install and package cafix.
+#
+#   make                      build release binaries
+#   make install PREFIX=/usr DESTDIR=/tmp/stage
+#   make uninstall PREFIX=/usr DESTDIR=/tmp/stage
+#   make deb                  build target/debian/cafix_<version>_<arch>.deb
+#
+# Installed files:
+#   $(BINDIR)/cafix                        the command
+#   $(PKGLIBDIR)/libcafix.so               the preload library, at a stable path
+#                                          packagers can name in wrappers,
+#                                          .desktop files or /etc/ld.so.preload
+#   $(MANDIR)/man1/cafix.1, man8/libcafix.8
+#   bash, zsh and fish completions
+#   $(SYSCONFDIR)/cafix.conf.example       (never overwrites /etc/cafix.conf)
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+PKGLIBDIR  ?= $(PREFIX)/lib/cafix
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+CARGO      ?= cargo
+TARGET_DIR ?= target
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+ARCH    := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+
+BIN := $(TARGET_DIR)/release/cafix
+LIB := $(TARGET_DIR)/release/libcafix.so
+
+.PHONY: all build install uninstall deb clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace
+
+# Generated from the command's own definitions, so they match --help.
+$(TARGET_DIR)/generated: build
+	rm -rf $@ && mkdir -p $@/man $@/completions
+	$(BIN) man --out $@/man
+	$(BIN) completions bash > $@/completions/cafix.bash
+	$(BIN) completions zsh > $@/completions/_cafix
+	$(BIN) completions fish > $@/completions/cafix.fish
+
+install: build $(TARGET_DIR)/generated
+	install -Dm755 $(BIN) $(DESTDIR)$(BINDIR)/cafix
+	install -Dm644 $(LIB) $(DESTDIR)$(PKGLIBDIR)/libcafix.so
+	for page in $(TARGET_DIR)/generated/man/*.[0-9]; do \
+	  section=$${page##*.}; \
+	  install -Dm644 $$page $(DESTDIR)$(MANDIR)/man$$section/$$(basename $$page); \
+	done
+	install -Dm644 $(TARGET_DIR)/generated/completions/cafix.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/cafix
+	install -Dm644 $(TARGET_DIR)/generated/completions/_cafix $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_cafix
+	install -Dm644 $(TARGET_DIR)/generated/completions/cafix.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cafix.fish
+	install -Dm644 packaging/cafix.conf $(DESTDIR)$(SYSCONFDIR)/cafix.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cafix
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libcafix.so
+	-rmdir $(DESTDIR)$(PKGLIBDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/cafix.1 $(DESTDIR)$(MANDIR)/man8/libcafix.8
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/cafix
+	rm -f $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_cafix
+	rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cafix.fish
+	rm -f $(DESTDIR)$(SYSCONFDIR)/cafix.conf.example
+
+# A Debian package from the same install rule, with dpkg-deb.
+deb: PREFIX = /usr
+deb:
+	rm -rf $(TARGET_DIR)/debian/stage
+	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/$(TARGET_DIR)/debian/stage
+	mkdir -p $(TARGET_DIR)/debian/stage/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' packaging/debian-control > $(TARGET_DIR)/debian/stage/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(TARGET_DIR)/debian/stage $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
+
+clean:
+	$(CARGO) clean
