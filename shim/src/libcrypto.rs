@@ -38,6 +38,7 @@ pub enum Sym {
     StoreSetDefaultPaths,
     StoreSetDefaultPathsEx,
     LookupCtrl,
+    LookupCtrlEx,
     StoreFree,
 }
 
@@ -53,6 +54,7 @@ const NAMES: &[&CStr] = &[
     c"X509_STORE_set_default_paths",
     c"X509_STORE_set_default_paths_ex",
     c"X509_LOOKUP_ctrl",
+    c"X509_LOOKUP_ctrl_ex",
     c"X509_STORE_free",
 ];
 
@@ -75,14 +77,9 @@ const CACHE_LIMIT: usize = 512;
 
 /// How many objects have been unloaded so far (glibc's `dlpi_subs`).
 fn unload_count() -> u64 {
-    unsafe extern "C" fn first(
-        info: *mut libc::dl_phdr_info,
-        size: usize,
-        out: *mut c_void,
-    ) -> libc::c_int {
+    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, size: usize, out: *mut c_void) -> libc::c_int {
         // dlpi_subs exists when the structure is large enough to hold it.
-        let needed =
-            std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();
+        let needed = std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();
         if size >= needed {
             // SAFETY: glibc passes a valid dl_phdr_info of `size` bytes; `out` is our u64.
             unsafe { *(out as *mut u64) = (*info).dlpi_subs };
@@ -144,8 +141,7 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
 }
 
 fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
-    p as *const c_void == own_stub
-        || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
+    p as *const c_void == own_stub || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
 }
 
 fn object_base(p: *mut c_void) -> usize {

@@ -42,9 +42,7 @@ fn unlock() {
 /// Runs `f` holding the shim lock, with unwinding caught. `None` if this
 /// thread is already inside the shim or `f` panicked.
 pub fn with_shim_lock<R>(f: impl FnOnce() -> R) -> Option<R> {
-    let entered = INSIDE
-        .try_with(|inside| !inside.replace(true))
-        .unwrap_or(false);
+    let entered = INSIDE.try_with(|inside| !inside.replace(true)).unwrap_or(false);
     if !entered {
         return None;
     }

@@ -135,9 +135,7 @@ impl Shim {
             return None;
         }
         match class {
-            TrustPath::HashEntry { dir, hash, index } => {
-                self.serve_hash_entry(dir, hash, index).map(Served::Cert)
-            }
+            TrustPath::HashEntry { dir, hash, index } => self.serve_hash_entry(dir, hash, index).map(Served::Cert),
             TrustPath::Bundle { known: Some(_) } => {
                 let bundle = self.bundle()?;
                 self.log_bundle_path_once(path, bundle);
@@ -147,17 +145,10 @@ impl Shim {
         }
     }
 
-    fn serve_hash_entry(
-        &'static self,
-        dir: &[u8],
-        hash: u32,
-        index: u32,
-    ) -> Option<&'static CaCert> {
+    fn serve_hash_entry(&'static self, dir: &[u8], hash: u32, index: u32) -> Option<&'static CaCert> {
         let bundle = self.bundle();
         // Real entries below `index` keep their numbers; served ones follow.
-        let real_below = (0..index)
-            .filter(|i| sys::exists(&entry_path(dir, hash, *i)))
-            .count() as u32;
+        let real_below = (0..index).filter(|i| sys::exists(&entry_path(dir, hash, *i))).count() as u32;
         let mut map = self.dir_hashes.lock().unwrap_or_else(|e| e.into_inner());
         let key = (dir.to_vec(), hash);
         let first_time = !map.contains_key(&key);
@@ -193,22 +184,25 @@ impl Shim {
         bundle: Option<&BundleIndex>,
     ) {
         let path = String::from_utf8_lossy(&entry_path(dir, hash, index)).into_owned();
-        let bundle_path = bundle.map_or_else(
-            || "(none found)".to_string(),
-            |b| b.path.display().to_string(),
-        );
+        let bundle_path = bundle.map_or_else(|| "(none found)".to_string(), |b| b.path.display().to_string());
         let record = match served {
             Some(cert) => Record::new(
                 Level::Info,
                 "served",
-                format!("{path} is missing; served \"{}\" from the system bundle {bundle_path}", cert.subject),
+                format!(
+                    "{path} is missing; served \"{}\" from the system bundle {bundle_path}",
+                    cert.subject
+                ),
             )
             .with("_subject", cert.subject.clone()),
             // The directory had this hash already; OpenSSL is only probing for more.
             None if real_below > 0 => Record::new(
                 Level::Debug,
                 "no-more",
-                format!("{path} is missing; the directory's own entries for {} are all the system bundle has", hash_hex(hash)),
+                format!(
+                    "{path} is missing; the directory's own entries for {} are all the system bundle has",
+                    hash_hex(hash)
+                ),
             ),
             None => Record::new(
                 Level::Warn,
@@ -229,10 +223,7 @@ impl Shim {
     }
 
     fn log_bundle_path_once(&self, path: &[u8], bundle: &BundleIndex) {
-        let mut logged = self
-            .bundle_paths_logged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut logged = self.bundle_paths_logged.lock().unwrap_or_else(|e| e.into_inner());
         if logged.iter().any(|p| p == path) {
             return;
         }

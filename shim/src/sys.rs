@@ -147,7 +147,9 @@ pub fn read_system_config() -> Result<Option<String>, String> {
         return Ok(None);
     }
     let ignored = |why: &str| Err(format!("{SYSTEM_CONFIG_PATH} ignored: {why}"));
-    let Some(st) = stat(path) else { return ignored("it cannot be read") };
+    let Some(st) = stat(path) else {
+        return ignored("it cannot be read");
+    };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return ignored("not a regular file");
     }

@@ -110,11 +110,9 @@ impl Api {
                 get_error_depth: std::mem::transmute(find(c"X509_STORE_CTX_get_error_depth")?),
                 get_current_cert: std::mem::transmute(find(c"X509_STORE_CTX_get_current_cert")?),
                 get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| std::mem::transmute(p)),
-                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted")
-                    .map(|p| std::mem::transmute(p)),
+                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| std::mem::transmute(p)),
                 get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| std::mem::transmute(p)),
-                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host")
-                    .map(|p| std::mem::transmute(p)),
+                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| std::mem::transmute(p)),
                 sk_num: find(c"OPENSSL_sk_num").map(|p| std::mem::transmute(p)),
                 i2d_x509: std::mem::transmute(find(c"i2d_X509")?),
                 error_string: std::mem::transmute(find(c"X509_verify_cert_error_string")?),
@@ -163,8 +161,7 @@ pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed
         let error = (api.get_error)(ctx);
         let depth = (api.get_error_depth)(ctx);
         let error_text = cstr((api.error_string)(libc::c_long::from(error))).unwrap_or_default();
-        let cert =
-            der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
+        let cert = der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
         let store = api.get0_store.map_or(std::ptr::null_mut(), |f| f(ctx));
         let peer_chain_len = match (api.get0_untrusted, api.sk_num) {
             (Some(untrusted), Some(num)) => {
@@ -208,11 +205,7 @@ pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed
                 depth,
                 cert,
                 peer_chain_len,
-                sources: if store.is_null() {
-                    None
-                } else {
-                    sources_of(store)
-                },
+                sources: if store.is_null() { None } else { sources_of(store) },
                 missed_lookups: missed,
                 issuer_in_bundle,
                 bundle_path: bundle.map(|b| b.path.display().to_string()),

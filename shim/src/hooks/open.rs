@@ -35,13 +35,7 @@ fn served_stream(served: Served) -> *mut FILE {
     }
     // SAFETY: `bytes` is 'static; fmemopen in "r" mode never writes to the
     // buffer, so handing it a pointer to immutable data is sound.
-    unsafe {
-        libc::fmemopen(
-            bytes.as_ptr() as *mut libc::c_void,
-            bytes.len(),
-            c"r".as_ptr(),
-        )
-    }
+    unsafe { libc::fmemopen(bytes.as_ptr() as *mut libc::c_void, bytes.len(), c"r".as_ptr()) }
 }
 
 macro_rules! fopen_hook {
@@ -95,9 +89,7 @@ fn served_fd(served: Served, flags: c_int) -> c_int {
             };
             let flags = libc::O_RDONLY | if cloexec { libc::O_CLOEXEC } else { 0 };
             // SAFETY: openat of a NUL-terminated path, read-only.
-            unsafe {
-                libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int
-            }
+            unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int }
         }
         Served::Cert(cert) => {
             let mfd_flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
@@ -113,10 +105,7 @@ fn served_fd(served: Served, flags: c_int) -> c_int {
                 libc::fcntl(
                     fd,
                     libc::F_ADD_SEALS,
-                    libc::F_SEAL_WRITE
-                        | libc::F_SEAL_GROW
-                        | libc::F_SEAL_SHRINK
-                        | libc::F_SEAL_SEAL,
+                    libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
                 );
             }
             fd
@@ -191,12 +180,7 @@ open_hook!(open64, OPEN64);
 macro_rules! openat_hook {
     ($name:ident, $real:ident) => {
         #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            dirfd: c_int,
-            path: *const c_char,
-            flags: c_int,
-            mode: c_uint,
-        ) -> c_int {
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
             let saved = sys::errno();
             let real = real::$real.get();
             if real.is_null() {
@@ -232,8 +216,7 @@ macro_rules! fortified_open_hook {
                 return -1;
             }
             // SAFETY: the real fortified open, same signature.
-            let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int =
-                unsafe { std::mem::transmute(real) };
+            let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(path, flags) };
             // SAFETY: path is NULL or NUL-terminated.
@@ -256,8 +239,7 @@ macro_rules! fortified_openat_hook {
                 return -1;
             }
             // SAFETY: the real fortified openat, same signature.
-            let real: unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int =
-                unsafe { std::mem::transmute(real) };
+            let real: unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(dirfd, path, flags) };
             // SAFETY: path is NULL or NUL-terminated.

@@ -5,9 +5,8 @@
 //! address as one more argument and jumps to the Rust hook, which uses it to
 //! call the real function of *the caller's* libcrypto (see `libcrypto.rs`).
 //! The stubs exist for x86_64 and aarch64; the extra argument goes in the
-//! first unused argument register, so only functions with at most five
-//! arguments are hooked (`X509_LOOKUP_ctrl_ex`, with seven, is not; its
-//! callers inside OpenSSL are covered by the `X509_STORE_load_*` hooks).
+//! first unused argument register, or for `X509_LOOKUP_ctrl_ex` (seven
+//! arguments; x86_64 passes the seventh on the stack) in a copied frame.
 
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -65,11 +64,7 @@ fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<T
         return None;
     }
     // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
-    Some(make(
-        unsafe { CStr::from_ptr(path) }
-            .to_string_lossy()
-            .into_owned(),
-    ))
+    Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
 }
 
 /// Records sources with unwinding caught and errno kept.
@@ -118,13 +113,7 @@ unsafe extern "C" fn load_locations_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
-    let real = real_or_fail!(
-        caller,
-        Sym::StoreLoadLocations,
-        X509_STORE_load_locations,
-        F,
-        0
-    );
+    let real = real_or_fail!(caller, Sym::StoreLoadLocations, X509_STORE_load_locations, F, 0);
     record(store, || {
         path_source(file, TrustSource::File)
             .into_iter()
@@ -145,20 +134,8 @@ unsafe extern "C" fn load_locations_ex_hook(
     propq: *const c_char,
     caller: *const c_void,
 ) -> c_int {
-    type F = unsafe extern "C" fn(
-        *mut c_void,
-        *const c_char,
-        *const c_char,
-        *mut c_void,
-        *const c_char,
-    ) -> c_int;
-    let real = real_or_fail!(
-        caller,
-        Sym::StoreLoadLocationsEx,
-        X509_STORE_load_locations_ex,
-        F,
-        0
-    );
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut c_void, *const c_char) -> c_int;
+    let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, X509_STORE_load_locations_ex, F, 0);
     record(store, || {
         path_source(file, TrustSource::File)
             .into_iter()
@@ -171,16 +148,10 @@ unsafe extern "C" fn load_locations_ex_hook(
 
 stub!(X509_STORE_load_file, load_file_hook, 2);
 
-unsafe extern "C" fn load_file_hook(
-    store: *mut c_void,
-    file: *const c_char,
-    caller: *const c_void,
-) -> c_int {
+unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
-    record(store, || {
-        path_source(file, TrustSource::File).into_iter().collect()
-    });
+    record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, file) }
 }
@@ -196,41 +167,27 @@ unsafe extern "C" fn load_file_ex_hook(
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
-    record(store, || {
-        path_source(file, TrustSource::File).into_iter().collect()
-    });
+    record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, file, libctx, propq) }
 }
 
 stub!(X509_STORE_load_path, load_path_hook, 2);
 
-unsafe extern "C" fn load_path_hook(
-    store: *mut c_void,
-    dir: *const c_char,
-    caller: *const c_void,
-) -> c_int {
+unsafe extern "C" fn load_path_hook(store: *mut c_void, dir: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadPath, X509_STORE_load_path, F, 0);
-    record(store, || {
-        path_source(dir, TrustSource::Dir).into_iter().collect()
-    });
+    record(store, || path_source(dir, TrustSource::Dir).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, dir) }
 }
 
 stub!(X509_STORE_load_store, load_store_hook, 2);
 
-unsafe extern "C" fn load_store_hook(
-    store: *mut c_void,
-    uri: *const c_char,
-    caller: *const c_void,
-) -> c_int {
+unsafe extern "C" fn load_store_hook(store: *mut c_void, uri: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadStore, X509_STORE_load_store, F, 0);
-    record(store, || {
-        path_source(uri, TrustSource::Store).into_iter().collect()
-    });
+    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri) }
 }
@@ -245,16 +202,8 @@ unsafe extern "C" fn load_store_ex_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(
-        caller,
-        Sym::StoreLoadStoreEx,
-        X509_STORE_load_store_ex,
-        F,
-        0
-    );
-    record(store, || {
-        path_source(uri, TrustSource::Store).into_iter().collect()
-    });
+    let real = real_or_fail!(caller, Sym::StoreLoadStoreEx, X509_STORE_load_store_ex, F, 0);
+    record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri, libctx, propq) }
 }
@@ -263,23 +212,13 @@ stub!(X509_STORE_set_default_paths, set_default_paths_hook, 1);
 
 unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(
-        caller,
-        Sym::StoreSetDefaultPaths,
-        X509_STORE_set_default_paths,
-        F,
-        0
-    );
+    let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, X509_STORE_set_default_paths, F, 0);
     record(store, || vec![TrustSource::Defaults]);
     // SAFETY: passed through unchanged.
     unsafe { real(store) }
 }
 
-stub!(
-    X509_STORE_set_default_paths_ex,
-    set_default_paths_ex_hook,
-    3
-);
+stub!(X509_STORE_set_default_paths_ex, set_default_paths_ex_hook, 3);
 
 unsafe extern "C" fn set_default_paths_ex_hook(
     store: *mut c_void,
@@ -316,24 +255,80 @@ unsafe extern "C" fn lookup_ctrl_hook(
     ret: *mut *mut c_char,
     caller: *const c_void,
 ) -> c_int {
-    type F =
-        unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
+    type F = unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::LookupCtrl, X509_LOOKUP_ctrl, F, 0);
-    if matches!(
-        cmd,
-        X509_L_FILE_LOAD | X509_L_ADD_DIR | X509_L_ADD_STORE | X509_L_LOAD_STORE
-    ) && !lookup.is_null()
-    {
-        let store = store_of_lookup(real as *mut c_void, lookup);
-        let make: fn(String) -> TrustSource = match cmd {
-            X509_L_FILE_LOAD => TrustSource::File,
-            X509_L_ADD_DIR => TrustSource::Dir,
-            _ => TrustSource::Store,
-        };
-        record(store, || path_source(argc, make).into_iter().collect());
-    }
+    note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
     // SAFETY: passed through unchanged.
     unsafe { real(lookup, cmd, argc, argl, ret) }
+}
+
+/// Records what an add-dir / load-file / store command gives the lookup's store.
+fn note_lookup_ctrl(real_ctrl: *mut c_void, lookup: *mut c_void, cmd: c_int, argc: *const c_char) {
+    if !matches!(
+        cmd,
+        X509_L_FILE_LOAD | X509_L_ADD_DIR | X509_L_ADD_STORE | X509_L_LOAD_STORE
+    ) || lookup.is_null()
+    {
+        return;
+    }
+    let store = store_of_lookup(real_ctrl, lookup);
+    let make: fn(String) -> TrustSource = match cmd {
+        X509_L_FILE_LOAD => TrustSource::File,
+        X509_L_ADD_DIR => TrustSource::Dir,
+        _ => TrustSource::Store,
+    };
+    record(store, || path_source(argc, make).into_iter().collect());
+}
+
+/// `X509_LOOKUP_ctrl_ex(lookup, cmd, argc, argl, ret, libctx, propq)`.
+///
+/// x86_64: the seventh argument is on the stack, so the stub builds a new
+/// frame holding a copy of it and the return address as the eighth argument,
+/// calls the hook and returns its result. aarch64: eight argument registers,
+/// so the return address simply goes in x7.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn X509_LOOKUP_ctrl_ex() {
+    #[cfg(target_arch = "x86_64")]
+    core::arch::naked_asm!(
+        "mov rax, [rsp]",     // the caller's return address
+        "mov r10, [rsp + 8]", // the seventh argument, propq
+        "sub rsp, 24",        // two stack arguments; keeps 16-byte alignment at the call
+        "mov [rsp], r10",
+        "mov [rsp + 8], rax",
+        "call {hook}",
+        "add rsp, 24",
+        "ret",
+        hook = sym lookup_ctrl_ex_hook
+    );
+    #[cfg(target_arch = "aarch64")]
+    core::arch::naked_asm!("mov x7, x30", "b {hook}", hook = sym lookup_ctrl_ex_hook);
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn lookup_ctrl_ex_hook(
+    lookup: *mut c_void,
+    cmd: c_int,
+    argc: *const c_char,
+    argl: c_long,
+    ret: *mut *mut c_char,
+    libctx: *mut c_void,
+    propq: *const c_char,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(
+        *mut c_void,
+        c_int,
+        *const c_char,
+        c_long,
+        *mut *mut c_char,
+        *mut c_void,
+        *const c_char,
+    ) -> c_int;
+    let real = real_or_fail!(caller, Sym::LookupCtrlEx, X509_LOOKUP_ctrl_ex, F, 0);
+    note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
+    // SAFETY: passed through unchanged.
+    unsafe { real(lookup, cmd, argc, argl, ret, libctx, propq) }
 }
 
 /// `X509_LOOKUP_get_store` of the same library as `real_ctrl` (1.1.0+).

@@ -132,12 +132,7 @@ unsafe fn absolute(path: *const c_char) -> bool {
 macro_rules! fstatat_hook {
     ($name:ident, $real:ident, $st:ty) => {
         #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            dirfd: c_int,
-            path: *const c_char,
-            buf: *mut $st,
-            flags: c_int,
-        ) -> c_int {
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, buf: *mut $st, flags: c_int) -> c_int {
             let saved = sys::errno();
             let real = real::$real.get();
             if real.is_null() {
@@ -270,8 +265,7 @@ pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
         return -1;
     }
     // SAFETY: `real` is glibc's access.
-    let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int =
-        unsafe { std::mem::transmute(real) };
+    let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
     // SAFETY: arguments passed through unchanged.
     let rc = unsafe { real(path, mode) };
     if rc == 0 || mode & (libc::W_OK | libc::X_OK) != 0 {
@@ -287,12 +281,7 @@ pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
 
 /// `faccessat(2)`, absolute paths only.
 #[no_mangle]
-pub unsafe extern "C" fn faccessat(
-    dirfd: c_int,
-    path: *const c_char,
-    mode: c_int,
-    flags: c_int,
-) -> c_int {
+pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
     let saved = sys::errno();
     let real = real::FACCESSAT.get();
     if real.is_null() {
@@ -300,8 +289,7 @@ pub unsafe extern "C" fn faccessat(
         return -1;
     }
     // SAFETY: `real` is glibc's faccessat.
-    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int =
-        unsafe { std::mem::transmute(real) };
+    let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int = unsafe { std::mem::transmute(real) };
     // SAFETY: arguments passed through unchanged.
     let rc = unsafe { real(dirfd, path, mode, flags) };
     // SAFETY: path is NULL or NUL-terminated.
