@@ -213,9 +213,12 @@ fn hint_text(hint: Hint, f: &VerifyFailure) -> String {
             f.cert.as_ref().map_or("(unknown)", |c| c.subject.as_str())
         ),
         Hint::IncompleteChain => format!(
-            "the server sent {} certificate(s) and its certificate's issuer \"{issuer}\" is neither among them nor in {bundle}: \
+            "{} and its issuer \"{issuer}\" is not in {bundle}: \
              the server most likely omitted an intermediate certificate (fix the server's chain file), or \"{issuer}\" is a private CA not trusted here",
-            f.peer_chain_len
+            match f.peer_chain_len {
+                0 | 1 => "no intermediate came with the certificate".to_string(),
+                n => format!("the peer sent {n} certificates, none of them the issuer"),
+            }
         ),
         Hint::Expired => format!("\"{}\" expired; renew it (or check this machine's clock)", subject_of(f)),
         Hint::NotYetValid => format!("\"{}\" is not valid yet; check this machine's clock", subject_of(f)),

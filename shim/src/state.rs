@@ -214,12 +214,11 @@ impl Shim {
                 ),
             ),
         };
-        logger::emit(
-            &record
-                .with("_path", path.clone())
-                .with("_hash", hash_hex(hash))
-                .with("_bundle", bundle_path),
-        );
+        let record = record.with("_path", path).with("_hash", hash_hex(hash)).with("_bundle", bundle_path);
+        let record = if record.level == Level::Warn { crate::verification::defer(record) } else { Some(record) };
+        if let Some(record) = record {
+            logger::emit(&record);
+        }
     }
 
     fn log_bundle_path_once(&self, path: &[u8], bundle: &BundleIndex) {

@@ -48,35 +48,68 @@ fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
     stores.as_ref()?.get(&(store as usize)).cloned()
 }
 
-thread_local! {
-    /// One frame per `X509_verify_cert` in progress on this thread (a verify
-    /// callback may verify again); each collects the lookups that missed.
-    static FRAMES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
+/// What one `X509_verify_cert` in progress has seen.
+#[derive(Default)]
+pub struct Frame {
+    /// Hash-entry lookups (`<dir>/<hash>.0`) that stayed missing.
+    pub missed: Vec<String>,
+    /// "Not in the system bundle" records, held back until the outcome is
+    /// known: OpenSSL looks every issuer up in the store first (trusted
+    /// first), so a miss for an intermediate the peer sent is routine and
+    /// only worth a warning if the verification then fails.
+    pub deferred: Vec<Record>,
 }
 
-/// Called by the file hooks' slow path for every hash-entry lookup that
+thread_local! {
+    /// One frame per `X509_verify_cert` in progress on this thread (a verify
+    /// callback may verify again).
+    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the innermost frame, if a verification is in progress here.
+fn with_frame<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+    FRAMES
+        .try_with(|frames| frames.try_borrow_mut().ok().and_then(|mut frames| frames.last_mut().map(f)))
+        .ok()
+        .flatten()
+}
+
+/// Called by the file hooks' slow path for every `<hash>.0` lookup that
 /// stayed missing, whether or not the directory is a trust directory.
 pub fn note_missed_lookup(path: &[u8]) {
-    let _ = FRAMES.try_with(|frames| {
-        if let Ok(mut frames) = frames.try_borrow_mut() {
-            if let Some(frame) = frames.last_mut() {
-                let p = String::from_utf8_lossy(path).into_owned();
-                if !frame.contains(&p) {
-                    frame.push(p);
-                }
-            }
+    with_frame(|frame| {
+        let p = String::from_utf8_lossy(path).into_owned();
+        if !frame.missed.contains(&p) {
+            frame.missed.push(p);
         }
     });
 }
 
-pub fn begin() {
-    let _ = FRAMES.try_with(|f| f.borrow_mut().push(Vec::new()));
+/// Holds `record` back until the verification in progress ends; gives it
+/// back if there is none.
+pub fn defer(record: Record) -> Option<Record> {
+    let mut record = Some(record);
+    with_frame(|frame| frame.deferred.push(record.take().expect("taken once")));
+    record
 }
 
-pub fn end() -> Vec<String> {
-    FRAMES
-        .try_with(|f| f.borrow_mut().pop().unwrap_or_default())
-        .unwrap_or_default()
+pub fn begin() {
+    let _ = FRAMES.try_with(|f| f.borrow_mut().push(Frame::default()));
+}
+
+pub fn end() -> Frame {
+    FRAMES.try_with(|f| f.borrow_mut().pop().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Emits the held-back records: as they are after a failure, at debug
+/// level after a success.
+pub fn release_deferred(deferred: Vec<Record>, failed: bool) {
+    for mut record in deferred {
+        if !failed {
+            record.level = Level::Debug;
+        }
+        logger::emit(&record);
+    }
 }
 
 /// The libcrypto functions an explanation reads, all from one library.

@@ -88,12 +88,13 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
     verification::begin();
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(ctx) };
-    let missed = verification::end();
+    let frame = verification::end();
     let saved = sys::errno();
     let _ = catch_unwind(AssertUnwindSafe(|| {
+        crate::lock::with_shim_lock(|| verification::release_deferred(frame.deferred, rc <= 0));
         if rc <= 0 {
             // SAFETY: `ctx` was just verified by `real`, the same library.
-            unsafe { verification::explain_failure(ctx, real as *mut c_void, missed) };
+            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed) };
         } else {
             verification::note_success();
         }
