@@ -87,24 +87,35 @@ pub enum TrustPath<'a> {
 /// a program touches; the hooks call the real function untouched then.
 #[inline]
 pub fn quick_candidate(path: &[u8]) -> bool {
-    if path.first() != Some(&b'/') {
+    let n = path.len();
+    // The shortest candidate is `/` + `xxxxxxxx.0`.
+    if n < 11 || path[0] != b'/' {
         return false;
     }
-    let name = basename(path);
-    looks_like_hash_entry(name) || (MIN_BUNDLE_PATH_LEN..=MAX_BUNDLE_PATH_LEN).contains(&path.len()) && looks_like_bundle_name(name)
+    // The last byte rejects almost every path at once.
+    match path[n - 1] {
+        b'0'..=b'9' => {
+            // `/<8 lowercase hex>.<1 to 9 digits>` as the last component.
+            let digits = path.iter().rev().take(10).take_while(|b| b.is_ascii_digit()).count();
+            if digits > 9 || n < digits + 10 {
+                return false;
+            }
+            let dot = n - digits - 1;
+            path[dot] == b'.' && path[dot - 9] == b'/' && path[dot - 8..dot].iter().all(|&b| is_lower_hex(b))
+        }
+        b't' | b'm' => (MIN_BUNDLE_PATH_LEN..=MAX_BUNDLE_PATH_LEN).contains(&n) && looks_like_bundle_name(path),
+        _ => false,
+    }
+}
+
+#[inline]
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
 #[inline]
 fn looks_like_bundle_name(name: &[u8]) -> bool {
     name.ends_with(b".crt") || name.ends_with(b".pem")
-}
-
-#[inline]
-fn basename(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
 }
 
 /// `8 lowercase hex digits . decimal` — the names `openssl rehash` writes and
@@ -114,7 +125,7 @@ fn looks_like_hash_entry(name: &[u8]) -> bool {
     name.len() >= 10
         && name.len() <= 18
         && name[8] == b'.'
-        && name[..8].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && name[..8].iter().all(|&b| is_lower_hex(b))
         && name[9..].iter().all(u8::is_ascii_digit)
 }
 
@@ -270,6 +281,15 @@ mod tests {
         }
         assert!(!quick_candidate(b"/usr/lib/x86_64-linux-gnu/libc.so.6"));
         assert!(!quick_candidate(b"/proc/self/maps"));
+        assert!(quick_candidate(b"/4042bcee.0"));
+        assert!(quick_candidate(b"/a/4042bcee.123456789"));
+        assert!(!quick_candidate(b"/a/4042bcee.1234567890"));
+        assert!(!quick_candidate(b"/a/x4042bcee.0"));
+        assert!(!quick_candidate(b"/a/042bcee.0"));
+        assert!(!quick_candidate(b"4042bcee.0"));
+        assert!(!quick_candidate(b"/a/4042bceg.0"));
+        assert!(!quick_candidate(b"/a/4042bcee0"));
+        assert!(!quick_candidate(b"/a/4042bcee.0/"));
     }
 
     #[test]

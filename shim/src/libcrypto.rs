@@ -40,6 +40,7 @@ pub enum Sym {
     LookupCtrl,
     LookupCtrlEx,
     StoreFree,
+    LookupGetStore,
 }
 
 const NAMES: &[&CStr] = &[
@@ -56,6 +57,7 @@ const NAMES: &[&CStr] = &[
     c"X509_LOOKUP_ctrl",
     c"X509_LOOKUP_ctrl_ex",
     c"X509_STORE_free",
+    c"X509_LOOKUP_get_store",
 ];
 
 impl Sym {
@@ -66,13 +68,13 @@ impl Sym {
 
 struct Cache {
     subs: u64,
+    /// (caller's return address, symbol, real function)
     entries: Vec<(usize, Sym, usize)>,
+    /// (a real function, symbol, the symbol in that function's library)
+    companions: Vec<(usize, Sym, usize)>,
 }
 
-static CACHE: Mutex<Cache> = Mutex::new(Cache {
-    subs: u64::MAX,
-    entries: Vec::new(),
-});
+static CACHE: Mutex<Cache> = Mutex::new(Cache { subs: u64::MAX, entries: Vec::new(), companions: Vec::new() });
 const CACHE_LIMIT: usize = 512;
 
 /// How many objects have been unloaded so far (glibc's `dlpi_subs`).
@@ -95,33 +97,44 @@ fn unload_count() -> u64 {
 /// The real function `sym` for a call that will return to `caller`.
 /// Null if no OpenSSL reachable from the caller has it.
 pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mut c_void {
-    // The loader's locks are never taken while the shim lock is held (a
-    // library constructor running under the loader lock may call a hooked
-    // `stat`), so the unload counter and resolution happen outside it.
+    cached(caller as usize, sym, false, || resolve(caller, sym.name(), own_stub))
+}
+
+/// `sym` from the library that defines `real` (e.g. `X509_LOOKUP_get_store`
+/// next to the real `X509_LOOKUP_ctrl`), cached like [`real_for`].
+pub fn companion(real: *mut c_void, sym: Sym) -> *mut c_void {
+    cached(real as usize, sym, true, || object_of(real).map_or(std::ptr::null_mut(), |o| lookup_in(&o, sym.name())))
+}
+
+/// Looks `(key, sym)` up in the cache, or resolves and remembers it.
+///
+/// The loader's locks are never taken while the shim lock is held (a library
+/// constructor running under the loader lock may call a hooked `stat`), so
+/// the unload counter and resolution happen outside it.
+fn cached(key: usize, sym: Sym, companion: bool, resolve: impl FnOnce() -> *mut c_void) -> *mut c_void {
     let subs = unload_count();
-    let cached = with_shim_lock(|| {
+    let hit = with_shim_lock(|| {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         if cache.subs != subs {
             cache.subs = subs;
             cache.entries.clear();
+            cache.companions.clear();
         }
-        cache
-            .entries
-            .iter()
-            .find(|(c, s, _)| *c == caller as usize && *s == sym)
-            .map(|&(_, _, real)| real)
+        let list = if companion { &cache.companions } else { &cache.entries };
+        list.iter().find(|(k, s, _)| *k == key && *s == sym).map(|&(_, _, real)| real)
     })
     .flatten();
-    if let Some(real) = cached {
+    if let Some(real) = hit {
         return real as *mut c_void;
     }
-    let real = resolve(caller, sym.name(), own_stub);
+    let real = resolve();
     with_shim_lock(|| {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.entries.len() >= CACHE_LIMIT {
-            cache.entries.clear();
+        let list = if companion { &mut cache.companions } else { &mut cache.entries };
+        if list.len() >= CACHE_LIMIT {
+            list.clear();
         }
-        cache.entries.push((caller as usize, sym, real as usize));
+        list.push((key, sym, real as usize));
     });
     real
 }

@@ -69,6 +69,15 @@ pub fn shim() -> &'static Shim {
         let mut config = Config::resolve(file.as_deref(), &env, secure);
         config.notes.extend(file_note);
         logger::install(&config);
+        // This is the shim's own copy of std: the hook is for the shim's panics
+        // only, which `with_shim_lock` catches. Say it once per panic, quietly.
+        std::panic::set_hook(Box::new(|info| {
+            logger::emit(&Record::new(
+                Level::Error,
+                "internal-error",
+                format!("internal error ({}); this call was answered as if cafix were not there", info.to_string().replace('\n', " ")),
+            ));
+        }));
         for note in &config.notes {
             logger::emit(&Record::new(Level::Warn, "config", note.clone()));
         }
@@ -130,6 +139,11 @@ impl Shim {
 
     /// The slow path of every hook: `path` was looked up and is missing.
     pub fn serve(&'static self, path: &[u8]) -> Option<Served> {
+        // Debug builds only: lets the tests prove a panic never reaches the host.
+        #[cfg(debug_assertions)]
+        if sys::getenv("CAFIX_DEBUG_PANIC").is_some() {
+            panic!("CAFIX_DEBUG_PANIC is set");
+        }
         let class = locations::classify(path, self.config.ssl_cert_dir.as_deref(), None)?;
         if !self.config.serve {
             return None;

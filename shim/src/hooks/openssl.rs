@@ -334,10 +334,7 @@ unsafe extern "C" fn lookup_ctrl_ex_hook(
 
 /// `X509_LOOKUP_get_store` of the same library as `real_ctrl` (1.1.0+).
 fn store_of_lookup(real_ctrl: *mut c_void, lookup: *mut c_void) -> *mut c_void {
-    let Some(object) = crate::libcrypto::object_of(real_ctrl) else {
-        return std::ptr::null_mut();
-    };
-    let f = crate::libcrypto::lookup_in(&object, c"X509_LOOKUP_get_store");
+    let f = crate::libcrypto::companion(real_ctrl, Sym::LookupGetStore);
     if f.is_null() {
         return std::ptr::null_mut();
     }

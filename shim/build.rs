@@ -1,0 +1,32 @@
+//! Links the unwinder into libcafix.so instead of depending on libgcc_s.so.1.
+//!
+//! Rust's std asks the linker for `-lgcc_s` (the unwinder behind
+//! `catch_unwind`, which the hooks need so a panic never crosses into the
+//! host). Loading libgcc_s.so.1 into every process costs about 125 µs per
+//! start (docs/BENCHMARKS.md), the largest part of the preload's cost. GCC's
+//! static unwinder, libgcc_eh.a, is the same code built for static linking;
+//! offered as `libgcc_s.a` in a directory searched first, it satisfies
+//! `-lgcc_s` and the library then needs only libc. Its symbols stay local
+//! (the cdylib exports only the hooks). If no C compiler can name the file,
+//! the shared unwinder is used as before.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
+        println!("cargo:warning=cannot run {cc}; libcafix.so will need libgcc_s.so.1");
+        return;
+    };
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !path.is_absolute() || !path.exists() {
+        println!("cargo:warning=no libgcc_eh.a found; libcafix.so will need libgcc_s.so.1");
+        return;
+    }
+    let dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("static-unwinder");
+    std::fs::create_dir_all(&dir).expect("create OUT_DIR/static-unwinder");
+    std::fs::copy(&path, dir.join("libgcc_s.a")).expect("copy libgcc_eh.a");
+    println!("cargo:rustc-link-search=native={}", dir.display());
+}
