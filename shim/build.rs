@@ -15,6 +15,10 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Bind the shim's own imports from libc lazily (Rust links with -z now):
+    // resolving all of them at load time is work every process would pay,
+    // while most programs never reach a code path that needs them.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,lazy");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
         println!("cargo:warning=cannot run {cc}; libcafix.so will need libgcc_s.so.1");
