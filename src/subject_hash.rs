@@ -15,9 +15,31 @@
 //!
 //! The hash is the first four bytes of the SHA-1 of that encoding, read
 //! little-endian. No crate implements this canonical form, so it is here.
+//!
+//! What OpenSSL refuses, we refuse (`None`): OpenSSL decodes a value as an
+//! `ASN1_PRINTABLE`, so a value that is not of the universal class or whose
+//! type is not in `B_ASN1_PRINTABLE` (VisibleString, OCTET STRING, INTEGER,
+//! the time types, NULL, OID, BOOLEAN, ...) makes the whole name, and so the
+//! certificate, unreadable; so does a string that does not convert to UTF-8
+//! (invalid UTF-8 in a UTF8String, a surrogate in a BMPString, a code point
+//! above U+10FFFF, an odd-length BMPString), an attribute type that is not a
+//! valid OID encoding, a BIT STRING without its unused-bits octet or with more
+//! than 7 unused bits, and a primitive SEQUENCE. A BIT STRING is re-encoded as
+//! OpenSSL does (unused bits cleared, no unused bits when it is empty).
+//!
+//! Where OpenSSL would still produce a hash, `None` also stands for input this
+//! module does not handle: encodings DER forbids and `x509-parser` rejects
+//! (indefinite lengths, an empty RDN `SET`, which OpenSSL drops; a
+//! PrintableString that is not UTF-8) and constructed (BER) encodings of
+//! string types. A `Some` hash is always OpenSSL's; the differential fuzz
+//! target `subject_hash_openssl` checks exactly that against libcrypto.
 
 use sha1::{Digest, Sha1};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+
+// Universal tag numbers OpenSSL treats specially in names.
+const TAG_BIT_STRING: u32 = 3;
+const TAG_SEQUENCE: u32 = 16;
 
 // Universal tag numbers of the string types OpenSSL canonicalises.
 const TAG_UTF8_STRING: u32 = 12;
@@ -60,25 +82,47 @@ pub fn hash_of_canonical(canonical: &[u8]) -> u32 {
 
 /// OpenSSL's canonical encoding of a name (see the module documentation).
 pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
+    let mut raw_values = raw_values(name)?.into_iter();
     let mut out = Vec::new();
     for rdn in name.iter() {
         let mut members: Vec<Vec<u8>> = Vec::new();
         for atv in rdn.iter() {
             let mut value_tlv = Vec::new();
             let value = atv.attr_value();
+            let raw_value = raw_values.next()?;
             let tag = value.header.tag().0;
             let universal = value.header.class() == x509_parser::der_parser::asn1_rs::Class::Universal;
-            if universal && !value.header.is_constructed() && is_canonicalised_type(tag) {
+            if !universal || !is_printable_type(tag) {
+                return None; // d2i of ASN1_PRINTABLE fails: MSTRING_NOT_UNIVERSAL / MSTRING_WRONG_TAG
+            }
+            if tag == TAG_SEQUENCE {
+                // Kept in its encoded form, header included, however long its
+                // length octets; it must be constructed.
+                if !value.header.is_constructed() {
+                    return None;
+                }
+                value_tlv.extend_from_slice(raw_value);
+            } else if value.header.is_constructed() {
+                // A constructed (BER) string, which DER forbids: OpenSSL joins
+                // the segments; not handled here.
+                return None;
+            } else if is_canonicalised_type(tag) {
                 let utf8 = to_utf8(tag, value.data)?;
                 let canon = canonicalise_text(&utf8);
                 push_tlv(&mut value_tlv, TAG_UTF8_STRING as u8, &canon);
+            } else if tag == TAG_BIT_STRING {
+                push_tlv(&mut value_tlv, TAG_BIT_STRING as u8, &bit_string_content(value.data)?);
             } else {
                 // Kept as it is: re-emit the original identifier and content.
                 let identifier = identifier_octet(value)?;
                 push_tlv(&mut value_tlv, identifier, value.data);
             }
+            let oid = atv.attr_type().as_bytes();
+            if !is_valid_oid_encoding(oid) {
+                return None;
+            }
             let mut atv_content = Vec::new();
-            push_tlv(&mut atv_content, 0x06, atv.attr_type().as_bytes());
+            push_tlv(&mut atv_content, 0x06, oid);
             atv_content.extend_from_slice(&value_tlv);
             let mut member = Vec::new();
             push_tlv(&mut member, 0x30, &atv_content);
@@ -96,6 +140,103 @@ pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The universal types an `ASN1_PRINTABLE` accepts: `ASN1_tag2bit(tag)`
+/// within `B_ASN1_PRINTABLE` (BIT STRING, UTF8String, SEQUENCE, NumericString,
+/// PrintableString, T61String, IA5String, UniversalString, BMPString, and the
+/// tags OpenSSL maps to `B_ASN1_UNKNOWN`). VisibleString is not among them.
+fn is_printable_type(tag: u32) -> bool {
+    matches!(tag, 3 | 7 | 8 | 9 | 11 | 12 | 13 | 14 | 15 | 16 | 18 | 19 | 20 | 22 | 28 | 29 | 30)
+}
+
+/// `c2i_ASN1_BIT_STRING` then `i2c_ASN1_BIT_STRING`: the unused-bits octet
+/// must be present and at most 7, the unused bits are cleared, and an empty
+/// bit string is written with no unused bits.
+fn bit_string_content(data: &[u8]) -> Option<Vec<u8>> {
+    let (&unused, bits) = data.split_first()?;
+    if unused > 7 {
+        return None;
+    }
+    if bits.is_empty() {
+        return Some(vec![0]);
+    }
+    let mut out = data.to_vec();
+    let last = out.len() - 1;
+    out[last] &= 0xff << unused;
+    Some(out)
+}
+
+/// `c2i_ASN1_OBJECT`'s checks: at least one octet, the last one ends a
+/// sub-identifier, and no sub-identifier starts with a 0x80 padding octet.
+fn is_valid_oid_encoding(oid: &[u8]) -> bool {
+    let Some(&last) = oid.last() else { return false };
+    if last & 0x80 != 0 {
+        return false;
+    }
+    oid.iter().enumerate().all(|(i, &b)| b != 0x80 || (i > 0 && oid[i - 1] & 0x80 != 0))
+}
+
+/// The raw encoding of every attribute value, in order, after checking that
+/// `x509-parser` read every RDN and every attribute of the name.
+///
+/// It stops quietly at the first RDN it cannot parse (an empty `SET`, a
+/// malformed attribute), keeping only those before it, and ignores what
+/// follows the value inside an attribute's `SEQUENCE`, or a wrong tag there;
+/// OpenSSL refuses the latter and drops empty RDNs but reads the rest, so
+/// hashing what `x509-parser` kept would give a hash OpenSSL never computes.
+/// This walks the raw encoding again and checks that it holds exactly the
+/// parsed RDNs, each with exactly its parsed attributes of two elements.
+fn raw_values<'a>(name: &X509Name<'a>) -> Option<Vec<&'a [u8]>> {
+    use x509_parser::der_parser::asn1_rs::{Any, Class, FromDer};
+    // Universal tag and, where OpenSSL checks it, the constructed bit: like
+    // x509-parser, OpenSSL does not check it on a SEQUENCE OF or SET OF.
+    const SEQUENCE_OF: Option<(u32, Option<bool>)> = Some((16, None));
+    const SET_OF: Option<(u32, Option<bool>)> = Some((17, None));
+    const SEQUENCE: Option<(u32, Option<bool>)> = Some((16, Some(true)));
+    const OID: Option<(u32, Option<bool>)> = Some((6, Some(false)));
+    // One TLV of the expected type (None: any): its content and what follows.
+    fn tlv(input: &[u8], expected: Option<(u32, Option<bool>)>) -> Option<(&[u8], &[u8])> {
+        let (rest, any) = <Any<'_> as FromDer<'_>>::from_der(input).ok()?;
+        if let Some((tag, constructed)) = expected {
+            let header = &any.header;
+            if header.class() != Class::Universal
+                || header.tag().0 != tag
+                || constructed.is_some_and(|c| c != header.is_constructed())
+            {
+                return None;
+            }
+        }
+        Some((any.data, rest))
+    }
+    let (mut rdns, rest) = tlv(name.as_raw(), SEQUENCE_OF)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut values = Vec::new();
+    let mut parsed = name.iter();
+    while !rdns.is_empty() {
+        let (mut members, rest) = tlv(rdns, SET_OF)?;
+        rdns = rest;
+        let mut count = 0;
+        while !members.is_empty() {
+            let (atv, rest) = tlv(members, SEQUENCE)?;
+            members = rest;
+            let (_, value) = tlv(atv, OID)?;
+            let (_, after_value) = tlv(value, None)?;
+            if !after_value.is_empty() {
+                return None;
+            }
+            values.push(value);
+            count += 1;
+        }
+        if parsed.next()?.iter().count() != count {
+            return None;
+        }
+    }
+    parsed.next().is_none().then_some(values)
+}
+
+/// Types in `ASN1_MASK_CANON`. VisibleString is listed there, but a name
+/// holding one never decodes ([`is_printable_type`]).
 fn is_canonicalised_type(tag: u32) -> bool {
     matches!(
         tag,
@@ -222,6 +363,83 @@ mod tests {
         let mut out = Vec::new();
         push_tlv(&mut out, 0x04, &[0u8; 300]);
         assert_eq!(&out[..4], &[0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    // Expected hashes below are `openssl x509 -subject_hash` of a certificate
+    // with that subject (OpenSSL 3.0).
+    const CN_A: &[u8] = &[0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a'];
+
+    #[test]
+    fn simple_name_hashes_like_openssl() {
+        assert_eq!(name_der_hash(CN_A), Some(0x20b69a40));
+    }
+
+    #[test]
+    fn truncated_parses_are_refused() {
+        // CN=a followed by an RDN x509-parser cannot read: it would keep CN=a,
+        // while OpenSSL refuses the name (here) or reads more of it.
+        let mut garbage = vec![0x30, 0x13];
+        garbage.extend_from_slice(&CN_A[2..]);
+        garbage.extend_from_slice(&[0x31, 0x05, 0x0c, 0x03, b'b', b'a', b'd']);
+        assert_eq!(name_der_hash(&garbage), None);
+        // An empty RDN: OpenSSL drops it and hashes CN=a; x509-parser stops.
+        let mut empty_rdn = vec![0x30, 0x0e, 0x31, 0x00];
+        empty_rdn.extend_from_slice(&CN_A[2..]);
+        assert_eq!(name_der_hash(&empty_rdn), None);
+        // A third element in the attribute.
+        let extra = [
+            0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a', 0x0c, 0x01, b'b',
+        ];
+        assert_eq!(name_der_hash(&extra), None);
+    }
+
+    #[test]
+    fn value_types_openssl_refuses() {
+        for (identifier, content) in [(0x1a, &b"a"[..]), (0x04, b"a"), (0x05, b""), (0x4c, b"a"), (0x10, b"")] {
+            let mut name = CN_A.to_vec();
+            name[11] = identifier;
+            name[12] = content.len() as u8;
+            name.truncate(13);
+            name.extend_from_slice(content);
+            let len = name.len();
+            name[1] = (len - 2) as u8;
+            name[3] = (len - 4) as u8;
+            name[5] = (len - 6) as u8;
+            assert_eq!(name_der_hash(&name), None, "{identifier:#x}");
+        }
+    }
+
+    #[test]
+    fn bit_strings_are_re_encoded_like_openssl() {
+        assert_eq!(bit_string_content(&[0x03, 0xff]), Some(vec![0x03, 0xf8]));
+        assert_eq!(bit_string_content(&[0x05]), Some(vec![0x00]));
+        assert_eq!(bit_string_content(&[0x00, 0x01]), Some(vec![0x00, 0x01]));
+        assert_eq!(bit_string_content(&[]), None);
+        assert_eq!(bit_string_content(&[0x08, 0x00]), None);
+        // CN as BIT STRING 03 ff and 03 f8 hash alike.
+        let name = |last| [0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x03, 0x02, 0x03, last];
+        assert_eq!(name_der_hash(&name(0xff)), Some(0x10387ddd));
+        assert_eq!(name_der_hash(&name(0xf8)), Some(0x10387ddd));
+    }
+
+    #[test]
+    fn oid_encodings() {
+        assert!(is_valid_oid_encoding(&[0x55, 0x04, 0x03]));
+        assert!(is_valid_oid_encoding(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]));
+        assert!(is_valid_oid_encoding(&[0x81, 0x80, 0x01]));
+        assert!(!is_valid_oid_encoding(&[]));
+        assert!(!is_valid_oid_encoding(&[0x55, 0x84]));
+        assert!(!is_valid_oid_encoding(&[0x80, 0x01]));
+        assert!(!is_valid_oid_encoding(&[0x55, 0x80, 0x01]));
+    }
+
+    #[test]
+    fn sequence_values_keep_their_header() {
+        // CN = SEQUENCE { UTF8String "A" } with a long-form length 81 03.
+        let name = [
+            0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x30, 0x81, 0x03, 0x0c, 0x01, b'A',
+        ];
+        assert_eq!(name_der_hash(&name), Some(0x867b64c8));
     }
 
     #[test]
