@@ -101,7 +101,12 @@ pub fn quick_candidate(path: &[u8]) -> bool {
                 return false;
             }
             let dot = n - digits - 1;
-            path[dot] == b'.' && path[dot - 9] == b'/' && path[dot - 8..dot].iter().all(|&b| is_lower_hex(b))
+            // `%d` writes no leading zeros: `.0` is asked for, `.00` never.
+            let canonical_index = digits == 1 || path[dot + 1] != b'0';
+            canonical_index
+                && path[dot] == b'.'
+                && path[dot - 9] == b'/'
+                && path[dot - 8..dot].iter().all(|&b| is_lower_hex(b))
         }
         b't' | b'm' => (MIN_BUNDLE_PATH_LEN..=MAX_BUNDLE_PATH_LEN).contains(&n) && looks_like_bundle_name(path),
         _ => false,
@@ -127,6 +132,7 @@ fn looks_like_hash_entry(name: &[u8]) -> bool {
         && name[8] == b'.'
         && name[..8].iter().all(|&b| is_lower_hex(b))
         && name[9..].iter().all(u8::is_ascii_digit)
+        && (name.len() == 10 || name[9] != b'0')
 }
 
 /// Splits a hash-entry name into (hash, index).
@@ -290,6 +296,8 @@ mod tests {
         assert!(!quick_candidate(b"/a/4042bceg.0"));
         assert!(!quick_candidate(b"/a/4042bcee0"));
         assert!(!quick_candidate(b"/a/4042bcee.0/"));
+        assert!(!quick_candidate(b"/etc/ssl/cc1204bc.00"));
+        assert!(quick_candidate(b"/etc/ssl/cc1204bc.10"));
     }
 
     #[test]
@@ -298,5 +306,7 @@ mod tests {
         assert_eq!(parse_hash_entry_name(b"ffffffff.99"), Some((u32::MAX, 99)));
         assert_eq!(parse_hash_entry_name(b"ffffffff.99999999999"), None);
         assert_eq!(parse_hash_entry_name(b"fffffff.0"), None);
+        assert_eq!(parse_hash_entry_name(b"ffffffff.01"), None);
+        assert_eq!(parse_hash_entry_name(b"ffffffff.10"), Some((u32::MAX, 10)));
     }
 }
