@@ -19,10 +19,13 @@ mod verification;
 
 /// Runs when the library is loaded: resolves the real functions (symbol
 /// lookups only; no file is opened), so every later hook call is lock-free,
-/// and makes `fork` wait for the shim's lock (see `lock.rs`).
+/// makes `fork` wait for the shim's lock (see `lock.rs`) and notes which
+/// file stderr is (one `fstat`), so log lines never land in a file a
+/// program later opened as fd 2.
 extern "C" fn on_load() {
     real::resolve_all();
     lock::install_fork_handlers();
+    logger::remember_stderr();
 }
 
 #[used]

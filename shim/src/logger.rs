@@ -6,6 +6,7 @@
 //! library can log with `log::warn!` and the shim decides where it goes.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use cafix_core::config::{Config, Format, Level};
@@ -67,5 +68,33 @@ pub fn emit(record: &Record) {
             return;
         }
     }
-    sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+    if stderr_is_still_stderr() {
+        sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+    }
+}
+
+/// The file behind fd 2 when the library was loaded (device, inode), or 0s
+/// if fd 2 was closed then.
+static STDERR_AT_LOAD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+fn identity_of_fd2() -> Option<(u64, u64)> {
+    // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
+    (unsafe { libc::fstat(libc::STDERR_FILENO, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// Called from the load-time constructor: remembers what stderr is, so a
+/// program that closes fd 2 and opens one of its own files there never gets
+/// a log line written into that file.
+pub fn remember_stderr() {
+    if let Some((dev, ino)) = identity_of_fd2() {
+        STDERR_AT_LOAD[0].store(dev, Ordering::Relaxed);
+        STDERR_AT_LOAD[1].store(ino, Ordering::Relaxed);
+    }
+}
+
+fn stderr_is_still_stderr() -> bool {
+    let (dev, ino) = (STDERR_AT_LOAD[0].load(Ordering::Relaxed), STDERR_AT_LOAD[1].load(Ordering::Relaxed));
+    (dev, ino) != (0, 0) && identity_of_fd2() == Some((dev, ino))
 }

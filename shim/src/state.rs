@@ -50,7 +50,7 @@ pub struct Shim {
     pub bundle_stat: OnceLock<Option<libc::stat>>,
     /// Per (trust dir, hash): the bundle certificates to serve after the real
     /// entries, and whether this miss has been logged.
-    dir_hashes: Mutex<HashMap<(Vec<u8>, u32), Vec<&'static CaCert>>>,
+    dir_hashes: Mutex<HashMap<Box<[u8]>, Vec<&'static CaCert>>>,
     /// Bundle paths whose serving has been logged.
     bundle_paths_logged: Mutex<Vec<Vec<u8>>>,
 }
@@ -162,24 +162,27 @@ impl Shim {
     fn serve_hash_entry(&'static self, dir: &[u8], hash: u32, index: u32) -> Option<&'static CaCert> {
         let bundle = self.bundle();
         // Real entries below `index` keep their numbers; served ones follow.
-        let real_below = (0..index).filter(|i| sys::exists(&entry_path(dir, hash, *i))).count() as u32;
+        let mut path = EntryPath::new();
+        let real_below = (0..index).filter(|&i| sys::exists(path.set(dir, hash, i))).count() as u32;
+        // Keyed by directory and hash; looked up without allocating, so a
+        // repeated lookup (even from a signal handler) allocates nothing.
+        let mut key = EntryPath::new();
+        let key = key.key(dir, hash);
         let mut map = self.dir_hashes.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (dir.to_vec(), hash);
-        let first_time = !map.contains_key(&key);
-        let to_serve = map.entry(key).or_insert_with(|| {
-            let Some(bundle) = bundle else {
-                return Vec::new();
+        let first_time = !map.contains_key(key);
+        if first_time {
+            let to_serve = match bundle {
+                Some(bundle) => {
+                    let real_ders = real_entry_ders(dir, hash);
+                    bundle.with_hash(hash).iter().filter(|c| !real_ders.contains(&c.der)).collect()
+                }
+                None => Vec::new(),
             };
-            let real_ders = real_entry_ders(dir, hash);
-            bundle
-                .with_hash(hash)
-                .iter()
-                .filter(|c| !real_ders.contains(&c.der))
-                .collect()
-        });
-        let served = index
-            .checked_sub(real_below)
-            .and_then(|i| to_serve.get(i as usize))
+            map.insert(key.into(), to_serve);
+        }
+        let served = map
+            .get(key)
+            .and_then(|to_serve| index.checked_sub(real_below).and_then(|i| to_serve.get(i as usize)))
             .copied();
         drop(map);
         if first_time {
@@ -258,14 +261,106 @@ impl Shim {
     }
 }
 
-/// `<dir>/<hash>.<index>`
-fn entry_path(dir: &[u8], hash: u32, index: u32) -> Vec<u8> {
-    let mut p = dir.to_vec();
-    if p.last() != Some(&b'/') {
-        p.push(b'/');
+/// `<dir>/<hash>.<index>` (or a map key) built in a stack buffer.
+struct EntryPath {
+    buf: [u8; sys::SMALL_PATH],
+    len: usize,
+    /// Used when the directory name does not fit the buffer.
+    long: Vec<u8>,
+}
+
+impl EntryPath {
+    fn new() -> EntryPath {
+        EntryPath { buf: [0; sys::SMALL_PATH], len: 0, long: Vec::new() }
     }
-    p.extend_from_slice(format!("{:08x}.{index}", hash).as_bytes());
-    p
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.long.is_empty() && self.len + bytes.len() <= self.buf.len() {
+            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            if self.long.is_empty() {
+                self.long.extend_from_slice(&self.buf[..self.len]);
+            }
+            self.long.extend_from_slice(bytes);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        if self.long.is_empty() {
+            &self.buf[..self.len]
+        } else {
+            &self.long
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.long.clear();
+    }
+
+    /// `<dir>/<8 hex>.<index>`
+    fn set(&mut self, dir: &[u8], hash: u32, index: u32) -> &[u8] {
+        self.clear();
+        self.push(dir);
+        if dir.last() != Some(&b'/') {
+            self.push(b"/");
+        }
+        let mut name = [0u8; 19];
+        let len = hash_entry_name(&mut name, hash, index);
+        self.push(&name[..len]);
+        self.as_bytes()
+    }
+
+    /// The lookup table's key: the directory, then the hash's four bytes.
+    fn key(&mut self, dir: &[u8], hash: u32) -> &[u8] {
+        self.clear();
+        self.push(dir);
+        self.push(&hash.to_le_bytes());
+        self.as_bytes()
+    }
+}
+
+/// Writes `%08x.%u` into `out`, returning its length (at most 19 bytes).
+fn hash_entry_name(out: &mut [u8; 19], hash: u32, index: u32) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, slot) in out[..8].iter_mut().enumerate() {
+        *slot = HEX[((hash >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    out[8] = b'.';
+    let mut digits = [0u8; 10];
+    let mut n = index;
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..count {
+        out[9 + i] = digits[count - 1 - i];
+    }
+    9 + count
+}
+
+/// `<dir>/<hash>.<index>`, allocated (for messages and the first lookup).
+fn entry_path(dir: &[u8], hash: u32, index: u32) -> Vec<u8> {
+    EntryPath::new().set(dir, hash, index).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_are_spelled_like_openssl() {
+        assert_eq!(entry_path(b"/etc/ssl/certs", 0x4042bcee, 0), b"/etc/ssl/certs/4042bcee.0");
+        assert_eq!(entry_path(b"/", 0xa, 4294967295), b"/0000000a.4294967295");
+        let long = vec![b'd'; 600];
+        assert_eq!(entry_path(&long, 1, 12).len(), 600 + 1 + 11);
+    }
 }
 
 /// The certificates in the directory's real `<hash>.<n>` entries, so a bundle

@@ -29,25 +29,33 @@ pub fn getenv(name: &str) -> Option<Vec<u8>> {
     }
 }
 
-fn c_path(path: &[u8]) -> Option<CString> {
-    CString::new(path).ok()
+/// Runs `f` with `path` as a NUL-terminated C string. Paths shorter than
+/// `SMALL_PATH` use a stack buffer, so the steady state of a lookup (which
+/// may run in a signal handler) allocates nothing. `None` for inner NULs.
+fn with_c_path<R>(path: &[u8], f: impl FnOnce(*const libc::c_char) -> R) -> Option<R> {
+    if path.contains(&0) {
+        return None;
+    }
+    if path.len() < SMALL_PATH {
+        let mut buf = [0u8; SMALL_PATH];
+        buf[..path.len()].copy_from_slice(path);
+        Some(f(buf.as_ptr().cast()))
+    } else {
+        let owned = CString::new(path).ok()?;
+        Some(f(owned.as_ptr()))
+    }
 }
 
+pub const SMALL_PATH: usize = 512;
+
 fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<libc::stat> {
-    let path = c_path(path)?;
     // SAFETY: all-zero is a valid `struct stat`.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
-    // kernel's `struct stat` layout, which libc::stat is on this target.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_newfstatat,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            &mut st as *mut libc::stat,
-            flags,
-        )
-    };
+    let rc = with_c_path(path, |p| {
+        // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
+        // kernel's `struct stat` layout, which libc::stat is on this target.
+        unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, p, &mut st as *mut libc::stat, flags) }
+    })?;
     (rc == 0).then_some(st)
 }
 
@@ -71,17 +79,11 @@ pub fn is_nonempty_file(path: &Path) -> bool {
 }
 
 fn raw_open(path: &[u8], flags: libc::c_int, mode: libc::c_uint) -> Result<libc::c_int, String> {
-    let cpath = c_path(path).ok_or("path has a NUL byte")?;
-    // SAFETY: openat with a NUL-terminated path; the result is an fd we own or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            cpath.as_ptr(),
-            flags | libc::O_CLOEXEC,
-            mode,
-        )
-    };
+    let fd = with_c_path(path, |p| {
+        // SAFETY: openat with a NUL-terminated path; the result is an fd we own or -1.
+        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p, flags | libc::O_CLOEXEC, mode) }
+    })
+    .ok_or("path has a NUL byte")?;
     if fd < 0 {
         Err(std::io::Error::last_os_error().to_string())
     } else {

@@ -1,0 +1,194 @@
+//! libcafix.so under load and faults: many threads serving at once, fork
+//! while another thread indexes, signal handlers that call `stat`, errno on
+//! every path, `dlclose`/re-`dlopen` of libcrypto, programs that close all
+//! descriptors, and an injected panic. Each run is a real C program.
+//!
+//! The served location is `/usr/local/ssl/certs/<hash>.0` (OpenSSL's default
+//! OPENSSLDIR, a trust directory); a private mount namespace puts an empty
+//! tmpfs over `/usr/local` so it is missing whatever the host has, and the
+//! certificate served is ISRG Root X1 from the machine's bundle.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const TRUST_ENV: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+    "PIP_CERT",
+    "NIX_SSL_CERT_FILE",
+    "AWS_CA_BUNDLE",
+    "HTTPLIB2_CA_CERTS",
+    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
+    "LD_PRELOAD",
+];
+
+/// ISRG Root X1: in every Mozilla-derived bundle.
+const SERVED: &str = "/usr/local/ssl/certs/4042bcee.0";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+fn shim() -> &'static Path {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
+    SHIM.get_or_init(|| {
+        let status = Command::new(env!("CARGO")).args(["build", "-p", "cafix-shim"]).current_dir(root()).status();
+        assert!(status.expect("cargo").success(), "building libcafix.so failed");
+        target_dir().join("debug/libcafix.so")
+    })
+}
+
+fn program() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = target_dir().join("cafix-tests");
+        fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join(format!("robust-{}", std::process::id()));
+        let out = Command::new("cc")
+            .args(["-O1", "-Wall", "-pthread", "-o"])
+            .arg(&bin)
+            .arg(root().join("c-tests/robust.c"))
+            .arg("-ldl")
+            .output()
+            .expect("cc must be installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        bin
+    })
+}
+
+/// Runs the program with `args` in a namespace where `/usr/local` is empty.
+fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /usr/local && exec \"$@\"", "sh"]);
+    cmd.arg(program()).args(args);
+    for var in TRUST_ENV {
+        cmd.env_remove(var);
+    }
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAFIX_") {
+            cmd.env_remove(k);
+        }
+    }
+    if preload {
+        cmd.env("LD_PRELOAD", shim());
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().expect("unshare must be installed (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("unshare: ") && !stderr.contains("mount: "), "no namespace: {stderr}");
+    out
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn thirty_two_threads_serve_at_once() {
+    let without = run(false, &[], &["threads", SERVED]);
+    let (out, _) = text(&without);
+    assert!(out.contains("served 0 of 6400"), "without the shim nothing is there: {out}");
+    let with = run(true, &[], &["threads", SERVED]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "{out}{err}");
+    assert!(out.contains("served 6400 of 6400"), "{out}{err}");
+}
+
+#[test]
+fn fork_while_another_thread_indexes() {
+    let with = run(true, &[], &["fork", SERVED]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "{out}{err}");
+    assert!(out.contains("children served 50 of 50"), "{out}{err}");
+}
+
+#[test]
+fn signal_handlers_calling_stat() {
+    let with = run(true, &[], &["signals", SERVED]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "{out}{err}");
+    assert!(out.contains("main loop served 20000 of 20000"), "{out}{err}");
+    // The exit status says: every handler lookup that was served kept errno,
+    // and some were served (the rest interrupted the shim itself and got the
+    // real answer, as documented).
+    assert!(out.contains("handler calls"), "{out}");
+    assert!(!out.contains("handler calls 0 "), "the timer never fired: {out}");
+}
+
+#[test]
+fn errno_is_kept_on_every_path() {
+    // Unrelated paths: errno exactly as without the shim.
+    let args = ["errno", "/etc/hostname", "/nonexistent/x", "/etc/ssl/certs/ffffffff.0", "/opt/app/4042bcee.0"];
+    let without = text(&run(false, &[], &args)).0;
+    let with = text(&run(true, &[], &args)).0;
+    assert_eq!(with, without);
+    assert!(without.contains("/nonexistent/x stat=-1 errno=2"), "{without}");
+    // A served path: success, and errno left as the caller set it (4242).
+    let served = text(&run(true, &[], &["errno", SERVED])).0;
+    assert!(served.contains(&format!("{SERVED} stat=0 errno=4242")), "{served}");
+    assert!(served.contains(&format!("{SERVED} fopen=ok errno=4242")), "{served}");
+    assert!(served.contains(&format!("{SERVED} open=ok errno=4242")), "{served}");
+    assert!(served.contains(&format!("{SERVED} access=0 errno=4242")), "{served}");
+    let not_served = text(&run(false, &[], &["errno", SERVED])).0;
+    assert!(not_served.contains(&format!("{SERVED} stat=-1 errno=2")), "{not_served}");
+}
+
+#[test]
+fn dlclose_and_dlopen_libcrypto_again() {
+    let without = run(false, &[], &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"]);
+    let (out, _) = text(&without);
+    assert!(out.contains("round 0 verify=0"), "without the shim the root is not found: {out}");
+    let with = run(true, &[("CAFIX_LOG", "info")], &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "{out}{err}");
+    for round in 0..3 {
+        assert!(out.contains(&format!("round {round} verify=1")), "{out}{err}");
+    }
+}
+
+#[test]
+fn programs_that_close_all_descriptors_get_nothing_written_into_their_files() {
+    let dir = target_dir().join("cafix-tests").join(format!("closefds-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let own = dir.join("own-file.txt");
+    let log = dir.join("cafix.log");
+    let _ = fs::remove_file(&log);
+    // stderr: the program closes fds 0-2 and opens its own file, which lands on fd 0..2.
+    let with = run(true, &[("CAFIX_LOG", "debug")], &["closefds", SERVED, own.to_str().unwrap()]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "{out}{err}");
+    assert_eq!(fs::read_to_string(&own).unwrap(), "the program's own text\n", "the shim wrote into the program's file");
+    // A log file: written, opened and closed per record.
+    let with = run(
+        true,
+        &[("CAFIX_LOG", "info"), ("CAFIX_LOG_FILE", log.to_str().unwrap())],
+        &["closefds", SERVED, own.to_str().unwrap()],
+    );
+    assert!(with.status.success());
+    assert_eq!(fs::read_to_string(&own).unwrap(), "the program's own text\n");
+    let logged = fs::read_to_string(&log).expect("the log file was written");
+    assert!(logged.contains("4042bcee.0 is missing; served \"CN=ISRG Root X1"), "{logged}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_panic_in_the_shim_never_reaches_the_host() {
+    // Debug builds of the shim panic on purpose when CAFIX_DEBUG_PANIC is set.
+    let with = run(true, &[("CAFIX_DEBUG_PANIC", "1")], &["errno", SERVED]);
+    let (out, err) = text(&with);
+    assert!(with.status.success(), "the host died: {out}{err}");
+    // Answered as if cafix were not there, and said once per call.
+    assert!(out.contains(&format!("{SERVED} stat=-1 errno=2")), "{out}");
+    assert!(err.contains("internal error (panicked at"), "{err}");
+}
