@@ -147,10 +147,62 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
     }
     // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name.
     let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
-    if is_own(next, own_stub) {
-        return std::ptr::null_mut();
+    if !next.is_null() && !is_own(next, own_stub) {
+        return next;
     }
-    next
+    // A tail call hides the real caller: libssl's `SSL_CTX_load_verify_dir`
+    // jumps to `X509_STORE_load_path`, so the return address is Qt's, whose
+    // scope has no libcrypto when Qt `dlopen`ed it `RTLD_LOCAL`. Then the
+    // loaded objects that define the function are the candidates; with one
+    // it is unambiguous, with several (two OpenSSLs that both have it) the
+    // first loaded is taken and that is said once.
+    let candidates = defining_objects(name, own_stub);
+    if candidates.len() > 1 {
+        log_ambiguity(name, candidates.len());
+    }
+    candidates.first().copied().unwrap_or(std::ptr::null_mut())
+}
+
+/// Every distinct definition of `name` among the loaded objects, in load order.
+fn defining_objects(name: &CStr, own_stub: *const c_void) -> Vec<*mut c_void> {
+    unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: usize, out: *mut c_void) -> libc::c_int {
+        // SAFETY: glibc passes a valid dl_phdr_info; `out` is our Vec.
+        let (info, names) = unsafe { (&*info, &mut *(out as *mut Vec<std::ffi::CString>)) };
+        if !info.dlpi_name.is_null() {
+            // SAFETY: dlpi_name is a NUL-terminated string owned by the loader; copied at once.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) };
+            if !name.to_bytes().is_empty() {
+                names.push(name.to_owned());
+            }
+        }
+        0
+    }
+    let mut objects: Vec<std::ffi::CString> = Vec::new();
+    // SAFETY: the callback only copies names; dlopen is called after the walk,
+    // never inside it (the walk holds the loader's lock).
+    unsafe { libc::dl_iterate_phdr(Some(collect), &mut objects as *mut _ as *mut c_void) };
+    let mut found: Vec<*mut c_void> = Vec::new();
+    for object in &objects {
+        let p = lookup_in(object, name);
+        if !p.is_null() && !is_own(p, own_stub) && !found.iter().any(|&q| object_base(q) == object_base(p)) {
+            found.push(p);
+        }
+    }
+    found
+}
+
+fn log_ambiguity(name: &CStr, count: usize) {
+    crate::lock::with_shim_lock(|| {
+        let _ = crate::state::shim();
+        crate::logger::emit(&cafix_core::record::Record::new(
+            cafix_core::config::Level::Debug,
+            "ambiguous-caller",
+            format!(
+                "{}: called through a tail call and {count} loaded libraries define it; using the first loaded",
+                name.to_string_lossy()
+            ),
+        ));
+    });
 }
 
 fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
