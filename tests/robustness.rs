@@ -8,57 +8,30 @@
 //! tmpfs over `/usr/local` so it is missing whatever the host has, and the
 //! certificate served is ISRG Root X1 from the machine's bundle.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const TRUST_ENV: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO",
-    "PIP_CERT",
-    "NIX_SSL_CERT_FILE",
-    "AWS_CA_BUNDLE",
-    "HTTPLIB2_CA_CERTS",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
-    "LD_PRELOAD",
-];
 
 /// ISRG Root X1: in every Mozilla-derived bundle.
 const SERVED: &str = "/usr/local/ssl/certs/4042bcee.0";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
 
-fn shim() -> &'static Path {
-    static SHIM: OnceLock<PathBuf> = OnceLock::new();
-    SHIM.get_or_init(|| {
-        let status = Command::new(env!("CARGO")).args(["build", "-p", "cafix-shim"]).current_dir(root()).status();
-        assert!(status.expect("cargo").success(), "building libcafix.so failed");
-        target_dir().join("debug/libcafix.so")
-    })
-}
 
 fn program() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = target_dir().join("cafix-tests");
+        let dir = common::target_dir().join("cafix-tests");
         fs::create_dir_all(&dir).unwrap();
         let bin = dir.join(format!("robust-{}", std::process::id()));
         let out = Command::new("cc")
             .args(["-O1", "-Wall", "-pthread", "-o"])
             .arg(&bin)
-            .arg(root().join("c-tests/robust.c"))
+            .arg(common::repo_root().join("c-tests/robust.c"))
             .arg("-ldl")
             .output()
             .expect("cc must be installed");
@@ -72,7 +45,7 @@ fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /usr/local && exec \"$@\"", "sh"]);
     cmd.arg(program()).args(args);
-    for var in TRUST_ENV {
+    for var in common::CLEARED_ENV {
         cmd.env_remove(var);
     }
     for (k, _) in std::env::vars() {
@@ -81,7 +54,7 @@ fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
         }
     }
     if preload {
-        cmd.env("LD_PRELOAD", shim());
+        cmd.env("LD_PRELOAD", common::shim());
     }
     cmd.envs(env.iter().copied());
     let out = cmd.output().expect("unshare must be installed (util-linux)");
@@ -159,7 +132,7 @@ fn dlclose_and_dlopen_libcrypto_again() {
 
 #[test]
 fn programs_that_close_all_descriptors_get_nothing_written_into_their_files() {
-    let dir = target_dir().join("cafix-tests").join(format!("closefds-{}", std::process::id()));
+    let dir = common::target_dir().join("cafix-tests").join(format!("closefds-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let own = dir.join("own-file.txt");
     let log = dir.join("cafix.log");

@@ -7,52 +7,21 @@
 //! never touched. Needs root, `unshare`, overlayfs and `setpriv`: a missing
 //! one fails the test.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// Variables this machine may export that change TLS behaviour.
-const TRUST_ENV: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO",
-    "PIP_CERT",
-    "NIX_SSL_CERT_FILE",
-    "AWS_CA_BUNDLE",
-    "HTTPLIB2_CA_CERTS",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
-    "LD_PRELOAD",
-];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
 
-fn shim() -> &'static Path {
-    static SHIM: OnceLock<PathBuf> = OnceLock::new();
-    SHIM.get_or_init(|| {
-        let status = Command::new(env!("CARGO")).args(["build", "-p", "cafix-shim"]).current_dir(root()).status();
-        assert!(status.expect("cargo").success(), "building libcafix.so failed");
-        let so = target_dir().join("debug/libcafix.so");
-        assert!(so.exists());
-        so
-    })
-}
 
 /// A scratch directory of this test under target/, readable by everyone
 /// (the secure-exec test runs as `nobody`).
 fn scratch(name: &str) -> PathBuf {
-    let dir = target_dir().join("cafix-tests").join(format!("{name}-{}", std::process::id()));
+    let dir = common::target_dir().join("cafix-tests").join(format!("{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
@@ -71,11 +40,11 @@ fn in_namespace(work: &Path, preload: bool, env: &[(&str, &str)], script: &str) 
         "set -e; mount -t overlay overlay -o lowerdir=/etc,upperdir={u},workdir={w} /etc; {preload}\nset +e\n{script}",
         u = ov.join("upper").display(),
         w = ov.join("work").display(),
-        preload = if preload { format!("echo {} > /etc/ld.so.preload", shim().display()) } else { String::new() },
+        preload = if preload { format!("echo {} > /etc/ld.so.preload", common::shim().display()) } else { String::new() },
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &setup]);
-    for var in TRUST_ENV {
+    for var in common::CLEARED_ENV {
         cmd.env_remove(var);
     }
     for (k, _) in std::env::vars() {
@@ -220,6 +189,8 @@ fn everyday_programs_behave_the_same_with_system_wide_preload() {
         "openssl version".into(),
         "openssl verify /etc/ssl/certs/ca-certificates.crt".into(),
         "stat -c '%n %s' /etc/ssl/certs/4042bcee.0 /usr/lib/ssl/cert.pem".into(),
+        // The Qt client: it scans Qt's certificate directories and sets up OpenSSL.
+        format!("{} https://127.0.0.1:1/", common::clients().qt5.display()),
     ];
     for command in &commands {
         let _ = fs::remove_dir_all(&repo);
