@@ -206,7 +206,7 @@ fn log_ambiguity(name: &CStr, count: usize) {
 }
 
 fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
-    p as *const c_void == own_stub || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
+    std::ptr::eq(p, own_stub) || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
 }
 
 fn object_base(p: *mut c_void) -> usize {

@@ -139,21 +139,31 @@ impl Api {
         // function from the same library, whose C signature is the one given.
         unsafe {
             let api = Api {
-                get_error: std::mem::transmute(find(c"X509_STORE_CTX_get_error")?),
-                get_error_depth: std::mem::transmute(find(c"X509_STORE_CTX_get_error_depth")?),
-                get_current_cert: std::mem::transmute(find(c"X509_STORE_CTX_get_current_cert")?),
-                get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| std::mem::transmute(p)),
-                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| std::mem::transmute(p)),
-                get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| std::mem::transmute(p)),
-                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| std::mem::transmute(p)),
-                sk_num: find(c"OPENSSL_sk_num").map(|p| std::mem::transmute(p)),
-                i2d_x509: std::mem::transmute(find(c"i2d_X509")?),
-                error_string: std::mem::transmute(find(c"X509_verify_cert_error_string")?),
-                version: find(c"OpenSSL_version").map(|p| std::mem::transmute(p)),
+                get_error: fn_from(find(c"X509_STORE_CTX_get_error")?),
+                get_error_depth: fn_from(find(c"X509_STORE_CTX_get_error_depth")?),
+                get_current_cert: fn_from(find(c"X509_STORE_CTX_get_current_cert")?),
+                get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| fn_from(p)),
+                get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| fn_from(p)),
+                get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| fn_from(p)),
+                param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| fn_from(p)),
+                sk_num: find(c"OPENSSL_sk_num").map(|p| fn_from(p)),
+                i2d_x509: fn_from(find(c"i2d_X509")?),
+                error_string: fn_from(find(c"X509_verify_cert_error_string")?),
+                version: find(c"OpenSSL_version").map(|p| fn_from(p)),
             };
             Some((api, object.to_string_lossy().into_owned()))
         }
     }
+}
+
+/// A function pointer of type `F` from a symbol address.
+///
+/// # Safety
+/// `F` is the `unsafe extern "C" fn` type of the C function at `p`.
+unsafe fn fn_from<F: Copy>(p: *mut c_void) -> F {
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+    // SAFETY: same size (checked); the caller vouches for the signature.
+    unsafe { std::mem::transmute_copy(&p) }
 }
 
 /// DER of an `X509 *` through the library's own `i2d_X509`.

@@ -346,6 +346,7 @@ fn store_of_lookup(real_ctrl: *mut c_void, lookup: *mut c_void) -> *mut c_void {
 
 stub!(X509_STORE_free, store_free_hook, 1);
 
+#[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
 unsafe extern "C" fn store_free_hook(store: *mut c_void, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void);
     let real = real_or_fail!(caller, Sym::StoreFree, X509_STORE_free, F, ());
