@@ -74,7 +74,11 @@ struct Cache {
     companions: Vec<(usize, Sym, usize)>,
 }
 
-static CACHE: Mutex<Cache> = Mutex::new(Cache { subs: u64::MAX, entries: Vec::new(), companions: Vec::new() });
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    subs: u64::MAX,
+    entries: Vec::new(),
+    companions: Vec::new(),
+});
 const CACHE_LIMIT: usize = 512;
 
 /// How many objects have been unloaded so far (glibc's `dlpi_subs`).
@@ -103,7 +107,9 @@ pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mu
 /// `sym` from the library that defines `real` (e.g. `X509_LOOKUP_get_store`
 /// next to the real `X509_LOOKUP_ctrl`), cached like [`real_for`].
 pub fn companion(real: *mut c_void, sym: Sym) -> *mut c_void {
-    cached(real as usize, sym, true, || object_of(real).map_or(std::ptr::null_mut(), |o| lookup_in(&o, sym.name())))
+    cached(real as usize, sym, true, || {
+        object_of(real).map_or(std::ptr::null_mut(), |o| lookup_in(&o, sym.name()))
+    })
 }
 
 /// Looks `(key, sym)` up in the cache, or resolves and remembers it.
@@ -121,7 +127,9 @@ fn cached(key: usize, sym: Sym, companion: bool, resolve: impl FnOnce() -> *mut 
             cache.companions.clear();
         }
         let list = if companion { &cache.companions } else { &cache.entries };
-        list.iter().find(|(k, s, _)| *k == key && *s == sym).map(|&(_, _, real)| real)
+        list.iter()
+            .find(|(k, s, _)| *k == key && *s == sym)
+            .map(|&(_, _, real)| real)
     })
     .flatten();
     if let Some(real) = hit {
@@ -130,7 +138,11 @@ fn cached(key: usize, sym: Sym, companion: bool, resolve: impl FnOnce() -> *mut 
     let real = resolve();
     with_shim_lock(|| {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        let list = if companion { &mut cache.companions } else { &mut cache.entries };
+        let list = if companion {
+            &mut cache.companions
+        } else {
+            &mut cache.entries
+        };
         if list.len() >= CACHE_LIMIT {
             list.clear();
         }

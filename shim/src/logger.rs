@@ -95,6 +95,9 @@ pub fn remember_stderr() {
 }
 
 fn stderr_is_still_stderr() -> bool {
-    let (dev, ino) = (STDERR_AT_LOAD[0].load(Ordering::Relaxed), STDERR_AT_LOAD[1].load(Ordering::Relaxed));
+    let (dev, ino) = (
+        STDERR_AT_LOAD[0].load(Ordering::Relaxed),
+        STDERR_AT_LOAD[1].load(Ordering::Relaxed),
+    );
     (dev, ino) != (0, 0) && identity_of_fd2() == Some((dev, ino))
 }

@@ -75,7 +75,10 @@ pub fn shim() -> &'static Shim {
             logger::emit(&Record::new(
                 Level::Error,
                 "internal-error",
-                format!("internal error ({}); this call was answered as if cafix were not there", info.to_string().replace('\n', " ")),
+                format!(
+                    "internal error ({}); this call was answered as if cafix were not there",
+                    info.to_string().replace('\n', " ")
+                ),
             ));
         }));
         for note in &config.notes {
@@ -174,7 +177,11 @@ impl Shim {
             let to_serve = match bundle {
                 Some(bundle) => {
                     let real_ders = real_entry_ders(dir, hash);
-                    bundle.with_hash(hash).iter().filter(|c| !real_ders.contains(&c.der)).collect()
+                    bundle
+                        .with_hash(hash)
+                        .iter()
+                        .filter(|c| !real_ders.contains(&c.der))
+                        .collect()
                 }
                 None => Vec::new(),
             };
@@ -231,8 +238,15 @@ impl Shim {
                 ),
             ),
         };
-        let record = record.with("_path", path).with("_hash", hash_hex(hash)).with("_bundle", bundle_path);
-        let record = if record.level == Level::Warn { crate::verification::defer(record) } else { Some(record) };
+        let record = record
+            .with("_path", path)
+            .with("_hash", hash_hex(hash))
+            .with("_bundle", bundle_path);
+        let record = if record.level == Level::Warn {
+            crate::verification::defer(record)
+        } else {
+            Some(record)
+        };
         if let Some(record) = record {
             logger::emit(&record);
         }
@@ -271,7 +285,11 @@ struct EntryPath {
 
 impl EntryPath {
     fn new() -> EntryPath {
-        EntryPath { buf: [0; sys::SMALL_PATH], len: 0, long: Vec::new() }
+        EntryPath {
+            buf: [0; sys::SMALL_PATH],
+            len: 0,
+            long: Vec::new(),
+        }
     }
 
     fn push(&mut self, bytes: &[u8]) {
@@ -356,7 +374,10 @@ mod tests {
 
     #[test]
     fn entry_names_are_spelled_like_openssl() {
-        assert_eq!(entry_path(b"/etc/ssl/certs", 0x4042bcee, 0), b"/etc/ssl/certs/4042bcee.0");
+        assert_eq!(
+            entry_path(b"/etc/ssl/certs", 0x4042bcee, 0),
+            b"/etc/ssl/certs/4042bcee.0"
+        );
         assert_eq!(entry_path(b"/", 0xa, 4294967295), b"/0000000a.4294967295");
         let long = vec![b'd'; 600];
         assert_eq!(entry_path(&long, 1, 12).len(), 600 + 1 + 11);

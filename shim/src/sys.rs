@@ -54,7 +54,15 @@ fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<libc::stat> {
     let rc = with_c_path(path, |p| {
         // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
         // kernel's `struct stat` layout, which libc::stat is on this target.
-        unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, p, &mut st as *mut libc::stat, flags) }
+        unsafe {
+            libc::syscall(
+                libc::SYS_newfstatat,
+                libc::AT_FDCWD,
+                p,
+                &mut st as *mut libc::stat,
+                flags,
+            )
+        }
     })?;
     (rc == 0).then_some(st)
 }

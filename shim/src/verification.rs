@@ -69,7 +69,12 @@ thread_local! {
 /// Runs `f` on the innermost frame, if a verification is in progress here.
 fn with_frame<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
     FRAMES
-        .try_with(|frames| frames.try_borrow_mut().ok().and_then(|mut frames| frames.last_mut().map(f)))
+        .try_with(|frames| {
+            frames
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut frames| frames.last_mut().map(f))
+        })
         .ok()
         .flatten()
 }
@@ -98,7 +103,9 @@ pub fn begin() {
 }
 
 pub fn end() -> Frame {
-    FRAMES.try_with(|f| f.borrow_mut().pop().unwrap_or_default()).unwrap_or_default()
+    FRAMES
+        .try_with(|f| f.borrow_mut().pop().unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Emits the held-back records: as they are after a failure, at debug

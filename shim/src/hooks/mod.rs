@@ -8,6 +8,22 @@
 //! - `open.rs`: `fopen`, `fopen64`, `open`, `openat` and their fortified forms.
 //! - `openssl.rs`: libcrypto's `X509_STORE_load_*`, `X509_LOOKUP_ctrl`, `X509_verify_cert` (observe only).
 
+/// The real function behind hook `$real` (a [`crate::real`] entry) as the
+/// function-pointer type `$ty`; if the C library has none, the hook fails
+/// with `ENOSYS` and returns `$fail`.
+macro_rules! real_fn {
+    ($real:ident, $ty:ty, $fail:expr) => {{
+        let p = crate::real::$real.get();
+        if p.is_null() {
+            crate::sys::set_errno(libc::ENOSYS);
+            return $fail;
+        }
+        // SAFETY: `p` is the next definition of this very symbol, whose C
+        // signature is `$ty`.
+        unsafe { std::mem::transmute::<*mut libc::c_void, $ty>(p) }
+    }};
+}
+
 pub mod open;
 pub mod openssl;
 pub mod stat;
@@ -50,6 +66,17 @@ fn slow_path(path: &[u8]) -> Option<Served> {
         served
     })
     .flatten()
+}
+
+/// Is the path absolute? A relative one depends on a directory fd or the
+/// working directory, which are never trust locations to the shim.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[inline]
+pub unsafe fn absolute(path: *const c_char) -> bool {
+    // SAFETY: a non-null C string has at least its terminator.
+    !path.is_null() && unsafe { *path } == b'/' as c_char
 }
 
 /// Restores errno after a served call succeeded, so the caller sees what it

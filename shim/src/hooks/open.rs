@@ -9,8 +9,7 @@
 
 use libc::{c_char, c_int, c_uint, FILE};
 
-use super::{missing, restore_errno};
-use crate::real;
+use super::{absolute, missing, restore_errno};
 use crate::state::Served;
 use crate::sys;
 
@@ -38,36 +37,37 @@ fn served_stream(served: Served) -> *mut FILE {
     unsafe { libc::fmemopen(bytes.as_ptr() as *mut libc::c_void, bytes.len(), c"r".as_ptr()) }
 }
 
+/// The shared tail of the fopen hooks.
+///
+/// # Safety
+/// `path` and `mode` are NULL or NUL-terminated.
+unsafe fn after_fopen(file: *mut FILE, path: *const c_char, mode: *const c_char, saved: c_int) -> *mut FILE {
+    // SAFETY: per this function's contract.
+    if !file.is_null() || !unsafe { read_only_mode(mode) } {
+        return file;
+    }
+    let failed = sys::errno();
+    // SAFETY: per this function's contract.
+    if let Some(served) = unsafe { missing(path, failed) } {
+        let stream = served_stream(served);
+        if !stream.is_null() {
+            restore_errno(saved);
+            return stream;
+        }
+        sys::set_errno(failed);
+    }
+    file
+}
+
 macro_rules! fopen_hook {
     ($(#[$doc:meta])* $name:ident, $real:ident) => {
         $(#[$doc])*
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
             let saved = sys::errno();
-            let real = real::$real.get();
-            if real.is_null() {
-                sys::set_errno(libc::ENOSYS);
-                return std::ptr::null_mut();
-            }
-            // SAFETY: `real` is the next definition of this very symbol, with this signature.
-            let real: unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE = unsafe { std::mem::transmute(real) };
-            // SAFETY: arguments passed through unchanged.
-            let file = unsafe { real(path, mode) };
-            // SAFETY: mode is NULL or NUL-terminated per fopen's contract.
-            if !file.is_null() || !unsafe { read_only_mode(mode) } {
-                return file;
-            }
-            let failed = sys::errno();
-            // SAFETY: path is NULL or NUL-terminated per fopen's contract.
-            if let Some(served) = unsafe { missing(path, failed) } {
-                let stream = served_stream(served);
-                if !stream.is_null() {
-                    restore_errno(saved);
-                    return stream;
-                }
-                sys::set_errno(failed);
-            }
-            file
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE, std::ptr::null_mut());
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { after_fopen(real(path, mode), path, mode, saved) }
         }
     };
 }
@@ -140,16 +140,6 @@ unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_int)
     fd
 }
 
-/// Is the path absolute? A relative one depends on a directory fd or the cwd,
-/// which are never trust locations to the shim.
-///
-/// # Safety
-/// `path` is NULL or NUL-terminated.
-unsafe fn absolute(path: *const c_char) -> bool {
-    // SAFETY: a non-null C string has at least its terminator.
-    !path.is_null() && unsafe { *path } == b'/' as c_char
-}
-
 // `open` is variadic in C; the optional mode travels in the third argument
 // register on the ABIs glibc supports, so declaring it as a fixed `c_uint`
 // reads it where the caller put it (and ignores it when there is none).
@@ -158,14 +148,8 @@ macro_rules! open_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
             let saved = sys::errno();
-            let real = real::$real.get();
-            if real.is_null() {
-                sys::set_errno(libc::ENOSYS);
-                return -1;
-            }
-            // SAFETY: the real open, called with the same three registers.
-            let real: unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int =
-                unsafe { std::mem::transmute(real) };
+            // The real open, called with the same three registers.
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int, -1);
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(path, flags, mode) };
             // SAFETY: path is NULL or NUL-terminated.
@@ -182,14 +166,8 @@ macro_rules! openat_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
             let saved = sys::errno();
-            let real = real::$real.get();
-            if real.is_null() {
-                sys::set_errno(libc::ENOSYS);
-                return -1;
-            }
-            // SAFETY: the real openat, called with the same four registers.
-            let real: unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int =
-                unsafe { std::mem::transmute(real) };
+            // The real openat, called with the same four registers.
+            let real = real_fn!($real, unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int, -1);
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(dirfd, path, flags, mode) };
             // SAFETY: path is NULL or NUL-terminated.
@@ -210,13 +188,7 @@ macro_rules! fortified_open_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
             let saved = sys::errno();
-            let real = real::$real.get();
-            if real.is_null() {
-                sys::set_errno(libc::ENOSYS);
-                return -1;
-            }
-            // SAFETY: the real fortified open, same signature.
-            let real: unsafe extern "C" fn(*const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(path, flags) };
             // SAFETY: path is NULL or NUL-terminated.
@@ -233,13 +205,11 @@ macro_rules! fortified_openat_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
             let saved = sys::errno();
-            let real = real::$real.get();
-            if real.is_null() {
-                sys::set_errno(libc::ENOSYS);
-                return -1;
-            }
-            // SAFETY: the real fortified openat, same signature.
-            let real: unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int = unsafe { std::mem::transmute(real) };
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int,
+                -1
+            );
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(dirfd, path, flags) };
             // SAFETY: path is NULL or NUL-terminated.
