@@ -2,6 +2,7 @@
 //! `cafix` command share. Pure logic lives here so it can be unit-tested and
 //! fuzzed; the shim only adds the FFI layer.
 
+pub mod audit;
 pub mod bundle;
 pub mod config;
 pub mod explain;
