@@ -50,8 +50,12 @@ struct HashLookup {
     found: bool,
     absent: bool,
     served: bool,
+    /// Entries that were there.
+    found_paths: BTreeSet<String>,
     /// Subjects of the system bundle's certificates with this hash.
     cas: Vec<String>,
+    /// Those of them that are in none of the entries that were there.
+    cas_missing: Vec<String>,
 }
 
 /// The facts the verdict is made of (pure data, unit-tested).
@@ -215,7 +219,7 @@ fn location_json(location: &Location) -> Value {
 fn location_text(location: &Location) -> String {
     match location {
         Location::HashEntry { hash, index, .. } => format!("hash entry {}.{index}", hash_hex(*hash)),
-        Location::Bundle { known: Some(i) } => format!("CA bundle path ({})", BUNDLE_PATHS[*i].1),
+        Location::Bundle { known: Some(_) } => "CA bundle path".to_string(),
         Location::Bundle { known: None } => "CA bundle (SSL_CERT_FILE)".to_string(),
         Location::Dir => "trust directory".to_string(),
     }
@@ -277,13 +281,31 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             h.dirs.insert(String::from_utf8_lossy(dir).into_owned());
             h.indexes.insert(*index);
             h.found |= a.outcome == Outcome::Found;
+            if a.outcome == Outcome::Found {
+                h.found_paths.insert(String::from_utf8_lossy(&a.path).into_owned());
+            }
             h.absent |= a.outcome.absent();
             h.served |= a.outcome == Outcome::Served;
         }
     }
     if let Some((_, idx)) = &index {
         for h in hashes.values_mut() {
-            h.cas = idx.with_hash(h.hash).iter().map(|c| c.subject.clone()).collect();
+            let certs = idx.with_hash(h.hash);
+            h.cas = certs.iter().map(|c| c.subject.clone()).collect();
+            // What the entries that were there hold (read now, in the
+            // tracer's view: a bundle CA missing from them is still missing).
+            let mut real_ders = Vec::new();
+            for path in &h.found_paths {
+                if let Ok(bytes) = std::fs::read(path) {
+                    for item in crate::pem::sections(&bytes) {
+                        if let crate::pem::PemItem::Certificate(der) = item {
+                            real_ders.push(der);
+                        }
+                    }
+                }
+            }
+            h.cas_missing =
+                certs.iter().filter(|c| !real_ders.contains(&c.der)).map(|c| c.subject.clone()).collect();
         }
     }
 
@@ -310,8 +332,8 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     }
     let hash_misses: Vec<(String, String, Vec<String>)> = hashes
         .values()
-        .filter(|h| h.absent && !h.found)
-        .map(|h| (hash_hex(h.hash), h.dirs.iter().next().cloned().unwrap_or_default(), h.cas.clone()))
+        .filter(|h| h.absent && (!h.found || !h.cas_missing.is_empty()))
+        .map(|h| (hash_hex(h.hash), h.dirs.iter().next().cloned().unwrap_or_default(), h.cas_missing.clone()))
         .collect();
     let served: Vec<&Probe> = probes.iter().filter(|p| p.outcome == Outcome::Served).collect();
     let facts = Facts {
@@ -374,6 +396,7 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             "served": h.served,
             "in_system_bundle": !h.cas.is_empty(),
             "cas": h.cas,
+            "cas_not_in_entries": h.cas_missing,
         })).collect::<Vec<_>>(),
         "system_bundle": index.as_ref().map(|(path, idx)| json!({
             "path": path,
@@ -459,7 +482,12 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             let names = if h.cas.is_empty() {
                 "not in the system bundle".to_string()
             } else {
-                h.cas.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ") + " (in the system bundle)"
+                let mut names =
+                    h.cas.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ") + " (in the system bundle";
+                if h.found && !h.cas_missing.is_empty() {
+                    names.push_str(", not in the entries found");
+                }
+                names + ")"
             };
             lines.push(format!(
                 "  {} in {} ({}): {state} — {names}",
