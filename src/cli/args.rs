@@ -13,7 +13,9 @@ Exit status:
   0  healthy / verified / found
   1  a problem was found (doctor), the check failed (check), nothing found (lookup)
   2  cafix could not do its job: bad arguments, unreadable input, unreachable host
-  run and trace exit with the command's status (126: not executable, 127: not found)";
+  run and trace exit with the command's status (126: not executable, 127: not found)
+
+Run `cafix <command> --help` for each command's exit status.";
 
 const LONG_ABOUT: &str = "\
 Make broken TLS trust stores stop breaking programs.
@@ -109,8 +111,16 @@ pub enum Command {
     )]
     Lookup(LookupArgs),
 
-    /// Trace a command's trust-store accesses with ptrace (for programs the preload cannot reach)
-    #[command(after_help = "Exit status: the command's own; 2 if cafix cannot trace it.")]
+    /// Run a command under ptrace and report how it looks for system trust
+    #[command(
+        long_about = "Run COMMAND under ptrace and report how it looked for system trust: the trust \
+            directories, hash entries and bundle paths it tried, and whether each was found, missing \
+            or a broken link. Works at the system call boundary, so it reaches programs the preload \
+            cannot (static OpenSSL, Go, AppImages). With --fix, its lookups of missing trust \
+            locations succeed, served from the system bundle.",
+        after_help = "Exit status: the command's own (128 + the signal that killed it); 126 if it cannot be \
+            executed, 127 if it is not found; 2 if cafix cannot trace it."
+    )]
     Trace(TraceArgs),
 
     /// Write the man pages cafix.1 and libcafix.8
@@ -261,15 +271,15 @@ pub struct LookupArgs {
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// Machine-readable output (JSON lines)
+    /// Machine-readable summary (one JSON object)
     #[arg(long)]
     pub json: bool,
 
-    /// Write the trace to FILE instead of standard error
+    /// Write the summary to FILE instead of standard error
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Also print the commands that would fix what the trace found
+    /// Make the command's lookups of missing trust locations succeed
     #[arg(long)]
     pub fix: bool,
 
