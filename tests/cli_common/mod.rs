@@ -137,7 +137,7 @@ impl TempDir {
         &self.0
     }
 
-    pub fn join(&self, p: &str) -> PathBuf {
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
         self.0.join(p)
     }
 
