@@ -208,6 +208,16 @@ impl ProcInfo {
     }
 }
 
+impl Access {
+    /// The operation as the summary names it.
+    pub fn op_word(&self) -> &'static str {
+        match self.op {
+            Op::Stat if self.nofollow => "lstat",
+            op => op.word(),
+        }
+    }
+}
+
 /// One access of a trust location by a traced system call.
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -218,6 +228,9 @@ pub struct Access {
     pub op: Op,
     /// Opened for writing (or created): never fixed.
     pub write: bool,
+    /// A stat that does not follow a final symbolic link (`lstat`,
+    /// `AT_SYMLINK_NOFOLLOW`).
+    pub nofollow: bool,
     /// The absolute path.
     pub path: Vec<u8>,
     pub location: Location,

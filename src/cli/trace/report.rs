@@ -45,7 +45,8 @@ struct Probe {
 #[derive(Debug, Clone, Default)]
 struct HashLookup {
     hash: u32,
-    dirs: BTreeSet<String>,
+    /// Directories in the order they were first looked in.
+    dirs: Vec<String>,
     indexes: BTreeSet<u32>,
     found: bool,
     absent: bool,
@@ -237,7 +238,7 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     let mut probes: Vec<Probe> = Vec::new();
     for a in &traced.accesses {
         let path = String::from_utf8_lossy(&a.path).into_owned();
-        let op = a.op.word();
+        let op = a.op_word();
         let existing = probes.iter_mut().find(|p| p.path == path && p.op == op && p.outcome == a.outcome && p.write == a.write);
         let probe = match existing {
             Some(p) => p,
@@ -278,10 +279,15 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     for a in &traced.accesses {
         if let Location::HashEntry { dir, hash, index } = &a.location {
             let h = hashes.entry(*hash).or_insert_with(|| HashLookup { hash: *hash, ..Default::default() });
-            h.dirs.insert(String::from_utf8_lossy(dir).into_owned());
+            let dir = String::from_utf8_lossy(dir).into_owned();
+            if !h.dirs.contains(&dir) {
+                h.dirs.push(dir);
+            }
             h.indexes.insert(*index);
-            h.found |= a.outcome == Outcome::Found;
-            if a.outcome == Outcome::Found {
+            // An lstat that finds a (possibly dangling) link finds no certificate.
+            let found = a.outcome == Outcome::Found && !a.nofollow;
+            h.found |= found;
+            if found {
                 h.found_paths.insert(String::from_utf8_lossy(&a.path).into_owned());
             }
             h.absent |= a.outcome.absent();
@@ -333,7 +339,11 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     let hash_misses: Vec<(String, String, Vec<String>)> = hashes
         .values()
         .filter(|h| h.absent && (!h.found || !h.cas_missing.is_empty()))
-        .map(|h| (hash_hex(h.hash), h.dirs.iter().next().cloned().unwrap_or_default(), h.cas_missing.clone()))
+        .map(|h| {
+            // The first directory looked in that exists: where the entry was expected.
+            let dir = h.dirs.iter().find(|d| Path::new(d).is_dir()).or(h.dirs.first()).cloned().unwrap_or_default();
+            (hash_hex(h.hash), dir, h.cas_missing.clone())
+        })
         .collect();
     let served: Vec<&Probe> = probes.iter().filter(|p| p.outcome == Outcome::Served).collect();
     let facts = Facts {

@@ -335,12 +335,19 @@ impl<'a> Tracer<'a> {
             return;
         };
         let write = is_write(tid, &desc, &args);
+        let nofollow = match desc.name {
+            "lstat" => true,
+            "newfstatat" => args[3] & libc::AT_SYMLINK_NOFOLLOW as u64 != 0,
+            "statx" => args[2] & libc::AT_SYMLINK_NOFOLLOW as u64 != 0,
+            _ => false,
+        };
         let mut access = Access {
             pid: proc.pid,
             program: proc.exe.clone(),
             syscall: desc.name,
             op: desc.op,
             write,
+            nofollow,
             path,
             location,
             outcome: Outcome::Unfinished,
