@@ -311,6 +311,7 @@ pub struct QtPrediction {
 /// (Qt 5.15) and the OpenSSL TLS backend (Qt 6) make it at first use.
 pub fn predict_qt() -> QtPrediction {
     let mut p = QtPrediction::default();
+    let mut seen_triggers: Vec<PathBuf> = Vec::new();
     for dir in QT_CERT_DIRS {
         let path = Path::new(dir);
         if !path.is_dir() {
@@ -323,7 +324,12 @@ pub fn predict_qt() -> QtPrediction {
         for name in names {
             let full = path.join(&name);
             if matches_qt_hash_pattern(&name) && full.is_file() {
-                p.triggers.push(PathBuf::from(format!("{dir}{name}")));
+                // One file seen through two directory names (a symbolic link) counts once.
+                let canonical = fs::canonicalize(&full).ok();
+                if canonical.as_ref().is_none_or(|c| !seen_triggers.contains(c)) {
+                    seen_triggers.extend(canonical);
+                    p.triggers.push(PathBuf::from(format!("{dir}{name}")));
+                }
             } else if (name.ends_with(".pem") || name.ends_with(".crt")) && full.is_file() {
                 if let Ok(c) = fs::canonicalize(&full) {
                     if !p.bundle_files.contains(&c) {

@@ -510,7 +510,8 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
     }
 
     // --- Output -------------------------------------------------------------------
-    findings.sort_by_key(|f| f.severity);
+    // Problems first, Qt's (the usual reason to run doctor) leading them.
+    findings.sort_by_key(|f| (f.severity, f.code != "qt-missing-roots"));
     let problems = findings.iter().filter(|f| f.severity == Severity::Problem).count();
     let warnings = findings.len() - problems;
     if args.json {
@@ -608,13 +609,13 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             let state = if scan.entries.is_empty() {
                 style::dim("no hash entries")
             } else if cmp.missing.is_empty() && n_bad == 0 {
-                style::good(&format!("{} entries, every bundle CA present", scan.entries.len()))
+                style::good(&format!("{}, every bundle CA present", plural(scan.entries.len(), "entry", "entries")))
             } else {
                 style::bad(&format!(
-                    "{} entries, {} bad, {} bundle CA(s) missing",
-                    scan.entries.len(),
+                    "{}, {} bad, {} of the bundle missing",
+                    plural(scan.entries.len(), "entry", "entries"),
                     n_bad,
-                    cmp.missing.len()
+                    plural(cmp.missing.len(), "CA", "CAs")
                 ))
             };
             println!("  {}: {state}", dir_label(scan));
@@ -648,13 +649,15 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             );
         }
         println!();
-        for f in &findings {
+        for (i, f) in findings.iter().enumerate() {
             let tag = match f.severity {
                 Severity::Problem => style::bad("problem:"),
                 Severity::Warning => style::warn("warning:"),
             };
             println!("{tag} {}", f.message);
-            if !f.items.is_empty() {
+            if findings[..i].iter().any(|g| !f.items.is_empty() && g.items == f.items) {
+                println!("    (the same {} as above)", plural(f.items.len(), "CA", "CAs"));
+            } else if !f.items.is_empty() {
                 println!("    {}", short_list(&f.items, verbose));
             }
             for fix in &f.fixes {
@@ -672,6 +675,11 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         }
     }
     Ok(if problems == 0 { 0 } else { 1 })
+}
+
+/// `1 entry`, `2 entries`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `/etc/ssl/certs/8d33f237.0` or `/etc/ssl/certs/002c0b4f.0 and 289 more hash-named files`.
