@@ -34,7 +34,10 @@ pub const QT_CERT_DIRS: &[&str] = &[
 
 /// Bundle files Qt loads besides the `*.pem`/`*.crt` files of its directories
 /// when it does not use on-demand lookup.
-pub const QT_EXTRA_BUNDLE_FILES: &[&str] = &["/etc/pki/tls/certs/ca-bundle.crt", "/usr/local/share/certs/ca-root-nss.crt"];
+pub const QT_EXTRA_BUNDLE_FILES: &[&str] = &[
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/usr/local/share/certs/ca-root-nss.crt",
+];
 
 /// Seconds since the epoch, now.
 pub fn now() -> i64 {
@@ -57,7 +60,12 @@ pub fn format_utc(ts: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// `2025-01-31T23:59:59Z`, for JSON.
@@ -134,12 +142,22 @@ impl DirScan {
             Ok(e) => (e, None),
             Err(e) => (Vec::new(), Some(format!("cannot list {}: {e}", path.display()))),
         };
-        Some(DirScan { path: path.to_path_buf(), aliases: Vec::new(), canonical, origin: origin.to_string(), entries, error })
+        Some(DirScan {
+            path: path.to_path_buf(),
+            aliases: Vec::new(),
+            canonical,
+            origin: origin.to_string(),
+            entries,
+            error,
+        })
     }
 
     /// The certificates a lookup can find, entry by entry.
     pub fn usable_certs(&self) -> impl Iterator<Item = (&HashEntry, &CaCert)> {
-        self.entries.iter().filter(|e| e.usable()).flat_map(|e| e.certs.iter().map(move |c| (e, c)))
+        self.entries
+            .iter()
+            .filter(|e| e.usable())
+            .flat_map(|e| e.certs.iter().map(move |c| (e, c)))
     }
 
     /// Would OpenSSL's `by_dir` lookup of `cert`'s subject in this directory
@@ -181,14 +199,25 @@ pub fn scan_hash_entries(dir: &Path) -> std::io::Result<Vec<HashEntry>> {
         let item = item?;
         let name = item.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some((hash, index)) = parse_hash_entry_name(name.as_bytes()) else { continue };
+        let Some((hash, index)) = parse_hash_entry_name(name.as_bytes()) else {
+            continue;
+        };
         let path = dir.join(name);
         let link_target = fs::read_link(&path).ok();
-        let mut entry =
-            HashEntry { name: name.to_string(), path: path.clone(), hash, index, link_target, certs: Vec::new(), problem: None };
+        let mut entry = HashEntry {
+            name: name.to_string(),
+            path: path.clone(),
+            hash,
+            index,
+            link_target,
+            certs: Vec::new(),
+            problem: None,
+        };
         match read_limited(&path, MAX_ENTRY_BYTES) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && entry.link_target.is_some() => {
-                entry.problem = Some(EntryProblem::BrokenSymlink { target: entry.link_target.clone().unwrap_or_default() });
+                entry.problem = Some(EntryProblem::BrokenSymlink {
+                    target: entry.link_target.clone().unwrap_or_default(),
+                });
             }
             Err(e) => entry.problem = Some(EntryProblem::Unreadable(e.to_string())),
             Ok(bytes) => {
@@ -196,7 +225,8 @@ pub fn scan_hash_entries(dir: &Path) -> std::io::Result<Vec<HashEntry>> {
                 if all.is_empty() {
                     entry.problem = Some(EntryProblem::NotCertificate);
                 } else {
-                    let (matching, others): (Vec<CaCert>, Vec<CaCert>) = all.into_iter().partition(|c| c.subject_hash == hash);
+                    let (matching, others): (Vec<CaCert>, Vec<CaCert>) =
+                        all.into_iter().partition(|c| c.subject_hash == hash);
                     if matching.is_empty() {
                         let mut actual: Vec<u32> = others.iter().map(|c| c.subject_hash).collect();
                         actual.dedup();
@@ -261,7 +291,11 @@ pub fn scan_dirs<'a>(dirs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<
     let mut scans: Vec<DirScan> = Vec::new();
     for (path, origin) in dirs {
         let path = Path::new(path.trim_end_matches('/')).to_path_buf();
-        let path = if path.as_os_str().is_empty() { PathBuf::from("/") } else { path };
+        let path = if path.as_os_str().is_empty() {
+            PathBuf::from("/")
+        } else {
+            path
+        };
         let canonical = match fs::canonicalize(&path) {
             Ok(c) => c,
             Err(_) => continue,
@@ -326,7 +360,7 @@ pub fn predict_qt() -> QtPrediction {
             if matches_qt_hash_pattern(&name) && full.is_file() {
                 // One file seen through two directory names (a symbolic link) counts once.
                 let canonical = fs::canonicalize(&full).ok();
-                if canonical.as_ref().is_none_or(|c| !seen_triggers.contains(c)) {
+                if canonical.as_ref().map_or(true, |c| !seen_triggers.contains(c)) {
                     seen_triggers.extend(canonical);
                     p.triggers.push(PathBuf::from(format!("{dir}{name}")));
                 }
@@ -369,7 +403,10 @@ pub enum BundleState {
     /// A symbolic link whose target does not exist.
     BrokenSymlink,
     /// Exists: how many certificates parse, and what went wrong.
-    Present { certificates: usize, problems: Vec<String> },
+    Present {
+        certificates: usize,
+        problems: Vec<String>,
+    },
     Unreadable(String),
     /// A directory or other non-file.
     NotAFile,
@@ -395,29 +432,45 @@ pub fn bundle_paths_status() -> Vec<BundlePathStatus> {
                 Ok(_) => {
                     let key = fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
                     if let Some((n, problems)) = parsed.get(&key) {
-                        BundleState::Present { certificates: *n, problems: problems.clone() }
+                        BundleState::Present {
+                            certificates: *n,
+                            problems: problems.clone(),
+                        }
                     } else {
                         match read_bundle(Path::new(path)) {
                             Ok(index) => {
                                 let n = index.certs.len();
                                 parsed.insert(key, (n, index.problems.clone()));
-                                BundleState::Present { certificates: n, problems: index.problems }
+                                BundleState::Present {
+                                    certificates: n,
+                                    problems: index.problems,
+                                }
                             }
                             Err(e) => BundleState::Unreadable(e),
                         }
                     }
                 }
             };
-            BundlePathStatus { path, origin, link_target, state }
+            BundlePathStatus {
+                path,
+                origin,
+                link_target,
+                state,
+            }
         })
         .collect()
 }
 
 /// Reads and indexes a bundle file, refusing what the shim refuses.
 pub fn read_bundle(path: &Path) -> Result<BundleIndex, String> {
-    let bytes = read_limited(path, MAX_BUNDLE_BYTES as u64 + 1).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        read_limited(path, MAX_BUNDLE_BYTES as u64 + 1).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() > MAX_BUNDLE_BYTES {
-        return Err(format!("{} is larger than {} MiB", path.display(), MAX_BUNDLE_BYTES >> 20));
+        return Err(format!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_BUNDLE_BYTES >> 20
+        ));
     }
     Ok(BundleIndex::parse(path.to_path_buf(), bytes))
 }
@@ -476,9 +529,17 @@ mod tests {
         let scan = DirScan::scan(&dir, "test").unwrap();
         let by_name = |n: &str| scan.entries.iter().find(|e| e.name == n).unwrap();
         assert!(by_name(&format!("{ha}.0")).usable());
-        assert!(matches!(by_name(&format!("{hb}.0")).problem, Some(EntryProblem::BrokenSymlink { .. })));
+        assert!(matches!(
+            by_name(&format!("{hb}.0")).problem,
+            Some(EntryProblem::BrokenSymlink { .. })
+        ));
         assert_eq!(by_name(&format!("{hb}.1")).problem, Some(EntryProblem::Unreachable));
-        assert_eq!(by_name("0badc0de.0").problem, Some(EntryProblem::Stale { actual: vec![a.subject_hash] }));
+        assert_eq!(
+            by_name("0badc0de.0").problem,
+            Some(EntryProblem::Stale {
+                actual: vec![a.subject_hash]
+            })
+        );
         assert_eq!(by_name("0badc0de.1").problem, Some(EntryProblem::NotCertificate));
         assert_eq!(scan.entries.len(), 6);
         assert!(scan.finds(a));
@@ -497,7 +558,11 @@ mod tests {
         symlink(&real, dir.join("alias")).unwrap();
         let a = real.to_str().unwrap().to_string();
         let b = dir.join("alias").to_str().unwrap().to_string();
-        let scans = scan_dirs([(b.as_str(), "via link"), (a.as_str(), "real"), ("/nonexistent/cafix", "none")]);
+        let scans = scan_dirs([
+            (b.as_str(), "via link"),
+            (a.as_str(), "real"),
+            ("/nonexistent/cafix", "none"),
+        ]);
         assert_eq!(scans.len(), 1);
         assert_eq!(scans[0].aliases, vec![real.clone()]);
         fs::remove_dir_all(&dir).unwrap();

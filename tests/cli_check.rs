@@ -26,7 +26,10 @@ fn assert_class(args: &[&str], class: &str, title: &str, needles: &[&str]) -> se
     assert_eq!(value["ok"], false);
     assert_eq!(value["class"], class, "{value:#}");
     assert_eq!(value["diagnosis"]["class"], class);
-    assert!(!value["diagnosis"]["fixes"].as_array().unwrap().is_empty() || class == "other", "{value:#}");
+    assert!(
+        !value["diagnosis"]["fixes"].as_array().unwrap().is_empty() || class == "other",
+        "{value:#}"
+    );
     value
 }
 
@@ -41,7 +44,10 @@ fn good_chain_verifies_with_the_test_root() {
     let (text, json, v) = check(&[&s.addr(), "--cacert", &p.path("root.pem")]);
     assert_eq!(text.code, 0, "{text}");
     assert!(text.stdout.contains("Result: OK"), "{text}");
-    assert!(text.stdout.contains("Chain sent by the server (2 certificate(s))"), "{text}");
+    assert!(
+        text.stdout.contains("Chain sent by the server (2 certificate(s))"),
+        "{text}"
+    );
     assert!(text.stdout.contains("CN=localhost, O=cafix tests"), "{text}");
     assert!(text.stdout.contains("SAN:     DNS:localhost, IP:127.0.0.1"), "{text}");
     assert!(text.stdout.contains("sha256$"), "{text}");
@@ -55,16 +61,30 @@ fn good_chain_verifies_with_the_test_root() {
     assert_eq!(chain[1]["subject_hash"], openssl_subject_hash(&p.path("int.pem")));
     let sha = chain[0]["sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 32 * 3 - 1, "{sha}");
-    assert_eq!(chain[0]["pin"].as_str().unwrap(), format!("sha256${}", sha.replace(':', "").to_lowercase()));
+    assert_eq!(
+        chain[0]["pin"].as_str().unwrap(),
+        format!("sha256${}", sha.replace(':', "").to_lowercase())
+    );
     assert_eq!(v["verification"]["openssl"]["ok"], true);
     assert_eq!(v["verification"]["openssl"]["chain"].as_array().unwrap().len(), 3);
-    assert!(v["verification"]["qt"].is_null(), "--cacert replaces the system trust: no Qt verification");
+    assert!(
+        v["verification"]["qt"].is_null(),
+        "--cacert replaces the system trust: no Qt verification"
+    );
 }
 
 #[test]
 fn no_common_protocol_version() {
     let p = pki();
-    let s13 = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem", "-tls1_3"]);
+    let s13 = server(&[
+        "-cert",
+        "leaf.pem",
+        "-key",
+        "leaf.key",
+        "-cert_chain",
+        "int.pem",
+        "-tls1_3",
+    ]);
     let v = assert_class(
         &[&s13.addr(), "--cacert", &p.path("root.pem"), "--tls-max", "1.2"],
         "protocol-version",
@@ -72,7 +92,15 @@ fn no_common_protocol_version() {
         &["protocol version", "the server speaks TLSv1.3"],
     );
     assert!(v["diagnosis"]["why"].as_str().unwrap().contains("TLSv1.3"));
-    let s12 = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem", "-tls1_2"]);
+    let s12 = server(&[
+        "-cert",
+        "leaf.pem",
+        "-key",
+        "leaf.key",
+        "-cert_chain",
+        "int.pem",
+        "-tls1_2",
+    ]);
     assert_class(
         &[&s12.addr(), "--cacert", &p.path("root.pem"), "--tls-min", "1.3"],
         "protocol-version",
@@ -84,10 +112,36 @@ fn no_common_protocol_version() {
 #[test]
 fn no_common_cipher() {
     let p = pki();
-    let s = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"]);
-    assert_class(&[&s.addr(), "--cacert", &p.path("root.pem")], "cipher", "no common cipher", &["it chose TLS_AES_128_CCM_SHA256"]);
-    let s12 = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-tls1_2", "-cipher", "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0"]);
-    assert_class(&[&s12.addr(), "--cacert", &p.path("root.pem")], "cipher", "no common cipher", &["ECDHE-ECDSA-NULL-SHA"]);
+    let s = server(&[
+        "-cert",
+        "leaf.pem",
+        "-key",
+        "leaf.key",
+        "-tls1_3",
+        "-ciphersuites",
+        "TLS_AES_128_CCM_SHA256",
+    ]);
+    assert_class(
+        &[&s.addr(), "--cacert", &p.path("root.pem")],
+        "cipher",
+        "no common cipher",
+        &["it chose TLS_AES_128_CCM_SHA256"],
+    );
+    let s12 = server(&[
+        "-cert",
+        "leaf.pem",
+        "-key",
+        "leaf.key",
+        "-tls1_2",
+        "-cipher",
+        "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0",
+    ]);
+    assert_class(
+        &[&s12.addr(), "--cacert", &p.path("root.pem")],
+        "cipher",
+        "no common cipher",
+        &["ECDHE-ECDSA-NULL-SHA"],
+    );
 }
 
 #[test]
@@ -95,12 +149,25 @@ fn root_not_trusted() {
     let p = pki();
     // The machine's trust (default paths) does not hold the test root.
     let s = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
-    let v = assert_class(&[&s.addr()], "untrusted-root", "root not trusted", &["cafix CLI Test Root", "update-ca-certificates"]);
+    let v = assert_class(
+        &[&s.addr()],
+        "untrusted-root",
+        "root not trusted",
+        &["cafix CLI Test Root", "update-ca-certificates"],
+    );
     assert_eq!(v["verification"]["openssl"]["error"], 20);
-    assert!(v["verification"]["qt"].is_object(), "without --cacert the Qt way is verified too: {v:#}");
+    assert!(
+        v["verification"]["qt"].is_object(),
+        "without --cacert the Qt way is verified too: {v:#}"
+    );
     // The server sends its root too: "self-signed certificate in certificate chain".
     let s = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int+root.pem"]);
-    let v = assert_class(&[&s.addr()], "untrusted-root", "root not trusted", &["self-signed root"]);
+    let v = assert_class(
+        &[&s.addr()],
+        "untrusted-root",
+        "root not trusted",
+        &["self-signed root"],
+    );
     assert_eq!(v["verification"]["openssl"]["error"], 19);
 }
 
@@ -112,7 +179,11 @@ fn incomplete_chain() {
         &[&s.addr(), "--cacert", &p.path("root.pem")],
         "incomplete-chain",
         "incomplete chain",
-        &["cafix CLI Test Intermediate", "http://ca.invalid/intermediate.der", "full chain"],
+        &[
+            "cafix CLI Test Intermediate",
+            "http://ca.invalid/intermediate.der",
+            "full chain",
+        ],
     );
     assert_eq!(v["chain"].as_array().unwrap().len(), 1);
     assert_eq!(v["chain"][0]["ca_issuers"][0], "http://ca.invalid/intermediate.der");
@@ -132,7 +203,13 @@ fn hostname_mismatch() {
     // --servername is what is checked (and sent).
     let good = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
     let v = assert_class(
-        &[&good.addr(), "--cacert", &p.path("root.pem"), "--servername", "wrong.example"],
+        &[
+            &good.addr(),
+            "--cacert",
+            &p.path("root.pem"),
+            "--servername",
+            "wrong.example",
+        ],
         "hostname-mismatch",
         "hostname mismatch",
         &["\"wrong.example\""],
@@ -144,10 +221,20 @@ fn hostname_mismatch() {
 fn expired_and_not_yet_valid() {
     let p = pki();
     let s = server(&["-cert", "expired.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
-    let v = assert_class(&[&s.addr(), "--cacert", &p.path("root.pem")], "validity", "certificate expired or not yet valid", &["expired at", "renew"]);
+    let v = assert_class(
+        &[&s.addr(), "--cacert", &p.path("root.pem")],
+        "validity",
+        "certificate expired or not yet valid",
+        &["expired at", "renew"],
+    );
     assert_eq!(v["verification"]["openssl"]["error"], 10);
     let s = server(&["-cert", "future.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
-    let v = assert_class(&[&s.addr(), "--cacert", &p.path("root.pem")], "validity", "certificate expired or not yet valid", &["valid only from", "clock"]);
+    let v = assert_class(
+        &[&s.addr(), "--cacert", &p.path("root.pem")],
+        "validity",
+        "certificate expired or not yet valid",
+        &["valid only from", "clock"],
+    );
     assert_eq!(v["verification"]["openssl"]["error"], 9);
 }
 
@@ -155,9 +242,20 @@ fn expired_and_not_yet_valid() {
 fn self_signed_server_gets_its_pin() {
     let p = pki();
     let s = server(&["-cert", "self.pem", "-key", "self.key"]);
-    let sha: String = p.self_signed.digest(MessageDigest::sha256()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+    let sha: String = p
+        .self_signed
+        .digest(MessageDigest::sha256())
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let pin = format!("sha256${sha}");
-    let v = assert_class(&[&s.addr(), "--cacert", &p.path("root.pem")], "untrusted-root", "root not trusted", &["self-signed", &pin, "trust on first use"]);
+    let v = assert_class(
+        &[&s.addr(), "--cacert", &p.path("root.pem")],
+        "untrusted-root",
+        "root not trusted",
+        &["self-signed", &pin, "trust on first use"],
+    );
     assert_eq!(v["diagnosis"]["pin"], pin);
     assert_eq!(v["verification"]["openssl"]["error"], 18);
 }
@@ -166,32 +264,70 @@ fn self_signed_server_gets_its_pin() {
 fn client_certificate_required() {
     let p = pki();
     for version in ["-tls1_3", "-tls1_2"] {
-        let s = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem", version, "-Verify", "1", "-verify_return_error", "-CAfile", "root.pem"]);
+        let s = server(&[
+            "-cert",
+            "leaf.pem",
+            "-key",
+            "leaf.key",
+            "-cert_chain",
+            "int.pem",
+            version,
+            "-Verify",
+            "1",
+            "-verify_return_error",
+            "-CAfile",
+            "root.pem",
+        ]);
         let v = assert_class(
             &[&s.addr(), "--cacert", &p.path("root.pem")],
             "client-cert-required",
             "client certificate required",
-            &["acceptable CAs: CN=cafix CLI Test Root, O=cafix tests", "--cert FILE --key FILE"],
+            &[
+                "acceptable CAs: CN=cafix CLI Test Root, O=cafix tests",
+                "--cert FILE --key FILE",
+            ],
         );
         assert_eq!(v["client_certificate"]["requested"], true, "{version}");
-        assert_eq!(v["client_certificate"]["acceptable_cas"][0], "CN=cafix CLI Test Root, O=cafix tests");
+        assert_eq!(
+            v["client_certificate"]["acceptable_cas"][0],
+            "CN=cafix CLI Test Root, O=cafix tests"
+        );
         // The server's chain was still received and verified.
         assert_eq!(v["verification"]["openssl"]["ok"], true, "{version}: {v:#}");
 
         // The right client certificate passes ...
-        let (text, _, v) = check(&[&s.addr(), "--cacert", &p.path("root.pem"), "--cert", &p.path("client.pem"), "--key", &p.path("client.key")]);
+        let (text, _, v) = check(&[
+            &s.addr(),
+            "--cacert",
+            &p.path("root.pem"),
+            "--cert",
+            &p.path("client.pem"),
+            "--key",
+            &p.path("client.key"),
+        ]);
         assert_eq!(text.code, 0, "{version}: {text}");
         assert!(text.stdout.contains("sent CN=cafix test client"), "{text}");
         assert_eq!(v["client_certificate"]["sent"], true);
 
         // ... one from another CA is refused.
         let v = assert_class(
-            &[&s.addr(), "--cacert", &p.path("root.pem"), "--cert", &p.path("rogue.pem"), "--key", &p.path("rogue.key")],
+            &[
+                &s.addr(),
+                "--cacert",
+                &p.path("root.pem"),
+                "--cert",
+                &p.path("rogue.pem"),
+                "--key",
+                &p.path("rogue.key"),
+            ],
             "client-cert-rejected",
             "client certificate not accepted",
             &["cafix Other CA", "unknown ca", "CN=cafix CLI Test Root, O=cafix tests"],
         );
-        assert_eq!(v["client_certificate"]["acceptable_cas"][0], "CN=cafix CLI Test Root, O=cafix tests");
+        assert_eq!(
+            v["client_certificate"]["acceptable_cas"][0],
+            "CN=cafix CLI Test Root, O=cafix tests"
+        );
     }
 }
 
@@ -202,7 +338,12 @@ fn urls_and_capath() {
     // A hash directory with only the root.
     let dir = TempDir::new("capath");
     std::fs::copy(p.path("root.pem"), dir.join("root.pem")).unwrap();
-    assert!(std::process::Command::new("openssl").arg("rehash").arg(dir.path()).status().unwrap().success());
+    assert!(std::process::Command::new("openssl")
+        .arg("rehash")
+        .arg(dir.path())
+        .status()
+        .unwrap()
+        .success());
     let url = format!("https://localhost:{}/some/path?q=1", s.port);
     let (text, _, v) = check(&[&url, "--capath", &dir.s("")]);
     assert_eq!(text.code, 0, "{text}");
@@ -259,13 +400,46 @@ fn bad_arguments_and_files() {
         (vec!["http://localhost".into()], "not TLS"),
         (vec!["localhost:99999".into()], "bad port"),
         (vec!["exa mple.org".into()], "not a host name"),
-        (vec!["localhost:1".into(), "--cacert".into(), g.clone()], "no PEM certificate"),
-        (vec!["localhost:1".into(), "--cacert".into(), "/nonexistent/ca.pem".into()], "/nonexistent/ca.pem"),
-        (vec!["localhost:1".into(), "--capath".into(), g.clone()], "not a directory"),
-        (vec!["localhost:1".into(), "--cert".into(), g.clone()], "no PEM certificate"),
-        (vec!["localhost:1".into(), "--cert".into(), p.path("client.pem")], "holds no private key"),
-        (vec!["localhost:1".into(), "--cert".into(), p.path("client.pem"), "--key".into(), p.path("leaf.key")], "does not belong"),
-        (vec!["localhost:1".into(), "--tls-min".into(), "1.3".into(), "--tls-max".into(), "1.2".into()], "above --tls-max"),
+        (
+            vec!["localhost:1".into(), "--cacert".into(), g.clone()],
+            "no PEM certificate",
+        ),
+        (
+            vec!["localhost:1".into(), "--cacert".into(), "/nonexistent/ca.pem".into()],
+            "/nonexistent/ca.pem",
+        ),
+        (
+            vec!["localhost:1".into(), "--capath".into(), g.clone()],
+            "not a directory",
+        ),
+        (
+            vec!["localhost:1".into(), "--cert".into(), g.clone()],
+            "no PEM certificate",
+        ),
+        (
+            vec!["localhost:1".into(), "--cert".into(), p.path("client.pem")],
+            "holds no private key",
+        ),
+        (
+            vec![
+                "localhost:1".into(),
+                "--cert".into(),
+                p.path("client.pem"),
+                "--key".into(),
+                p.path("leaf.key"),
+            ],
+            "does not belong",
+        ),
+        (
+            vec![
+                "localhost:1".into(),
+                "--tls-min".into(),
+                "1.3".into(),
+                "--tls-max".into(),
+                "1.2".into(),
+            ],
+            "above --tls-max",
+        ),
     ];
     for (args, needle) in cases {
         let mut all = vec!["check".to_string()];

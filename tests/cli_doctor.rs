@@ -43,7 +43,12 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 }
 
 fn finding<'a>(v: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    v["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code} finding in {v:#}"))
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} finding in {v:#}"))
 }
 
 fn entry_name_of(pem_path: &Path) -> String {
@@ -56,9 +61,19 @@ fn healthy_store() {
     let text = doctor(dir.path(), &[]);
     assert_eq!(text.code, 0, "{text}");
     assert!(text.stdout.contains("Verdict: healthy"), "{text}");
-    assert!(text.stdout.contains(&format!("/etc/ssl/certs/ca-certificates.crt: {n} certificates")), "{text}");
-    assert!(text.stdout.contains("/etc/ssl/certs (also /usr/lib/ssl/certs)"), "{text}");
-    assert!(text.stdout.contains("every system bundle CA is reachable there"), "{text}");
+    assert!(
+        text.stdout
+            .contains(&format!("/etc/ssl/certs/ca-certificates.crt: {n} certificates")),
+        "{text}"
+    );
+    assert!(
+        text.stdout.contains("/etc/ssl/certs (also /usr/lib/ssl/certs)"),
+        "{text}"
+    );
+    assert!(
+        text.stdout.contains("every system bundle CA is reachable there"),
+        "{text}"
+    );
     let json = doctor(dir.path(), &["--json"]);
     assert_eq!(json.code, 0, "{json}");
     let v = json.json();
@@ -67,7 +82,12 @@ fn healthy_store() {
     assert_eq!(v["system_bundle"]["certificates"], n);
     assert_eq!(v["qt"]["mode"], "on-demand");
     assert_eq!(v["qt"]["missing_roots"].as_array().unwrap().len(), 0);
-    let certs_dir = v["trust_dirs"].as_array().unwrap().iter().find(|d| d["path"] == "/etc/ssl/certs").unwrap();
+    let certs_dir = v["trust_dirs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == "/etc/ssl/certs")
+        .unwrap();
     assert_eq!(certs_dir["usable_entries"], n);
     assert_eq!(certs_dir["missing_bundle_cas"].as_array().unwrap().len(), 0);
     assert_eq!(v["openssl"]["cert_file_certificates"], n);
@@ -78,16 +98,26 @@ fn stray_hash_file_makes_qt_miss_the_bundle() {
     let p = pki();
     let dir = layout("stray", &std::fs::read(p.path("root.pem")).unwrap());
     // One unrelated CA as a c_rehash entry: Qt switches to on-demand lookup.
-    std::fs::copy(p.path("other-ca.pem"), dir.join(entry_name_of(&p.dir.join("other-ca.pem")))).unwrap();
+    std::fs::copy(
+        p.path("other-ca.pem"),
+        dir.join(entry_name_of(&p.dir.join("other-ca.pem"))),
+    )
+    .unwrap();
     let stray = format!("/etc/ssl/certs/{}", entry_name_of(&p.dir.join("other-ca.pem")));
 
     let text = doctor(dir.path(), &["--verbose"]);
     assert_eq!(text.code, 1, "{text}");
     assert!(text.stdout.contains("Qt programs will fail"), "{text}");
-    assert!(text.stdout.contains("cafix CLI Test Root ("), "the missing root is named:\n{text}");
+    assert!(
+        text.stdout.contains("cafix CLI Test Root ("),
+        "the missing root is named:\n{text}"
+    );
     assert!(text.stdout.contains("ISRG Root X1 (4042bcee)"), "{text}");
     assert!(text.stdout.contains("`cafix run -- PROGRAM`"), "{text}");
-    assert!(text.stdout.contains(&format!("remove the stray file(s) {stray}")), "{text}");
+    assert!(
+        text.stdout.contains(&format!("remove the stray file(s) {stray}")),
+        "{text}"
+    );
     assert!(text.stdout.contains("Verdict: "), "{text}");
     assert!(!text.stdout.contains("Verdict: healthy"), "{text}");
 
@@ -99,12 +129,20 @@ fn stray_hash_file_makes_qt_miss_the_bundle() {
     assert!(codes(&v).contains(&"dir-incomplete".to_string()), "{v:#}");
     assert_eq!(v["qt"]["mode"], "on-demand");
     assert_eq!(v["qt"]["triggers"][0], stray);
-    let missing: Vec<&str> = v["qt"]["missing_roots"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let missing: Vec<&str> = v["qt"]["missing_roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert!(missing.contains(&"cafix CLI Test Root"), "{missing:?}");
     assert!(missing.contains(&"ISRG Root X1"), "{missing:?}");
     // The stray CA is in the directory but not in the bundle.
     let extra = finding(&v, "not-in-bundle");
-    assert!(extra["items"][0].as_str().unwrap().contains("cafix Other CA"), "{extra:#}");
+    assert!(
+        extra["items"][0].as_str().unwrap().contains("cafix Other CA"),
+        "{extra:#}"
+    );
 }
 
 #[test]
@@ -118,15 +156,28 @@ fn broken_symlink() {
     let text = doctor(dir.path(), &[]);
     assert_eq!(text.code, 1, "{text}");
     assert!(text.stdout.contains("1 broken symbolic link(s)"), "{text}");
-    assert!(text.stdout.contains(&format!("{root_entry} -> {}", target.display())), "{text}");
+    assert!(
+        text.stdout.contains(&format!("{root_entry} -> {}", target.display())),
+        "{text}"
+    );
     assert!(text.stdout.contains("openssl rehash /etc/ssl/certs"), "{text}");
     let v = doctor(dir.path(), &["--json"]).json();
     assert!(codes(&v).contains(&"broken-symlinks".to_string()), "{v:#}");
     // Its CA is now missing from the directory, by name.
     let incomplete = finding(&v, "dir-incomplete");
     assert_eq!(incomplete["items"].as_array().unwrap().len(), 1, "{incomplete:#}");
-    assert!(incomplete["items"][0].as_str().unwrap().starts_with("cafix CLI Test Root"), "{incomplete:#}");
-    assert!(v["qt"]["missing_roots"].as_array().unwrap().iter().any(|m| m["name"] == "cafix CLI Test Root"));
+    assert!(
+        incomplete["items"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("cafix CLI Test Root"),
+        "{incomplete:#}"
+    );
+    assert!(v["qt"]["missing_roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["name"] == "cafix CLI Test Root"));
 }
 
 #[test]
@@ -144,12 +195,20 @@ fn stale_link() {
     assert!(text.stdout.contains(&format!("{root_entry}: stale")), "{text}");
     let v = doctor(dir.path(), &["--json"]).json();
     assert!(codes(&v).contains(&"stale-entries".to_string()), "{v:#}");
-    let certs_dir = v["trust_dirs"].as_array().unwrap().iter().find(|d| d["path"] == "/etc/ssl/certs").unwrap();
+    let certs_dir = v["trust_dirs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == "/etc/ssl/certs")
+        .unwrap();
     assert_eq!(certs_dir["stale"].as_array().unwrap().len(), 1);
     // A lookup of the root by its hash reads another CA: the root is missing.
     let missing = certs_dir["missing_bundle_cas"].as_array().unwrap();
     assert_eq!(missing.len(), 1, "{certs_dir:#}");
-    assert!(missing[0].as_str().unwrap().starts_with("cafix CLI Test Root"), "{certs_dir:#}");
+    assert!(
+        missing[0].as_str().unwrap().starts_with("cafix CLI Test Root"),
+        "{certs_dir:#}"
+    );
 }
 
 #[test]
@@ -164,10 +223,16 @@ fn missing_bundle() {
     assert!(v["system_bundle"].is_null());
     assert!(codes(&v).contains(&"no-system-bundle".to_string()), "{v:#}");
     let bundle_paths = v["bundle_paths"].as_array().unwrap();
-    let debian = bundle_paths.iter().find(|b| b["path"] == "/etc/ssl/certs/ca-certificates.crt").unwrap();
+    let debian = bundle_paths
+        .iter()
+        .find(|b| b["path"] == "/etc/ssl/certs/ca-certificates.crt")
+        .unwrap();
     assert_eq!(debian["state"], "missing");
     // Debian's OPENSSLDIR/cert.pem points at it: now a broken link.
-    let lib = bundle_paths.iter().find(|b| b["path"] == "/usr/lib/ssl/cert.pem").unwrap();
+    let lib = bundle_paths
+        .iter()
+        .find(|b| b["path"] == "/usr/lib/ssl/cert.pem")
+        .unwrap();
     assert_eq!(lib["state"], "broken-symlink", "{lib:#}");
     assert!(codes(&v).contains(&"broken-bundle-link".to_string()), "{v:#}");
     // The hash directory alone still gives OpenSSL programs their trust.
@@ -180,9 +245,17 @@ fn ssl_cert_file_in_force_is_reported() {
     let mut cmd = std::process::Command::new("unshare");
     clean_env(&mut cmd);
     cmd.env("SSL_CERT_FILE", "/nonexistent/bundle.pem");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount --bind \"$1\" /etc/ssl/certs && exec \"$2\" doctor --json", "sh"])
-        .arg(dir.path())
-        .arg(bin());
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$1\" /etc/ssl/certs && exec \"$2\" doctor --json",
+        "sh",
+    ])
+    .arg(dir.path())
+    .arg(bin());
     let r = run(cmd);
     assert_eq!(r.code, 1, "{r}");
     let v = r.json();
@@ -200,13 +273,27 @@ fn ssl_cert_file_in_force_is_reported() {
 fn check_predicts_qt_failure_and_run_fixes_it() {
     let p = pki();
     let dir = layout("zeal", &std::fs::read(p.path("root.pem")).unwrap());
-    std::fs::copy(p.path("other-ca.pem"), dir.join(entry_name_of(&p.dir.join("other-ca.pem")))).unwrap();
-    let s = Server::start(p.dir.path(), &["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
+    std::fs::copy(
+        p.path("other-ca.pem"),
+        dir.join(entry_name_of(&p.dir.join("other-ca.pem"))),
+    )
+    .unwrap();
+    let s = Server::start(
+        p.dir.path(),
+        &["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"],
+    );
 
     let r = in_namespace(dir.path(), bin(), &["check", &s.addr()]);
     assert_eq!(r.code, 1, "{r}");
-    assert!(r.stdout.contains("Verification for OpenSSL programs [default paths"), "{r}");
-    assert!(r.stdout.contains("The issuer certificate of a locally looked up certificate could not be found"), "{r}");
+    assert!(
+        r.stdout.contains("Verification for OpenSSL programs [default paths"),
+        "{r}"
+    );
+    assert!(
+        r.stdout
+            .contains("The issuer certificate of a locally looked up certificate could not be found"),
+        "{r}"
+    );
     assert!(r.stdout.contains("cafix run -- PROGRAM"), "{r}");
     assert!(r.stdout.contains("Result: FAILED for Qt programs"), "{r}");
     let v = in_namespace(dir.path(), bin(), &["check", "--json", &s.addr()]).json();
@@ -218,7 +305,11 @@ fn check_predicts_qt_failure_and_run_fixes_it() {
 
     // The same check under the preload: the missing root entry is served.
     shim();
-    let r = in_namespace(dir.path(), bin(), &["run", "--log", "info", "--", bin(), "check", &s.addr()]);
+    let r = in_namespace(
+        dir.path(),
+        bin(),
+        &["run", "--log", "info", "--", bin(), "check", &s.addr()],
+    );
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stdout.contains("Result: OK"), "{r}");
     let root_entry = format!("/etc/ssl/certs/{}", entry_name_of(&p.dir.join("root.pem")));

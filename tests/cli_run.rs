@@ -12,7 +12,9 @@ use cli_common::*;
 const SHOW_ENV: &str = r#"printf '%s\n' "LD_PRELOAD=$LD_PRELOAD" "CAFIX_LOG=$CAFIX_LOG" "CAFIX_LOG_FILE=$CAFIX_LOG_FILE" "CAFIX_LOG_FORMAT=$CAFIX_LOG_FORMAT" "CAFIX_BUNDLE=$CAFIX_BUNDLE" "CAFIX_SERVE=$CAFIX_SERVE""#;
 
 fn line<'a>(out: &'a str, key: &str) -> &'a str {
-    out.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or_else(|| panic!("no {key} in {out}"))
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key} in {out}"))
 }
 
 #[test]
@@ -23,20 +25,44 @@ fn preloads_the_library_and_keeps_existing_entries() {
         .or_else(|_| std::fs::canonicalize("/lib64/libc.so.6"))
         .expect("libc.so.6");
     let work = TempDir::new("run");
-    let mut cmd = cafix(&["run", "--log", "info", "--log-file", "rel.log", "--log-format", "json", "--", "sh", "-c", SHOW_ENV]);
+    let mut cmd = cafix(&[
+        "run",
+        "--log",
+        "info",
+        "--log-file",
+        "rel.log",
+        "--log-format",
+        "json",
+        "--",
+        "sh",
+        "-c",
+        SHOW_ENV,
+    ]);
     cmd.env("LD_PRELOAD", &libc).current_dir(work.path());
     let r = run(cmd);
     assert_eq!(r.code, 0, "{r}");
     let preload = line(&r.stdout, "LD_PRELOAD");
     assert_eq!(preload, format!("{}:{}", lib.display(), libc.display()), "{r}");
     assert_eq!(line(&r.stdout, "CAFIX_LOG"), "info");
-    assert_eq!(line(&r.stdout, "CAFIX_LOG_FILE"), work.join("rel.log").to_str().unwrap(), "made absolute");
+    assert_eq!(
+        line(&r.stdout, "CAFIX_LOG_FILE"),
+        work.join("rel.log").to_str().unwrap(),
+        "made absolute"
+    );
     assert_eq!(line(&r.stdout, "CAFIX_LOG_FORMAT"), "json");
     assert_eq!(line(&r.stdout, "CAFIX_SERVE"), "");
     assert!(r.stderr.is_empty(), "{r}");
 
     // Without options nothing but LD_PRELOAD is set; --bundle and --no-serve map to their variables.
-    let r = run(cafix(&["run", "--bundle", MACHINE_BUNDLE, "--no-serve", "sh", "-c", SHOW_ENV]));
+    let r = run(cafix(&[
+        "run",
+        "--bundle",
+        MACHINE_BUNDLE,
+        "--no-serve",
+        "sh",
+        "-c",
+        SHOW_ENV,
+    ]));
     assert_eq!(r.code, 0, "{r}");
     assert_eq!(line(&r.stdout, "LD_PRELOAD"), lib.to_str().unwrap());
     assert_eq!(line(&r.stdout, "CAFIX_LOG"), "");
@@ -78,7 +104,10 @@ fn library_not_found_says_where_it_looked() {
     clean_env(&mut cmd).args(["run", "--", "true"]);
     let r = run(cmd);
     r.assert_one_error_line(2, "libcafix.so not found; looked in");
-    assert!(r.stderr.contains(&format!("{}/libcafix.so", dir.join("bin").display())), "{r}");
+    assert!(
+        r.stderr.contains(&format!("{}/libcafix.so", dir.join("bin").display())),
+        "{r}"
+    );
     assert!(r.stderr.contains("/usr/lib/cafix/libcafix.so"), "{r}");
     // Found through ../lib/cafix/ of the binary, the installed layout.
     std::fs::create_dir_all(dir.join("lib/cafix")).unwrap();
@@ -87,12 +116,24 @@ fn library_not_found_says_where_it_looked() {
     clean_env(&mut cmd).args(["run", "--", "sh", "-c", "echo \"$LD_PRELOAD\""]);
     let r = run(cmd);
     assert_eq!(r.code, 0, "{r}");
-    assert_eq!(r.stdout.trim(), dir.join("lib/cafix/libcafix.so").canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(
+        r.stdout.trim(),
+        dir.join("lib/cafix/libcafix.so")
+            .canonicalize()
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [&["run"][..], &["run", "--log", "loud", "--", "true"], &["frobnicate"], &["doctor", "--no-such-flag"]] {
+    for args in [
+        &["run"][..],
+        &["run", "--log", "loud", "--", "true"],
+        &["frobnicate"],
+        &["doctor", "--no-such-flag"],
+    ] {
         let r = run(cafix(args));
         assert_eq!(r.code, 2, "{args:?}: {r}");
         assert!(r.stderr.contains("error:"), "{r}");
@@ -103,7 +144,16 @@ fn usage_errors_exit_2() {
 fn help_documents_exit_statuses() {
     let r = run(cafix(&["--help"]));
     assert_eq!(r.code, 0, "{r}");
-    for word in ["run", "doctor", "check", "hash", "lookup", "trace", "Exit status:", "2  cafix could not do its job"] {
+    for word in [
+        "run",
+        "doctor",
+        "check",
+        "hash",
+        "lookup",
+        "trace",
+        "Exit status:",
+        "2  cafix could not do its job",
+    ] {
         assert!(r.stdout.contains(word), "{word:?} not in --help:\n{}", r.stdout);
     }
     assert!(!r.stdout.contains("completions"), "hidden commands stay hidden");
@@ -129,11 +179,28 @@ fn man_pages_are_generated_and_committed() {
         );
     }
     let page = std::fs::read_to_string(out.join("cafix.1")).unwrap();
-    for section in [".SH COMMANDS", ".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", "cafix check", "\\-\\-cacert", "client-cert-rejected"] {
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        "cafix check",
+        "\\-\\-cacert",
+        "client-cert-rejected",
+    ] {
         assert!(page.contains(section), "{section:?} not in cafix.1");
     }
     let lib = std::fs::read_to_string(out.join("libcafix.8")).unwrap();
-    for word in ["CAFIX_LOG", "CAFIX_LOG_FILE", "CAFIX_LOG_FORMAT", "CAFIX_BUNDLE", "CAFIX_SERVE", "SSL_CERT_FILE", "SSL_CERT_DIR", "/etc/cafix.conf", "log_format"] {
+    for word in [
+        "CAFIX_LOG",
+        "CAFIX_LOG_FILE",
+        "CAFIX_LOG_FORMAT",
+        "CAFIX_BUNDLE",
+        "CAFIX_SERVE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "/etc/cafix.conf",
+        "log_format",
+    ] {
         assert!(lib.contains(word), "{word:?} not in libcafix.8");
     }
 }

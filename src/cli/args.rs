@@ -155,7 +155,12 @@ pub struct RunArgs {
     pub no_serve: bool,
 
     /// The command to run, and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -223,7 +228,12 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    pub const ALL: [TlsVersion; 4] = [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13];
+    pub const ALL: [TlsVersion; 4] = [
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls12,
+        TlsVersion::Tls13,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -237,7 +247,10 @@ impl TlsVersion {
 
 fn parse_tls_version(s: &str) -> Result<TlsVersion, String> {
     let t = s.trim().to_ascii_lowercase();
-    let t = t.trim_start_matches("tlsv").trim_start_matches("tls").trim_start_matches('v');
+    let t = t
+        .trim_start_matches("tlsv")
+        .trim_start_matches("tls")
+        .trim_start_matches('v');
     match t {
         "1" | "1.0" | "10" | "1_0" => Ok(TlsVersion::Tls10),
         "1.1" | "11" | "1_1" => Ok(TlsVersion::Tls11),
@@ -284,7 +297,12 @@ pub struct TraceArgs {
     pub fix: bool,
 
     /// The command to trace, and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use foreign_types::ForeignTypeRef;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{ErrorCode, HandshakeError, Ssl, SslContext, SslFiletype, SslMethod, SslRef, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    ErrorCode, HandshakeError, Ssl, SslContext, SslFiletype, SslMethod, SslRef, SslVerifyMode, SslVersion,
+};
 use openssl::stack::{Stack, StackRef};
 use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyParam;
@@ -84,7 +86,9 @@ fn default_port(scheme: &str) -> Result<u16, String> {
         "mqtts" => 8883,
         "amqps" => 5671,
         "http" | "ws" | "ftp" | "ldap" | "imap" | "pop3" | "smtp" | "irc" | "mqtt" | "amqp" => {
-            return Err(format!("{scheme}:// is not TLS (did you mean {scheme}s://?); STARTTLS is not supported"))
+            return Err(format!(
+                "{scheme}:// is not TLS (did you mean {scheme}s://?); STARTTLS is not supported"
+            ))
         }
         _ => return Err(format!("unknown URL scheme {scheme:?}: give host:port instead")),
     })
@@ -104,7 +108,9 @@ pub fn parse_target(input: &str) -> Result<Target, String> {
         None => 443,
     };
     let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
-        let (h, after) = stripped.split_once(']').ok_or_else(|| format!("{input:?}: unclosed [ in the address"))?;
+        let (h, after) = stripped
+            .split_once(']')
+            .ok_or_else(|| format!("{input:?}: unclosed [ in the address"))?;
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
             None if after.is_empty() => None,
@@ -123,11 +129,19 @@ pub fn parse_target(input: &str) -> Result<Target, String> {
         return Err(format!("{input:?}: no host name"));
     }
     let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| format!("{input:?}: bad port {p:?}"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("{input:?}: bad port {p:?}"))?,
         None => default,
     };
     let ip = host.parse::<IpAddr>().ok();
-    if ip.is_none() && !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_') {
+    if ip.is_none()
+        && !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    {
         return Err(format!("{input:?}: {host:?} is not a host name"));
     }
     Ok(Target { host, port, ip })
@@ -153,14 +167,25 @@ fn load_client_identity(cert: &Path, key: Option<&Path>) -> Result<ClientIdentit
         if key.is_some() {
             format!("--key {}: no (unencrypted) PEM private key in it", key_path.display())
         } else {
-            format!("--cert {}: holds no private key; give it with --key FILE", cert.display())
+            format!(
+                "--cert {}: holds no private key; give it with --key FILE",
+                cert.display()
+            )
         }
     })?;
     let same_key = first.public_key().map(|pk| pk.public_eq(&pkey)).unwrap_or(false);
     if !same_key {
-        return Err(format!("--key {} does not belong to the certificate in {}", key_path.display(), cert.display()));
+        return Err(format!(
+            "--key {} does not belong to the certificate in {}",
+            key_path.display(),
+            cert.display()
+        ));
     }
-    Ok(ClientIdentity { cert: first, key: pkey, chain: certs })
+    Ok(ClientIdentity {
+        cert: first,
+        key: pkey,
+        chain: certs,
+    })
 }
 
 fn ssl_version(v: TlsVersion) -> SslVersion {
@@ -240,7 +265,12 @@ fn failure_from(err: &openssl::ssl::Error) -> Failure {
         f.text = io.to_string();
     }
     if let Some(stack) = err.ssl_error() {
-        let reasons: Vec<String> = stack.errors().iter().filter_map(|e| e.reason()).map(str::to_string).collect();
+        let reasons: Vec<String> = stack
+            .errors()
+            .iter()
+            .filter_map(|e| e.reason())
+            .map(str::to_string)
+            .collect();
         f.reasons.extend(reasons.iter().map(|r| r.to_ascii_lowercase()));
         if f.text.is_empty() {
             f.text = reasons.join("; ");
@@ -253,7 +283,11 @@ fn failure_from(err: &openssl::ssl::Error) -> Failure {
         f.reasons.push("unexpected eof while reading".to_string());
     }
     if f.text.is_empty() {
-        f.text = if f.timed_out { "timed out".to_string() } else { "the server closed the connection".to_string() };
+        f.text = if f.timed_out {
+            "timed out".to_string()
+        } else {
+            "the server closed the connection".to_string()
+        };
     }
     f
 }
@@ -283,7 +317,10 @@ fn crate_name_text(der: &[u8]) -> Option<String> {
 }
 
 fn read_info(ssl: &SslRef, out: &mut Outcome) {
-    out.chain = ssl.peer_cert_chain().map(|s| s.iter().map(X509Ref::to_owned).collect()).unwrap_or_default();
+    out.chain = ssl
+        .peer_cert_chain()
+        .map(|s| s.iter().map(X509Ref::to_owned).collect())
+        .unwrap_or_default();
     if out.chain.is_empty() {
         if let Some(leaf) = ssl.peer_certificate() {
             out.chain.push(leaf);
@@ -331,8 +368,10 @@ fn handshake(target: &Target, addrs: &[SocketAddr], a: Attempt<'_>) -> Result<Ou
         b.set_security_level(0);
         b.set_cipher_list("ALL:COMPLEMENTOFALL:@SECLEVEL=0").map_err(setup)?;
         b.set_ciphersuites(ALL_TLS13_SUITES).map_err(setup)?;
-        b.set_min_proto_version(Some(a.min.map_or(SslVersion::TLS1, ssl_version))).map_err(setup)?;
-        b.set_max_proto_version(Some(a.max.map_or(SslVersion::TLS1_3, ssl_version))).map_err(setup)?;
+        b.set_min_proto_version(Some(a.min.map_or(SslVersion::TLS1, ssl_version)))
+            .map_err(setup)?;
+        b.set_max_proto_version(Some(a.max.map_or(SslVersion::TLS1_3, ssl_version)))
+            .map_err(setup)?;
     } else {
         if let Some(v) = a.min {
             b.set_min_proto_version(Some(ssl_version(v))).map_err(setup)?;
@@ -350,7 +389,10 @@ fn handshake(target: &Target, addrs: &[SocketAddr], a: Attempt<'_>) -> Result<Ou
     }
     // SAFETY: the callback only stores to an atomic; the context is live.
     unsafe { SSL_CTX_set_cert_cb(b.as_ptr(), Some(note_cert_request), std::ptr::null_mut()) };
-    let offered = (b.min_proto_version().or(Some(SslVersion::TLS1)), b.max_proto_version().or(Some(SslVersion::TLS1_3)));
+    let offered = (
+        b.min_proto_version().or(Some(SslVersion::TLS1)),
+        b.max_proto_version().or(Some(SslVersion::TLS1_3)),
+    );
     let ctx = b.build();
     let mut ssl = Ssl::new(&ctx).map_err(setup)?;
     if let Some(name) = a.servername {
@@ -391,7 +433,11 @@ fn handshake(target: &Target, addrs: &[SocketAddr], a: Attempt<'_>) -> Result<Ou
                         Err(e) if e.code() == ErrorCode::ZERO_RETURN => break,
                         Err(e) => {
                             let f = failure_from(&e);
-                            if !f.timed_out && !f.has("unexpected eof") && !f.has("connection reset") && !f.has("broken pipe") {
+                            if !f.timed_out
+                                && !f.has("unexpected eof")
+                                && !f.has("connection reset")
+                                && !f.has("broken pipe")
+                            {
                                 out.failure = Some(f);
                             }
                             break;
@@ -491,7 +537,12 @@ impl NameCheck {
     }
 }
 
-fn verify_chain(mut store: X509StoreBuilder, trust: String, chain: &[X509], name: &NameCheck) -> Result<Verification, String> {
+fn verify_chain(
+    mut store: X509StoreBuilder,
+    trust: String,
+    chain: &[X509],
+    name: &NameCheck,
+) -> Result<Verification, String> {
     let e = |e: openssl::error::ErrorStack| format!("cannot verify: {e}");
     let mut param = X509VerifyParam::new().map_err(e)?;
     match name {
@@ -517,7 +568,10 @@ fn verify_chain(mut store: X509StoreBuilder, trust: String, chain: &[X509], name
             text: err.error_string().to_string(),
             depth: c.error_depth(),
             cert: c.current_cert().map(X509Ref::to_owned),
-            built: c.chain().map(|s| s.iter().map(X509Ref::to_owned).collect()).unwrap_or_default(),
+            built: c
+                .chain()
+                .map(|s| s.iter().map(X509Ref::to_owned).collect())
+                .unwrap_or_default(),
         })
     })
     .map_err(e)
@@ -543,7 +597,9 @@ fn openssl_store(args: &CheckArgs) -> Result<(X509StoreBuilder, String), String>
         if !dir.is_dir() {
             return Err(format!("--capath {}: not a directory", dir.display()));
         }
-        let dir_text = dir.to_str().ok_or_else(|| format!("--capath {}: not UTF-8", dir.display()))?;
+        let dir_text = dir
+            .to_str()
+            .ok_or_else(|| format!("--capath {}: not UTF-8", dir.display()))?;
         let lookup = b.add_lookup(X509Lookup::hash_dir()).map_err(e)?;
         lookup.add_dir(dir_text, SslFiletype::PEM).map_err(e)?;
         parts.push(format!("--capath {}", dir.display()));
@@ -551,8 +607,14 @@ fn openssl_store(args: &CheckArgs) -> Result<(X509StoreBuilder, String), String>
     if parts.is_empty() {
         b.set_default_paths().map_err(e)?;
         let d = super::doctor::openssl_defaults();
-        let file = std::env::var("SSL_CERT_FILE").ok().filter(|v| !v.is_empty()).unwrap_or(d.cert_file);
-        let dir = std::env::var("SSL_CERT_DIR").ok().filter(|v| !v.is_empty()).unwrap_or(d.cert_dir);
+        let file = std::env::var("SSL_CERT_FILE")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(d.cert_file);
+        let dir = std::env::var("SSL_CERT_DIR")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(d.cert_dir);
         parts.push(format!("default paths: {file}, {dir}"));
     }
     Ok((b, parts.join(", ")))
@@ -567,25 +629,36 @@ fn qt_store() -> Result<(X509StoreBuilder, String, audit::QtPrediction), String>
         let lookup = b.add_lookup(X509Lookup::hash_dir()).map_err(e)?;
         for d in &qt.dirs {
             if let Some(text) = d.to_str() {
-                lookup.add_dir(&format!("{}/", text.trim_end_matches('/')), SslFiletype::PEM).map_err(e)?;
+                lookup
+                    .add_dir(&format!("{}/", text.trim_end_matches('/')), SslFiletype::PEM)
+                    .map_err(e)?;
             }
         }
         format!(
             "on-demand lookup in {} (because of {})",
-            qt.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+            qt.dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             qt.triggers.first().map_or(String::new(), |t| t.display().to_string())
         )
     } else {
         let mut n = 0;
         for f in &qt.bundle_files {
-            let Ok(bytes) = audit::read_limited(f, crate::bundle::MAX_BUNDLE_BYTES as u64) else { continue };
+            let Ok(bytes) = audit::read_limited(f, crate::bundle::MAX_BUNDLE_BYTES as u64) else {
+                continue;
+            };
             for c in X509::stack_from_pem(&bytes).unwrap_or_default() {
                 if b.add_cert(c).is_ok() {
                     n += 1;
                 }
             }
         }
-        format!("{n} certificates loaded from {} *.pem/*.crt file(s)", qt.bundle_files.len())
+        format!(
+            "{n} certificates loaded from {} *.pem/*.crt file(s)",
+            qt.bundle_files.len()
+        )
     };
     Ok((b, trust, qt))
 }
@@ -597,10 +670,16 @@ fn qt_message(code: i32) -> &'static str {
         code::CERT_NOT_YET_VALID => "The certificate is not yet valid",
         code::CERT_HAS_EXPIRED => "The certificate has expired",
         code::DEPTH_ZERO_SELF_SIGNED_CERT => "The certificate is self-signed, and untrusted",
-        code::SELF_SIGNED_CERT_IN_CHAIN => "The root certificate of the certificate chain is self-signed, and untrusted",
-        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY => "The issuer certificate of a locally looked up certificate could not be found",
+        code::SELF_SIGNED_CERT_IN_CHAIN => {
+            "The root certificate of the certificate chain is self-signed, and untrusted"
+        }
+        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY => {
+            "The issuer certificate of a locally looked up certificate could not be found"
+        }
         code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => "No certificates could be verified",
-        code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH => "The host name did not match any of the valid hosts for this certificate",
+        code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH => {
+            "The host name did not match any of the valid hosts for this certificate"
+        }
         _ => "(another QSslError)",
     }
 }
@@ -626,7 +705,9 @@ fn cert_info(c: &X509Ref) -> CertInfo {
                     } else if let Some(ip) = n.ipaddress() {
                         match ip.len() {
                             4 => Some(format!("IP:{}", std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
-                            16 => <[u8; 16]>::try_from(ip).ok().map(|a| format!("IP:{}", std::net::Ipv6Addr::from(a))),
+                            16 => <[u8; 16]>::try_from(ip)
+                                .ok()
+                                .map(|a| format!("IP:{}", std::net::Ipv6Addr::from(a))),
                             _ => None,
                         }
                     } else if let Some(e) = n.email() {
@@ -647,22 +728,36 @@ fn cert_info(c: &X509Ref) -> CertInfo {
                 .collect()
         })
         .unwrap_or_default();
-    CertInfo { summary: CertSummary::from_der(&der), san, ca_issuers, sha256: sha256_hex(&der) }
+    CertInfo {
+        summary: CertSummary::from_der(&der),
+        san,
+        ca_issuers,
+        sha256: sha256_hex(&der),
+    }
 }
 
 fn subject_of(c: &X509Ref) -> String {
-    cert_info(c).summary.map_or_else(|| "(unparsable certificate)".to_string(), |s| s.subject)
+    cert_info(c)
+        .summary
+        .map_or_else(|| "(unparsable certificate)".to_string(), |s| s.subject)
 }
 
 fn colon_hex(hex: &str) -> String {
-    hex.as_bytes().chunks(2).map(|p| String::from_utf8_lossy(p).to_ascii_uppercase()).collect::<Vec<_>>().join(":")
+    hex.as_bytes()
+        .chunks(2)
+        .map(|p| String::from_utf8_lossy(p).to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The system bundle's certificate with this subject, if any.
 fn in_bundle(bundle: Option<&BundleIndex>, subject: &str, hash: Option<u32>) -> Option<String> {
     let b = bundle?;
     let hash = hash?;
-    b.with_hash(hash).iter().find(|c| c.subject == subject).map(|c| c.subject.clone())
+    b.with_hash(hash)
+        .iter()
+        .find(|c| c.subject == subject)
+        .map(|c| c.subject.clone())
 }
 
 /// Names a failed verification's cause.
@@ -703,14 +798,19 @@ fn diagnose_verification(
             fixes: vec![trust_add.to_string()],
             pin: None,
         },
-        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY | code::UNABLE_TO_GET_ISSUER_CERT | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
+        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        | code::UNABLE_TO_GET_ISSUER_CERT
+        | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
             let is_ca = summary.as_ref().is_some_and(|s| s.is_ca);
             let sent_issuer = chain.iter().any(|c| subject_of(c) == issuer);
             let aia = info.as_ref().map(|i| i.ca_issuers.clone()).unwrap_or_default();
             let aia_text = if aia.is_empty() {
                 String::new()
             } else {
-                format!(" (its AIA extension says it can be fetched from {}; browsers do that, OpenSSL programs do not)", aia.join(", "))
+                format!(
+                    " (its AIA extension says it can be fetched from {}; browsers do that, OpenSSL programs do not)",
+                    aia.join(", ")
+                )
             };
             let issuer_hash = summary.as_ref().and_then(|s| s.issuer_hash);
             let bundle_has = in_bundle(bundle, &issuer, issuer_hash);
@@ -743,7 +843,12 @@ fn diagnose_verification(
                         aia.join(", ")
                     ));
                 }
-                Diagnosis { class: Class::UntrustedRoot, why, fixes: vec![trust_add.to_string()], pin: None }
+                Diagnosis {
+                    class: Class::UntrustedRoot,
+                    why,
+                    fixes: vec![trust_add.to_string()],
+                    pin: None,
+                }
             }
         }
         code::CERT_HAS_EXPIRED | code::CERT_NOT_YET_VALID => {
@@ -752,9 +857,19 @@ fn diagnose_verification(
             Diagnosis {
                 class: Class::Validity,
                 why: if expired {
-                    format!("\"{subject}\" (depth {}) expired at {} (now {})", v.depth, format_utc(na), format_utc(now))
+                    format!(
+                        "\"{subject}\" (depth {}) expired at {} (now {})",
+                        v.depth,
+                        format_utc(na),
+                        format_utc(now)
+                    )
                 } else {
-                    format!("\"{subject}\" (depth {}) is valid only from {} (now {})", v.depth, format_utc(nb), format_utc(now))
+                    format!(
+                        "\"{subject}\" (depth {}) is valid only from {} (now {})",
+                        v.depth,
+                        format_utc(nb),
+                        format_utc(now)
+                    )
                 },
                 fixes: vec![if expired {
                     "renew the certificate on the server (or check this machine's clock)".to_string()
@@ -767,23 +882,36 @@ fn diagnose_verification(
         code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH | code::EMAIL_MISMATCH => {
             let leaf = chain.first().map(|c| cert_info(c));
             let names = leaf.as_ref().map(|l| l.san.clone()).unwrap_or_default();
-            let names_text = if names.is_empty() { "none (no subjectAltName)".to_string() } else { names.join(", ") };
+            let names_text = if names.is_empty() {
+                "none (no subjectAltName)".to_string()
+            } else {
+                names.join(", ")
+            };
             Diagnosis {
                 class: Class::HostnameMismatch,
-                why: format!("the certificate is not issued for \"{}\"; it names {names_text}", name.describe()),
+                why: format!(
+                    "the certificate is not issued for \"{}\"; it names {names_text}",
+                    name.describe()
+                ),
                 fixes: vec![
                     "connect with one of the names it lists (or check with --servername NAME)".to_string(),
-                    format!("or reissue the server certificate with subjectAltName {}", match name {
-                        NameCheck::Host(h) => format!("DNS:{h}"),
-                        NameCheck::Ip(ip) => format!("IP:{ip}"),
-                    }),
+                    format!(
+                        "or reissue the server certificate with subjectAltName {}",
+                        match name {
+                            NameCheck::Host(h) => format!("DNS:{h}"),
+                            NameCheck::Ip(ip) => format!("IP:{ip}"),
+                        }
+                    ),
                 ],
                 pin: None,
             }
         }
         _ => Diagnosis {
             class: Class::Other,
-            why: format!("OpenSSL: {} (error {} at depth {}, \"{subject}\")", v.text, v.code, v.depth),
+            why: format!(
+                "OpenSSL: {} (error {} at depth {}, \"{subject}\")",
+                v.text, v.code, v.depth
+            ),
             fixes: Vec::new(),
             pin: None,
         },
@@ -794,7 +922,12 @@ fn diagnose_verification(
 fn probe(target: &Target, addrs: &[SocketAddr], a: Attempt<'_>) -> Vec<(TlsVersion, String)> {
     let mut spoken = Vec::new();
     for v in TlsVersion::ALL.iter().rev() {
-        let attempt = Attempt { min: Some(*v), max: Some(*v), everything: true, ..a };
+        let attempt = Attempt {
+            min: Some(*v),
+            max: Some(*v),
+            everything: true,
+            ..a
+        };
         if let Ok(o) = handshake(target, addrs, attempt) {
             if o.server_hello() {
                 spoken.push((*v, o.cipher.unwrap_or_default()));
@@ -832,12 +965,24 @@ fn diagnose_handshake(
         ));
     }
     if !o.server_hello()
-        && (f.has("wrong version number") || f.has("packet length too long") || f.has("http request") || f.has("unknown protocol"))
+        && (f.has("wrong version number")
+            || f.has("packet length too long")
+            || f.has("http request")
+            || f.has("unknown protocol"))
     {
-        return Err(format!("{} ({}) does not speak TLS (OpenSSL: {}); is it the right port?", target.display(), o.addr, f.text));
+        return Err(format!(
+            "{} ({}) does not speak TLS (OpenSSL: {}); is it the right port?",
+            target.display(),
+            o.addr,
+            f.text
+        ));
     }
     let sent_cert = a.client.is_some() && o.cert_requested;
-    let cas = if o.client_cas.is_empty() { "none named".to_string() } else { o.client_cas.join("; ") };
+    let cas = if o.client_cas.is_empty() {
+        "none named".to_string()
+    } else {
+        o.client_cas.join("; ")
+    };
     if o.server_hello() && o.cert_requested {
         if !sent_cert
             && (f.has("certificate required")
@@ -865,7 +1010,10 @@ fn diagnose_handshake(
                 || f.has("unsupported certificate")
                 || f.has("certificate revoked"))
         {
-            let issuer = a.client.and_then(|id| cert_info(&id.cert).summary).map_or("?".to_string(), |s| s.issuer);
+            let issuer = a
+                .client
+                .and_then(|id| cert_info(&id.cert).summary)
+                .map_or("?".to_string(), |s| s.issuer);
             return Ok(Diagnosis {
                 class: Class::ClientCertRejected,
                 why: format!(
@@ -878,12 +1026,27 @@ fn diagnose_handshake(
             });
         }
     }
-    let version_words = ["protocol version", "unsupported protocol", "no protocols available", "version too low", "version too high", "wrong ssl version", "unsupported version"];
+    let version_words = [
+        "protocol version",
+        "unsupported protocol",
+        "no protocols available",
+        "version too low",
+        "version too high",
+        "wrong ssl version",
+        "unsupported version",
+    ];
     let version_like = version_words.iter().any(|w| f.has(w));
     let cipher_like = !o.server_hello()
-        && ["handshake failure", "no shared cipher", "no cipher", "insufficient security", "no suitable", "no ciphers available"]
-            .iter()
-            .any(|w| f.has(w));
+        && [
+            "handshake failure",
+            "no shared cipher",
+            "no cipher",
+            "insufficient security",
+            "no suitable",
+            "no ciphers available",
+        ]
+        .iter()
+        .any(|w| f.has(w));
     let silent = !o.server_hello() && f.has("unexpected eof") || f.has("connection reset");
     if !(version_like || cipher_like || silent) {
         return Ok(Diagnosis {
@@ -894,21 +1057,41 @@ fn diagnose_handshake(
         });
     }
     // Offer everything, one version at a time, to see what the server speaks.
-    let spoken = probe(target, addrs, Attempt { min: None, max: None, ..a });
-    let spoken_text = spoken.iter().map(|(v, c)| format!("{} ({c})", v.name())).collect::<Vec<_>>().join(", ");
+    let spoken = probe(
+        target,
+        addrs,
+        Attempt {
+            min: None,
+            max: None,
+            ..a
+        },
+    );
+    let spoken_text = spoken
+        .iter()
+        .map(|(v, c)| format!("{} ({c})", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let lo = o.offered.0;
     let hi = o.offered.1;
     let in_range = |v: TlsVersion| {
         let sv = ssl_version(v);
         let rank = |x: SslVersion| TlsVersion::ALL.iter().position(|t| ssl_version(*t) == x).unwrap_or(0);
-        lo.is_none_or(|l| rank(sv) >= rank(l)) && hi.is_none_or(|h| rank(sv) <= rank(h))
+        lo.map_or(true, |l| rank(sv) >= rank(l)) && hi.map_or(true, |h| rank(sv) <= rank(h))
     };
     let any_in_range = spoken.iter().any(|(v, _)| in_range(*v));
     if version_like || (silent && !spoken.is_empty() && !any_in_range) {
         let why = if spoken.is_empty() {
-            format!("the server accepts none of the versions offered ({}); server said: {}", range_text(o.offered), f.text)
+            format!(
+                "the server accepts none of the versions offered ({}); server said: {}",
+                range_text(o.offered),
+                f.text
+            )
         } else {
-            format!("this client offered {}; the server speaks {spoken_text} (server said: {})", range_text(o.offered), f.text)
+            format!(
+                "this client offered {}; the server speaks {spoken_text} (server said: {})",
+                range_text(o.offered),
+                f.text
+            )
         };
         return Ok(Diagnosis {
             class: Class::ProtocolVersion,
@@ -1007,7 +1190,10 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
     // Validate trust arguments before connecting.
     let custom_trust = args.cacert.is_some() || args.capath.is_some();
     openssl_store(args)?;
-    let servername: Option<String> = args.servername.clone().or_else(|| target.ip.is_none().then(|| target.host.clone()));
+    let servername: Option<String> = args
+        .servername
+        .clone()
+        .or_else(|| target.ip.is_none().then(|| target.host.clone()));
     let name_check = match (&args.servername, target.ip) {
         (Some(n), _) => NameCheck::Host(n.clone()),
         (None, Some(ip)) => NameCheck::Ip(ip),
@@ -1045,7 +1231,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
         let (store, trust) = openssl_store(args)?;
         let v = verify_chain(store, trust, &outcome.chain, &name_check)?;
         if !v.ok {
-            verify_diag = Some(diagnose_verification(&v, &outcome.chain, &name_check, bundle.as_ref(), custom_trust));
+            verify_diag = Some(diagnose_verification(
+                &v,
+                &outcome.chain,
+                &name_check,
+                bundle.as_ref(),
+                custom_trust,
+            ));
         }
         openssl_v = Some(v);
         if custom_trust {
@@ -1059,10 +1251,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
                 let issuer_hash = at.as_ref().and_then(|s| s.issuer_hash);
                 let missing_lookup = matches!(
                     v.code,
-                    code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY | code::UNABLE_TO_GET_ISSUER_CERT | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE
+                    code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+                        | code::UNABLE_TO_GET_ISSUER_CERT
+                        | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE
                 );
-                qt_diag = Some(if qt.on_demand && missing_lookup && in_bundle(bundle.as_ref(), &issuer, issuer_hash).is_some() {
-                    format!(
+                qt_diag = Some(
+                    if qt.on_demand && missing_lookup && in_bundle(bundle.as_ref(), &issuer, issuer_hash).is_some() {
+                        format!(
                         "a Qt program here fails (\"{}\"): {} makes Qt look CAs up on demand in its directories only, and \"{issuer}\" \
                          (subject hash {}) is in the system bundle but not there. Fix: run it with `cafix run -- PROGRAM`; or \
                          `update-ca-certificates --fresh`; or remove the stray hash file if nothing needs it (see `cafix doctor`)",
@@ -1070,12 +1265,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
                         qt.triggers.first().map_or("a hash-named file".to_string(), |t| t.display().to_string()),
                         issuer_hash.map_or("?".to_string(), hash_hex)
                     )
-                } else {
-                    format!(
-                        "a Qt program here fails (\"{}\") although OpenSSL programs succeed; see `cafix doctor`",
-                        qt_message(v.code)
-                    )
-                });
+                    } else {
+                        format!(
+                            "a Qt program here fails (\"{}\") although OpenSSL programs succeed; see `cafix doctor`",
+                            qt_message(v.code)
+                        )
+                    },
+                );
             }
             qt_v = Some(v);
         }
@@ -1125,17 +1321,35 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
     }
 
     // Text for people.
-    let sni = servername.as_deref().map_or("none (IP address)".to_string(), str::to_string);
+    let sni = servername
+        .as_deref()
+        .map_or("none (IP address)".to_string(), str::to_string);
     match (&outcome.version, &outcome.cipher) {
-        (Some(v), Some(c)) => println!("{} {} ({}): {v}, {c}; server name sent: {sni}", style::bold("Connected to"), target.display(), outcome.addr),
-        _ => println!("{} {} ({}); server name sent: {sni}", style::bold("Connected to"), target.display(), outcome.addr),
+        (Some(v), Some(c)) => println!(
+            "{} {} ({}): {v}, {c}; server name sent: {sni}",
+            style::bold("Connected to"),
+            target.display(),
+            outcome.addr
+        ),
+        _ => println!(
+            "{} {} ({}); server name sent: {sni}",
+            style::bold("Connected to"),
+            target.display(),
+            outcome.addr
+        ),
     }
     if let Some(f) = &outcome.failure {
         println!("{} {}", style::bad("TLS handshake failed:"), f.text);
     }
     if !outcome.chain.is_empty() {
         println!();
-        println!("{}", style::bold(&format!("Chain sent by the server ({} certificate(s))", outcome.chain.len())));
+        println!(
+            "{}",
+            style::bold(&format!(
+                "Chain sent by the server ({} certificate(s))",
+                outcome.chain.len()
+            ))
+        );
         let now = audit::now();
         for (i, c) in outcome.chain.iter().enumerate() {
             let info = cert_info(c);
@@ -1173,13 +1387,20 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
     }
     if outcome.server_hello() {
         println!();
-        let cas = if outcome.client_cas.is_empty() { "none named".to_string() } else { outcome.client_cas.join("; ") };
+        let cas = if outcome.client_cas.is_empty() {
+            "none named".to_string()
+        } else {
+            outcome.client_cas.join("; ")
+        };
         if outcome.cert_requested {
             let sent = match &client {
                 Some(id) => format!("sent {}", subject_of(&id.cert)),
                 None => "none sent".to_string(),
             };
-            println!("{} requested ({sent}); acceptable CAs: {cas}", style::bold("Client certificate:"));
+            println!(
+                "{} requested ({sent}); acceptable CAs: {cas}",
+                style::bold("Client certificate:")
+            );
         } else {
             println!("{} not requested", style::bold("Client certificate:"));
         }
@@ -1192,7 +1413,10 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
         };
         println!("{} [{}]: {result}", style::bold(label), v.trust);
         if v.ok && !v.built.is_empty() {
-            println!("    {}", v.built.iter().map(|c| subject_of(c)).collect::<Vec<_>>().join("  <-  "));
+            println!(
+                "    {}",
+                v.built.iter().map(|c| subject_of(c)).collect::<Vec<_>>().join("  <-  ")
+            );
         }
     };
     if openssl_v.is_some() || qt_v.is_some() {

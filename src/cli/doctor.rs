@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use super::args::DoctorArgs;
 use super::hash::{describe_problem, env_config, trust_dir_scans};
 use super::style;
-use crate::audit::{self, format_rfc3339, format_utc, BundlePathStatus, BundleState, DirScan, EntryProblem, QtPrediction};
+use crate::audit::{
+    self, format_rfc3339, format_utc, BundlePathStatus, BundleState, DirScan, EntryProblem, QtPrediction,
+};
 use crate::bundle::{self, BundleIndex, CaCert};
 use crate::subject_hash::hash_hex;
 
@@ -33,7 +35,13 @@ struct Finding {
 
 impl Finding {
     fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Finding {
-        Finding { severity, code, message: message.into(), items: Vec::new(), fixes: Vec::new() }
+        Finding {
+            severity,
+            code,
+            message: message.into(),
+            items: Vec::new(),
+            fixes: Vec::new(),
+        }
     }
     fn items(mut self, items: Vec<String>) -> Finding {
         self.items = items;
@@ -65,7 +73,11 @@ pub fn openssl_defaults() -> OpenSslDefaults {
         }
     };
     let dir = openssl::version::dir();
-    let openssldir = dir.split_once('"').and_then(|(_, r)| r.rsplit_once('"')).map_or(dir, |(d, _)| d).to_string();
+    let openssldir = dir
+        .split_once('"')
+        .and_then(|(_, r)| r.rsplit_once('"'))
+        .map_or(dir, |(d, _)| d)
+        .to_string();
     // SAFETY: these functions take no arguments and return static strings.
     unsafe {
         OpenSslDefaults {
@@ -80,14 +92,20 @@ pub fn openssl_defaults() -> OpenSslDefaults {
 }
 
 fn env_text(name: &str) -> Option<String> {
-    std::env::var_os(name).filter(|v| !v.is_empty()).map(|v| v.to_string_lossy().into_owned())
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_string_lossy().into_owned())
 }
 
 fn short_list(items: &[String], verbose: bool) -> String {
     if verbose || items.len() <= SHORT_LIST {
         items.join(", ")
     } else {
-        format!("{}, … and {} more (all with --verbose or --json)", items[..SHORT_LIST].join(", "), items.len() - SHORT_LIST)
+        format!(
+            "{}, … and {} more (all with --verbose or --json)",
+            items[..SHORT_LIST].join(", "),
+            items.len() - SHORT_LIST
+        )
     }
 }
 
@@ -102,7 +120,11 @@ fn dir_label(scan: &DirScan) -> String {
         format!(
             "{} (also {})",
             scan.path.display(),
-            scan.aliases.iter().map(|a| a.display().to_string()).collect::<Vec<_>>().join(", ")
+            scan.aliases
+                .iter()
+                .map(|a| a.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
@@ -154,12 +176,18 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         (Some(p), _, _) => crate::locations::BUNDLE_PATHS
             .iter()
             .find(|(b, _)| Path::new(b) == p)
-            .map_or("distribution path".to_string(), |(_, origin)| format!("distribution path: {origin}")),
+            .map_or("distribution path".to_string(), |(_, origin)| {
+                format!("distribution path: {origin}")
+            }),
     };
     let bundle: Option<BundleIndex> = match bundle_path.as_deref().map(audit::read_bundle) {
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => {
-            findings.push(Finding::new(Severity::Problem, "bundle-unreadable", format!("the system CA bundle cannot be used: {e}")));
+            findings.push(Finding::new(
+                Severity::Problem,
+                "bundle-unreadable",
+                format!("the system CA bundle cannot be used: {e}"),
+            ));
             None
         }
         None => {
@@ -182,7 +210,11 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             findings.push(Finding::new(
                 Severity::Problem,
                 "bundle-empty",
-                format!("the system CA bundle {} holds no certificate ({})", b.path.display(), b.problems.join("; ")),
+                format!(
+                    "the system CA bundle {} holds no certificate ({})",
+                    b.path.display(),
+                    b.problems.join("; ")
+                ),
             ));
         } else if !b.problems.is_empty() {
             findings.push(Finding::new(
@@ -210,9 +242,17 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Warning,
                     "not-yet-valid-cas",
-                    format!("{} CA certificate(s) of the system bundle are not valid yet: is the clock right?", not_yet_valid.len()),
+                    format!(
+                        "{} CA certificate(s) of the system bundle are not valid yet: is the clock right?",
+                        not_yet_valid.len()
+                    ),
                 )
-                .items(not_yet_valid.iter().map(|c| format!("{} (valid from {})", cert_name(c), format_utc(c.not_before))).collect()),
+                .items(
+                    not_yet_valid
+                        .iter()
+                        .map(|c| format!("{} (valid from {})", cert_name(c), format_utc(c.not_before)))
+                        .collect(),
+                ),
             );
         }
     }
@@ -222,18 +262,28 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Problem,
                     "ssl-cert-file-missing",
-                    format!("SSL_CERT_FILE={f} is in force but is not a non-empty file: OpenSSL programs load no CA file"),
+                    format!(
+                        "SSL_CERT_FILE={f} is in force but is not a non-empty file: OpenSSL programs load no CA file"
+                    ),
                 )
                 .fix("unset SSL_CERT_FILE, or point it at the system bundle"),
             );
         }
     }
     if let Some(d) = &ssl_cert_dir {
-        let missing: Vec<String> = d.split(':').filter(|p| !p.is_empty() && !Path::new(p).is_dir()).map(str::to_string).collect();
+        let missing: Vec<String> = d
+            .split(':')
+            .filter(|p| !p.is_empty() && !Path::new(p).is_dir())
+            .map(str::to_string)
+            .collect();
         if !missing.is_empty() {
             findings.push(
-                Finding::new(Severity::Warning, "ssl-cert-dir-missing", "SSL_CERT_DIR names directories that do not exist")
-                    .items(missing),
+                Finding::new(
+                    Severity::Warning,
+                    "ssl-cert-dir-missing",
+                    "SSL_CERT_DIR names directories that do not exist",
+                )
+                .items(missing),
             );
         }
     }
@@ -259,14 +309,24 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                     None => "or reinstall the CA bundle (`update-ca-certificates --fresh`)".to_string(),
                 }),
             ),
-            BundleState::Present { certificates: 0, problems } => findings.push(Finding::new(
+            BundleState::Present {
+                certificates: 0,
+                problems,
+            } => findings.push(Finding::new(
                 Severity::Problem,
                 "bundle-path-empty",
-                format!("{} holds no certificate ({}): programs that read it ({}) trust nothing", p.path, problems.join("; "), p.origin),
+                format!(
+                    "{} holds no certificate ({}): programs that read it ({}) trust nothing",
+                    p.path,
+                    problems.join("; "),
+                    p.origin
+                ),
             )),
-            BundleState::Unreadable(e) => {
-                findings.push(Finding::new(Severity::Warning, "bundle-path-unreadable", format!("{} cannot be read: {e}", p.path)))
-            }
+            BundleState::Unreadable(e) => findings.push(Finding::new(
+                Severity::Warning,
+                "bundle-path-unreadable",
+                format!("{} cannot be read: {e}", p.path),
+            )),
             _ => {}
         }
     }
@@ -298,7 +358,10 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Problem,
                     "broken-symlinks",
-                    format!("{label}: {} broken symbolic link(s): lookups of those CAs find nothing", broken.len()),
+                    format!(
+                        "{label}: {} broken symbolic link(s): lookups of those CAs find nothing",
+                        broken.len()
+                    ),
                 )
                 .items(broken.clone())
                 .fix(rehash.clone()),
@@ -309,7 +372,10 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Problem,
                     "stale-entries",
-                    format!("{label}: {} stale entr(ies): the certificate in it has another subject hash than its name", stale.len()),
+                    format!(
+                        "{label}: {} stale entr(ies): the certificate in it has another subject hash than its name",
+                        stale.len()
+                    ),
                 )
                 .items(stale.clone())
                 .fix(rehash.clone()),
@@ -320,7 +386,10 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Problem,
                     "unreachable-entries",
-                    format!("{label}: {} entr(ies) OpenSSL never reads (a lower number of the same hash is missing)", unreachable.len()),
+                    format!(
+                        "{label}: {} entr(ies) OpenSSL never reads (a lower number of the same hash is missing)",
+                        unreachable.len()
+                    ),
                 )
                 .items(unreachable.clone())
                 .fix(rehash.clone()),
@@ -331,22 +400,38 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 Finding::new(
                     Severity::Problem,
                     "unusable-entries",
-                    format!("{label}: {} hash-named entr(ies) hold no readable PEM certificate", garbage.len()),
+                    format!(
+                        "{label}: {} hash-named entr(ies) hold no readable PEM certificate",
+                        garbage.len()
+                    ),
                 )
                 .items(garbage.clone())
-                .fix(format!("remove them if nothing needs them, or {}", rehash.trim_start_matches("complete the directory: "))),
+                .fix(format!(
+                    "remove them if nothing needs them, or {}",
+                    rehash.trim_start_matches("complete the directory: ")
+                )),
             );
         }
         let dups: Vec<String> = scan
             .duplicates()
             .iter()
-            .map(|g| format!("{} ({})", g.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(" = "), g[0].certs[0].short_name()))
+            .map(|g| {
+                format!(
+                    "{} ({})",
+                    g.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(" = "),
+                    g[0].certs[0].short_name()
+                )
+            })
             .collect();
         if !dups.is_empty() {
             findings.push(
-                Finding::new(Severity::Warning, "duplicates", format!("{label}: {} certificate(s) under more than one name", dups.len()))
-                    .items(dups.clone())
-                    .fix(rehash.clone()),
+                Finding::new(
+                    Severity::Warning,
+                    "duplicates",
+                    format!("{label}: {} certificate(s) under more than one name", dups.len()),
+                )
+                .items(dups.clone())
+                .fix(rehash.clone()),
             );
         }
         let cmp = compare(scan, bundle.as_ref());
@@ -369,12 +454,20 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             if usable <= 3 && scan.entries.len() <= 3 {
                 f = f.fix(format!(
                     "or, if nothing needs them, remove the stray entr(ies) {}",
-                    scan.entries.iter().map(|e| e.path.display().to_string()).collect::<Vec<_>>().join(", ")
+                    scan.entries
+                        .iter()
+                        .map(|e| e.path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             findings.push(f);
         }
-        let extra: Vec<String> = cmp.not_in_bundle.iter().map(|(n, c)| format!("{n}: {}", c.subject)).collect();
+        let extra: Vec<String> = cmp
+            .not_in_bundle
+            .iter()
+            .map(|(n, c)| format!("{n}: {}", c.subject))
+            .collect();
         if !extra.is_empty() {
             findings.push(
                 Finding::new(
@@ -415,12 +508,17 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         .map(str::to_string)
         .collect();
     let file_certs = if is_file(Path::new(&file_in_force)) {
-        audit::read_bundle(Path::new(&file_in_force)).map(|b| b.certs.len()).unwrap_or(0)
+        audit::read_bundle(Path::new(&file_in_force))
+            .map(|b| b.certs.len())
+            .unwrap_or(0)
     } else {
         0
     };
     let dir_scans_in_force = audit::scan_dirs(dirs_in_force.iter().map(|d| (d.as_str(), "OpenSSL")));
-    let dir_usable: usize = dir_scans_in_force.iter().map(|s| s.entries.iter().filter(|e| e.usable()).count()).sum();
+    let dir_usable: usize = dir_scans_in_force
+        .iter()
+        .map(|s| s.entries.iter().filter(|e| e.usable()).count())
+        .sum();
     if file_certs == 0 && dir_usable == 0 {
         findings.push(
             Finding::new(
@@ -565,11 +663,18 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         });
         style::print_json(&value);
     } else {
-        println!("{}", style::bold("cafix doctor: this machine's trust store (read-only)"));
+        println!(
+            "{}",
+            style::bold("cafix doctor: this machine's trust store (read-only)")
+        );
         println!();
         println!("{}", style::bold("System CA bundle"));
         match &bundle {
-            Some(b) => println!("  {}: {} certificates ({bundle_source})", b.path.display(), b.certs.len()),
+            Some(b) => println!(
+                "  {}: {} certificates ({bundle_source})",
+                b.path.display(),
+                b.certs.len()
+            ),
             None => println!("  {}", style::bad("none found")),
         }
         println!(
@@ -577,16 +682,28 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             ssl_cert_file.as_deref().unwrap_or("not set"),
             ssl_cert_dir.as_deref().unwrap_or("not set")
         );
-        println!("  expired CAs: {}; not yet valid: {}", expired.len(), not_yet_valid.len());
+        println!(
+            "  expired CAs: {}; not yet valid: {}",
+            expired.len(),
+            not_yet_valid.len()
+        );
         println!();
         println!("{}", style::bold("Well-known bundle paths"));
         let mut missing_paths = Vec::new();
         for p in &paths {
-            let link = p.link_target.as_ref().map(|t| format!(" -> {}", t.display())).unwrap_or_default();
+            let link = p
+                .link_target
+                .as_ref()
+                .map(|t| format!(" -> {}", t.display()))
+                .unwrap_or_default();
             match &p.state {
                 BundleState::Missing => missing_paths.push(p.path.to_string()),
                 BundleState::Present { certificates, .. } => {
-                    println!("  {}  {}{link}: {certificates} certificates", style::good("present"), p.path)
+                    println!(
+                        "  {}  {}{link}: {certificates} certificates",
+                        style::good("present"),
+                        p.path
+                    )
                 }
                 BundleState::BrokenSymlink => println!("  {}   {}{link}", style::bad("broken"), p.path),
                 BundleState::Unreadable(e) => println!("  {}  {}{link}: {e}", style::warn("unreadable"), p.path),
@@ -609,7 +726,10 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             let state = if scan.entries.is_empty() {
                 style::dim("no hash entries")
             } else if cmp.missing.is_empty() && n_bad == 0 {
-                style::good(&format!("{}, every bundle CA present", plural(scan.entries.len(), "entry", "entries")))
+                style::good(&format!(
+                    "{}, every bundle CA present",
+                    plural(scan.entries.len(), "entry", "entries")
+                ))
             } else {
                 style::bad(&format!(
                     "{}, {} bad, {} of the bundle missing",
@@ -621,24 +741,49 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             println!("  {}: {state}", dir_label(scan));
         }
         println!();
-        println!("{}", style::bold(&format!("OpenSSL ({}, OPENSSLDIR {})", defaults.version, defaults.openssldir)));
-        println!("  default CA file {}, default CA dir {}", defaults.cert_file, defaults.cert_dir);
+        println!(
+            "{}",
+            style::bold(&format!(
+                "OpenSSL ({}, OPENSSLDIR {})",
+                defaults.version, defaults.openssldir
+            ))
+        );
+        println!(
+            "  default CA file {}, default CA dir {}",
+            defaults.cert_file, defaults.cert_dir
+        );
         println!(
             "  in force: file {file_in_force} ({file_certs} certificates), dir {} ({dir_usable} usable entries){}",
             dirs_in_force.join(":"),
-            if ssl_cert_file.is_some() || ssl_cert_dir.is_some() { " [from SSL_CERT_FILE/SSL_CERT_DIR]" } else { "" }
+            if ssl_cert_file.is_some() || ssl_cert_dir.is_some() {
+                " [from SSL_CERT_FILE/SSL_CERT_DIR]"
+            } else {
+                ""
+            }
         );
         println!();
         println!("{}", style::bold("Qt 5.15/6"));
         if qt.on_demand {
-            println!("  on-demand lookup in its directories, because of {}", trigger_text(&qt.triggers));
+            println!(
+                "  on-demand lookup in its directories, because of {}",
+                trigger_text(&qt.triggers)
+            );
             if bundle.is_none() {
-                println!("  {}", style::warn("cannot tell which CAs Qt lacks: no system bundle to compare with"));
+                println!(
+                    "  {}",
+                    style::warn("cannot tell which CAs Qt lacks: no system bundle to compare with")
+                );
             } else if qt_missing.is_empty() {
                 println!("  {}", style::good("every system bundle CA is reachable there"));
             } else {
                 let names: Vec<String> = qt_missing.iter().map(|c| cert_name(c)).collect();
-                println!("  {}", style::bad(&format!("{} bundle CA(s) unreachable: Qt programs fail for servers under them:", names.len())));
+                println!(
+                    "  {}",
+                    style::bad(&format!(
+                        "{} bundle CA(s) unreachable: Qt programs fail for servers under them:",
+                        names.len()
+                    ))
+                );
                 println!("    {}", short_list(&names, verbose));
             }
         } else {
@@ -668,10 +813,17 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             println!();
         }
         if problems == 0 {
-            let extra = if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() };
+            let extra = if warnings > 0 {
+                format!(" ({warnings} warning(s))")
+            } else {
+                String::new()
+            };
             println!("Verdict: {}{extra}", style::good("healthy"));
         } else {
-            println!("Verdict: {}", style::bad(&format!("{problems} problem(s), {warnings} warning(s)")));
+            println!(
+                "Verdict: {}",
+                style::bad(&format!("{problems} problem(s), {warnings} warning(s)"))
+            );
         }
     }
     Ok(if problems == 0 { 0 } else { 1 })

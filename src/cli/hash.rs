@@ -22,7 +22,10 @@ fn read_certificates(path: &Path) -> Result<Vec<CaCert>, String> {
     let shown = path.display();
     let bytes = if path.as_os_str() == "-" {
         let mut b = Vec::new();
-        std::io::stdin().take(MAX_BUNDLE_BYTES as u64 + 1).read_to_end(&mut b).map_err(|e| format!("standard input: {e}"))?;
+        std::io::stdin()
+            .take(MAX_BUNDLE_BYTES as u64 + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| format!("standard input: {e}"))?;
         b
     } else {
         if path.is_dir() {
@@ -30,7 +33,11 @@ fn read_certificates(path: &Path) -> Result<Vec<CaCert>, String> {
         }
         audit::read_limited(path, MAX_BUNDLE_BYTES as u64 + 1).map_err(|e| format!("{shown}: {e}"))?
     };
-    let shown = if path.as_os_str() == "-" { "standard input".to_string() } else { shown.to_string() };
+    let shown = if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        shown.to_string()
+    };
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(format!("{shown}: larger than {} MiB", MAX_BUNDLE_BYTES >> 20));
     }
@@ -45,7 +52,10 @@ fn read_certificates(path: &Path) -> Result<Vec<CaCert>, String> {
                 },
                 PemItem::Other => others += 1,
                 PemItem::Malformed(why) => {
-                    return Err(format!("{shown}: bad PEM after {} certificate(s): {why}", certs.len() + unparsable));
+                    return Err(format!(
+                        "{shown}: bad PEM after {} certificate(s): {why}",
+                        certs.len() + unparsable
+                    ));
                 }
             }
         }
@@ -109,7 +119,11 @@ pub fn run_hash(args: &HashArgs) -> Result<i32, String> {
                     name
                 }
             };
-            let place = if many { format!("{}, certificate {}", path.display(), k + 1) } else { path.display().to_string() };
+            let place = if many {
+                format!("{}, certificate {}", path.display(), k + 1)
+            } else {
+                path.display().to_string()
+            };
             if args.json {
                 let mut v = cert_json(c);
                 v["file"] = json!(path.display().to_string());
@@ -118,8 +132,17 @@ pub fn run_hash(args: &HashArgs) -> Result<i32, String> {
                 v["duplicate"] = json!(duplicate_of.is_some());
                 items.push(v);
             } else {
-                let note = if duplicate_of.is_some() { style::dim(" (duplicate: c_rehash skips it)") } else { String::new() };
-                println!("{}  {}  {}{note}", style::bold(&name), c.subject, style::dim(&format!("({place})")));
+                let note = if duplicate_of.is_some() {
+                    style::dim(" (duplicate: c_rehash skips it)")
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{}  {}  {}{note}",
+                    style::bold(&name),
+                    c.subject,
+                    style::dim(&format!("({place})"))
+                );
             }
         }
     }
@@ -162,7 +185,12 @@ pub fn system_bundle() -> (Option<PathBuf>, Option<Result<BundleIndex, String>>)
 pub fn trust_dir_scans() -> Vec<DirScan> {
     let extra: Vec<String> = std::env::var("SSL_CERT_DIR")
         .ok()
-        .map(|v| v.split(':').filter(|d| d.starts_with('/')).map(str::to_string).collect())
+        .map(|v| {
+            v.split(':')
+                .filter(|d| d.starts_with('/'))
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let mut dirs: Vec<(&str, &str)> = crate::locations::TRUST_DIRS.to_vec();
     dirs.extend(extra.iter().map(|d| (d.as_str(), "SSL_CERT_DIR")));
@@ -170,8 +198,12 @@ pub fn trust_dir_scans() -> Vec<DirScan> {
 }
 
 pub fn run_lookup(args: &LookupArgs) -> Result<i32, String> {
-    let hash = parse_hash_argument(&args.hash)
-        .ok_or_else(|| format!("{:?} is not a subject hash (8 hex digits, like 4042bcee or 4042bcee.0)", args.hash))?;
+    let hash = parse_hash_argument(&args.hash).ok_or_else(|| {
+        format!(
+            "{:?} is not a subject hash (8 hex digits, like 4042bcee or 4042bcee.0)",
+            args.hash
+        )
+    })?;
     let hex = hash_hex(hash);
     let (bundle_path, bundle) = system_bundle();
     let bundle = match bundle {
@@ -190,7 +222,10 @@ pub fn run_lookup(args: &LookupArgs) -> Result<i32, String> {
     let mut found: Vec<Found> = Vec::new();
     let mut add = |cert: &CaCert, place: String| match found.iter_mut().find(|f| f.cert.der == cert.der) {
         Some(f) => f.places.push(place),
-        None => found.push(Found { cert: cert.clone(), places: vec![place] }),
+        None => found.push(Found {
+            cert: cert.clone(),
+            places: vec![place],
+        }),
     };
     if let Some(b) = &bundle {
         for c in b.with_hash(hash) {
@@ -203,10 +238,21 @@ pub fn run_lookup(args: &LookupArgs) -> Result<i32, String> {
         let also = if scan.aliases.is_empty() {
             String::new()
         } else {
-            format!(" (also {})", scan.aliases.iter().map(|a| a.display().to_string()).collect::<Vec<_>>().join(", "))
+            format!(
+                " (also {})",
+                scan.aliases
+                    .iter()
+                    .map(|a| a.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         for e in scan.entries.iter().filter(|e| e.hash == hash) {
-            let link = e.link_target.as_ref().map(|t| format!(" -> {}", t.display())).unwrap_or_default();
+            let link = e
+                .link_target
+                .as_ref()
+                .map(|t| format!(" -> {}", t.display()))
+                .unwrap_or_default();
             match &e.problem {
                 None => {
                     for c in &e.certs {
@@ -234,8 +280,14 @@ pub fn run_lookup(args: &LookupArgs) -> Result<i32, String> {
         println!(
             "{}: no certificate with this subject hash in {} or in {}",
             style::bold(&hex),
-            bundle_path.as_ref().map_or("(no system bundle found)".to_string(), |p| p.display().to_string()),
-            if searched.is_empty() { "any trust directory".to_string() } else { searched.join(", ") }
+            bundle_path
+                .as_ref()
+                .map_or("(no system bundle found)".to_string(), |p| p.display().to_string()),
+            if searched.is_empty() {
+                "any trust directory".to_string()
+            } else {
+                searched.join(", ")
+            }
         );
     } else {
         println!("{}: {} certificate(s)", style::bold(&hex), found.len());
@@ -279,7 +331,9 @@ pub fn describe_problem(p: &EntryProblem) -> String {
             "stale: holds a certificate with subject hash {}, not the name's",
             actual.iter().map(|h| hash_hex(*h)).collect::<Vec<_>>().join(", ")
         ),
-        EntryProblem::Unreachable => "unreachable: a lower-numbered entry of this hash is missing, and OpenSSL stops there".to_string(),
+        EntryProblem::Unreachable => {
+            "unreachable: a lower-numbered entry of this hash is missing, and OpenSSL stops there".to_string()
+        }
     }
 }
 

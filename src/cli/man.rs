@@ -123,7 +123,11 @@ fn option_heading(arg: &clap::Arg) -> Vec<Inline> {
     let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
     let mut out = Vec::new();
     if arg.is_positional() {
-        let dots = if arg.get_num_args().is_some_and(|n| n.max_values() > 1) { "..." } else { "" };
+        let dots = if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
+            "..."
+        } else {
+            ""
+        };
         out.push(italic(format!("{}{dots}", value())));
         return out;
     }
@@ -144,13 +148,29 @@ fn option_heading(arg: &clap::Arg) -> Vec<Inline> {
 }
 
 fn option_help(arg: &clap::Arg) -> String {
-    let mut help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
-    let possible: Vec<String> = arg.get_possible_values().iter().filter(|v| !v.is_hide_set()).map(|v| v.get_name().to_string()).collect();
+    let mut help = arg
+        .get_long_help()
+        .or(arg.get_help())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let possible: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_string())
+        .collect();
     if !possible.is_empty() && arg.get_num_args().is_some_and(|n| n.takes_values()) {
         help.push_str(&format!(" [values: {}]", possible.join(", ")));
     }
     let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
-    let defaults: Vec<String> = if !takes_value { Vec::new() } else { arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect() };
+    let defaults: Vec<String> = if !takes_value {
+        Vec::new()
+    } else {
+        arg.get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect()
+    };
     if !defaults.is_empty() {
         help.push_str(&format!(" [default: {}]", defaults.join(", ")));
     }
@@ -161,7 +181,9 @@ fn option_help(arg: &clap::Arg) -> String {
 pub fn cafix_1() -> String {
     let mut cmd = Cli::command();
     cmd.build();
-    let man = Man::new(cmd.clone()).manual("User Commands").source(format!("cafix {}", env!("CARGO_PKG_VERSION")));
+    let man = Man::new(cmd.clone())
+        .manual("User Commands")
+        .source(format!("cafix {}", env!("CARGO_PKG_VERSION")));
     let mut out: Vec<u8> = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = man.render_title(&mut out);
@@ -171,18 +193,28 @@ pub fn cafix_1() -> String {
     let _ = man.render_options_section(&mut out);
     let mut r = Roff::new();
     r.control("SH", ["COMMANDS"]);
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim().to_string();
         r.control("SS", [usage.as_str()]);
-        let about = sub.get_long_about().or(sub.get_about()).map(|a| a.to_string()).unwrap_or_default();
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         for (i, para) in about.split("\n\n").enumerate() {
             if i > 0 {
                 r.control("PP", [] as [&str; 0]);
             }
             r.text([roman(para.replace('\n', " "))]);
         }
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version" | "color")) {
+        for arg in sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version" | "color"))
+        {
             r.control("TP", [] as [&str; 0]);
             r.text(option_heading(arg));
             r.text([roman(option_help(arg))]);

@@ -50,7 +50,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -73,13 +75,24 @@ pub fn preload_value(lib: &Path, existing: Option<&OsStr>) -> OsString {
 
 pub fn run(args: &RunArgs) -> Result<i32, String> {
     let lib = find_library()?;
-    if lib.as_os_str().as_bytes().iter().any(|&b| b == b':' || b == b' ' || b == b'\t') {
-        return Err(format!("{} cannot be preloaded: LD_PRELOAD cannot hold a path with spaces or colons", lib.display()));
+    if lib
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .any(|&b| b == b':' || b == b' ' || b == b'\t')
+    {
+        return Err(format!(
+            "{} cannot be preloaded: LD_PRELOAD cannot hold a path with spaces or colons",
+            lib.display()
+        ));
     }
     let (program, rest) = args.command.split_first().ok_or("no command given")?;
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    cmd.env("LD_PRELOAD", preload_value(&lib, std::env::var_os("LD_PRELOAD").as_deref()));
+    cmd.env(
+        "LD_PRELOAD",
+        preload_value(&lib, std::env::var_os("LD_PRELOAD").as_deref()),
+    );
     if let Some(level) = &args.log {
         cmd.env("CAFIX_LOG", level);
     }
@@ -121,7 +134,10 @@ mod tests {
     fn preload_is_prepended_and_existing_entries_kept() {
         let lib = Path::new("/opt/cafix/libcafix.so");
         assert_eq!(preload_value(lib, None), OsString::from("/opt/cafix/libcafix.so"));
-        assert_eq!(preload_value(lib, Some(OsStr::new(""))), OsString::from("/opt/cafix/libcafix.so"));
+        assert_eq!(
+            preload_value(lib, Some(OsStr::new(""))),
+            OsString::from("/opt/cafix/libcafix.so")
+        );
         assert_eq!(
             preload_value(lib, Some(OsStr::new("/a.so /b.so:/opt/cafix/libcafix.so"))),
             OsString::from("/opt/cafix/libcafix.so:/a.so:/b.so")

@@ -93,23 +93,36 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
     }
 
     /// Asserts one `cafix: ...` error line on stderr and nothing that looks like a panic.
     pub fn assert_one_error_line(&self, code: i32, needle: &str) {
-        assert_eq!(self.code, code, "exit status\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit status\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         let lines: Vec<&str> = self.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "one error line expected, got:\n{}", self.stderr);
         assert!(lines[0].starts_with("cafix: "), "{}", lines[0]);
         assert!(lines[0].contains(needle), "{:?} not in {:?}", needle, lines[0]);
-        assert!(!self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"), "{}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"),
+            "{}",
+            self.stderr
+        );
     }
 }
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -157,7 +170,10 @@ impl Drop for TempDir {
 // ---------------------------------------------------------------------------
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 const DAY: i64 = 86_400;
@@ -179,10 +195,24 @@ pub struct Spec<'a> {
 
 impl<'a> Spec<'a> {
     pub fn ca(cn: &'a str) -> Spec<'a> {
-        Spec { cn, ca: true, san: &[], not_before: now() - DAY, not_after: now() + 3650 * DAY, aia: None }
+        Spec {
+            cn,
+            ca: true,
+            san: &[],
+            not_before: now() - DAY,
+            not_after: now() + 3650 * DAY,
+            aia: None,
+        }
     }
     pub fn leaf(cn: &'a str, san: &'a [&'a str]) -> Spec<'a> {
-        Spec { cn, ca: false, san, not_before: now() - DAY, not_after: now() + 365 * DAY, aia: None }
+        Spec {
+            cn,
+            ca: false,
+            san,
+            not_before: now() - DAY,
+            not_after: now() + 365 * DAY,
+            aia: None,
+        }
     }
 }
 
@@ -203,14 +233,18 @@ pub fn make_cert(spec: &Spec<'_>, key: &PKey<Private>, issuer: Option<(&X509, &P
         None => b.set_issuer_name(&name).unwrap(),
     }
     b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::from_unix(spec.not_before).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(spec.not_before).unwrap())
+        .unwrap();
     b.set_not_after(&Asn1Time::from_unix(spec.not_after).unwrap()).unwrap();
     if spec.ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap())
+            .unwrap();
     } else {
         b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
+        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap())
+            .unwrap();
     }
     if !spec.san.is_empty() {
         let mut san = SubjectAlternativeName::new();
@@ -276,33 +310,60 @@ pub fn pki() -> &'static Pki {
         let root_key = new_key();
         let root = make_cert(&Spec::ca("cafix CLI Test Root"), &root_key, None);
         let int_key = new_key();
-        let int = make_cert(&Spec::ca("cafix CLI Test Intermediate"), &int_key, Some((&root, &root_key)));
+        let int = make_cert(
+            &Spec::ca("cafix CLI Test Intermediate"),
+            &int_key,
+            Some((&root, &root_key)),
+        );
         let leaf_key = new_key();
         let names: &[&str] = &["localhost", "IP:127.0.0.1"];
         let leaf = make_cert(
-            &Spec { aia: Some("http://ca.invalid/intermediate.der"), ..Spec::leaf("localhost", names) },
+            &Spec {
+                aia: Some("http://ca.invalid/intermediate.der"),
+                ..Spec::leaf("localhost", names)
+            },
             &leaf_key,
             Some((&int, &int_key)),
         );
         let expired = make_cert(
-            &Spec { not_before: now() - 400 * DAY, not_after: now() - 30 * DAY, ..Spec::leaf("localhost", names) },
+            &Spec {
+                not_before: now() - 400 * DAY,
+                not_after: now() - 30 * DAY,
+                ..Spec::leaf("localhost", names)
+            },
             &leaf_key,
             Some((&int, &int_key)),
         );
         let future = make_cert(
-            &Spec { not_before: now() + 30 * DAY, not_after: now() + 400 * DAY, ..Spec::leaf("localhost", names) },
+            &Spec {
+                not_before: now() + 30 * DAY,
+                not_after: now() + 400 * DAY,
+                ..Spec::leaf("localhost", names)
+            },
             &leaf_key,
             Some((&int, &int_key)),
         );
-        let wrong = make_cert(&Spec::leaf("other.example", &["other.example", "www.other.example"]), &leaf_key, Some((&int, &int_key)));
+        let wrong = make_cert(
+            &Spec::leaf("other.example", &["other.example", "www.other.example"]),
+            &leaf_key,
+            Some((&int, &int_key)),
+        );
         let self_key = new_key();
         let self_signed = make_cert(&Spec::leaf("cafix self-signed server", names), &self_key, None);
         let client_key = new_key();
-        let client = make_cert(&Spec::leaf("cafix test client", &[]), &client_key, Some((&root, &root_key)));
+        let client = make_cert(
+            &Spec::leaf("cafix test client", &[]),
+            &client_key,
+            Some((&root, &root_key)),
+        );
         let other_key = new_key();
         let other = make_cert(&Spec::ca("cafix Other CA"), &other_key, None);
         let rogue_key = new_key();
-        let rogue = make_cert(&Spec::leaf("cafix rogue client", &[]), &rogue_key, Some((&other, &other_key)));
+        let rogue = make_cert(
+            &Spec::leaf("cafix rogue client", &[]),
+            &rogue_key,
+            Some((&other, &other_key)),
+        );
 
         write_pem(&dir.join("root.pem"), &[&root]);
         write_pem(&dir.join("int.pem"), &[&int]);
@@ -331,7 +392,11 @@ pub fn openssl_subject_hash(pem: &str) -> String {
         .args(["x509", "-noout", "-subject_hash", "-in", pem])
         .output()
         .expect("the openssl command must be installed");
-    assert!(out.status.success(), "openssl x509 failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl x509 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -373,7 +438,11 @@ impl Server {
             // Keep reading until the server exits so it never blocks on a full pipe.
             while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 if !sent {
-                    if let Some(port) = line.trim().strip_prefix("ACCEPT ").and_then(|a| a.rsplit(':').next()?.parse::<u16>().ok()) {
+                    if let Some(port) = line
+                        .trim()
+                        .strip_prefix("ACCEPT ")
+                        .and_then(|a| a.rsplit(':').next()?.parse::<u16>().ok())
+                    {
                         let _ = tx.send(port);
                         sent = true;
                     }
@@ -394,7 +463,11 @@ impl Server {
             assert!(Instant::now() < deadline, "s_server on port {port} does not accept");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Server { child, _stdin: stdin, port }
+        Server {
+            child,
+            _stdin: stdin,
+            port,
+        }
     }
 
     pub fn addr(&self) -> String {
@@ -419,14 +492,26 @@ pub fn in_namespace(certs: &Path, program: &str, args: &[&str]) -> Run {
     assert!(is_root(), "the namespace tests need root (unshare -m, mount --bind)");
     let mut cmd = Command::new("unshare");
     clean_env(&mut cmd);
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount --bind \"$1\" /etc/ssl/certs && shift && exec \"$@\"", "sh"])
-        .arg(certs)
-        .arg(program)
-        .args(args)
-        .stdin(Stdio::null());
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$1\" /etc/ssl/certs && shift && exec \"$@\"",
+        "sh",
+    ])
+    .arg(certs)
+    .arg(program)
+    .args(args)
+    .stdin(Stdio::null());
     let out = cmd.output().expect("unshare (util-linux) must be installed");
     let r = Run::from(out);
-    assert!(!r.stderr.contains("unshare: ") && !r.stderr.contains("mount: "), "namespace setup failed: {}", r.stderr);
+    assert!(
+        !r.stderr.contains("unshare: ") && !r.stderr.contains("mount: "),
+        "namespace setup failed: {}",
+        r.stderr
+    );
     r
 }
 
@@ -465,7 +550,15 @@ pub fn split_and_rehash(bundle: &[u8], dir: &Path) -> usize {
     for (i, c) in certs.iter().enumerate() {
         std::fs::write(dir.join(format!("ca-{i}.pem")), c.to_pem().unwrap()).unwrap();
     }
-    let out = Command::new("openssl").arg("rehash").arg(dir).output().expect("the openssl command must be installed");
-    assert!(out.status.success(), "openssl rehash failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .arg("rehash")
+        .arg(dir)
+        .output()
+        .expect("the openssl command must be installed");
+    assert!(
+        out.status.success(),
+        "openssl rehash failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     certs.len()
 }
