@@ -32,6 +32,11 @@ pub fn dispatch(cli: Cli) -> i32 {
         eprintln!("cafix: internal error: {what}{place} (please report it)");
         std::process::exit(2);
     }));
+    // `cafix doctor | head` ends quietly, as other Unix tools do.
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     style::init(cli.color);
     let result = match cli.command {
         Command::Run(a) => run::run(&a),
