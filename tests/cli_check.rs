@@ -388,6 +388,22 @@ fn refused_and_silent_servers() {
     run(cafix(&["check", "--timeout", "1", &addr])).assert_one_error_line(2, "timed out");
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
     drop(listener);
+    // Reads the ClientHello and hangs up, to the first try and to the four
+    // probes (one per version) alike.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let t = std::thread::spawn(move || {
+        for _ in 0..5 {
+            if let Ok((mut conn, _)) = listener.accept() {
+                use std::io::Read;
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+            }
+        }
+    });
+    run(cafix(&["check", &addr]))
+        .assert_one_error_line(2, "closed the connection during the TLS handshake without an alert");
+    t.join().unwrap();
 }
 
 #[test]

@@ -1047,7 +1047,7 @@ fn diagnose_handshake(
         ]
         .iter()
         .any(|w| f.has(w));
-    let silent = !o.server_hello() && f.has("unexpected eof") || f.has("connection reset");
+    let silent = !o.server_hello() && (f.has("unexpected eof") || f.has("connection reset"));
     if !(version_like || cipher_like || silent) {
         return Ok(Diagnosis {
             class: Class::Other,
