@@ -109,6 +109,8 @@ fn bad_input_is_one_line_each_and_exit_2() {
         (dir.s("empty"), "not a certificate"),
         (dir.s("missing.pem"), "No such file"),
         (dir.s(""), "is a directory"),
+        // Unreadable even for root.
+        ("/proc/self/mem".to_string(), "/proc/self/mem: Input/output error"),
     ] {
         run(cafix(&["hash", &file])).assert_one_error_line(2, needle);
     }
