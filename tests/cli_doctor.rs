@@ -294,12 +294,23 @@ fn check_predicts_qt_failure_and_run_fixes_it() {
             .contains("The issuer certificate of a locally looked up certificate could not be found"),
         "{r}"
     );
-    assert!(r.stdout.contains("cafix run -- PROGRAM"), "{r}");
+    assert!(
+        r.stdout.contains("fix: run Qt programs with `cafix run -- PROGRAM`"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("remove the stray file(s) /etc/ssl/certs/"), "{r}");
     assert!(r.stdout.contains("Result: FAILED for Qt programs"), "{r}");
     let v = in_namespace(dir.path(), bin(), &["check", "--json", &s.addr()]).json();
     assert_eq!(v["verification"]["openssl"]["ok"], true, "{v:#}");
     assert_eq!(v["verification"]["qt"]["ok"], false, "{v:#}");
     assert_eq!(v["verification"]["qt"]["error"], 20);
+    assert!(
+        v["verification"]["qt"]["diagnosis"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("is in the system bundle but not there"),
+        "{v:#}"
+    );
     assert!(v["class"].is_null());
     assert_eq!(v["ok"], false);
 

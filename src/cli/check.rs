@@ -1226,7 +1226,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
     let mut qt_v = None;
     let mut qt_trust_skipped = None;
     let mut verify_diag = None;
-    let mut qt_diag: Option<String> = None;
+    let mut qt_diag: Option<(String, Vec<String>)> = None;
     if !outcome.chain.is_empty() {
         let (store, trust) = openssl_store(args)?;
         let v = verify_chain(store, trust, &outcome.chain, &name_check)?;
@@ -1255,23 +1255,42 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
                         | code::UNABLE_TO_GET_ISSUER_CERT
                         | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE
                 );
-                qt_diag = Some(
+                let why =
                     if qt.on_demand && missing_lookup && in_bundle(bundle.as_ref(), &issuer, issuer_hash).is_some() {
                         format!(
-                        "a Qt program here fails (\"{}\"): {} makes Qt look CAs up on demand in its directories only, and \"{issuer}\" \
-                         (subject hash {}) is in the system bundle but not there. Fix: run it with `cafix run -- PROGRAM`; or \
-                         `update-ca-certificates --fresh`; or remove the stray hash file if nothing needs it (see `cafix doctor`)",
+                        "a Qt program here fails (\"{}\"): {} makes Qt look CAs up on demand in its directories only, \
+                         and \"{issuer}\" (subject hash {}) is in the system bundle but not there",
                         qt_message(v.code),
                         qt.triggers.first().map_or("a hash-named file".to_string(), |t| t.display().to_string()),
                         issuer_hash.map_or("?".to_string(), hash_hex)
                     )
                     } else {
                         format!(
-                            "a Qt program here fails (\"{}\") although OpenSSL programs succeed; see `cafix doctor`",
+                            "a Qt program here fails (\"{}\") although OpenSSL programs succeed",
                             qt_message(v.code)
                         )
-                    },
-                );
+                    };
+                let mut fixes = vec![
+                    "run Qt programs with `cafix run -- PROGRAM` (it serves the missing entries from the bundle)"
+                        .to_string(),
+                ];
+                if qt.on_demand {
+                    fixes.push(
+                        "or complete the hash directory: `update-ca-certificates --fresh` (Debian/Ubuntu) or `openssl rehash DIR`".to_string(),
+                    );
+                    if qt.triggers.len() <= 3 {
+                        fixes.push(format!(
+                            "or, if nothing needs them, remove the stray file(s) {}: Qt then loads the bundle",
+                            qt.triggers
+                                .iter()
+                                .map(|t| t.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+                fixes.push("`cafix doctor` audits the whole trust store".to_string());
+                qt_diag = Some((why, fixes));
             }
             qt_v = Some(v);
         }
@@ -1307,7 +1326,10 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
                     if !v.ok {
                         j["qt_error"] = json!(qt_message(v.code));
                     }
-                    j["diagnosis"] = json!(qt_diag);
+                    j["diagnosis"] = match &qt_diag {
+                        Some((why, fixes)) => json!({ "why": why, "fixes": fixes }),
+                        None => Value::Null,
+                    };
                     j
                 }),
                 "qt_skipped": qt_trust_skipped,
@@ -1427,16 +1449,21 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
     }
     if let Some(v) = &qt_v {
         show("Verification for Qt programs", v);
-        if let Some(d) = &qt_diag {
-            println!("    {}", style::warn(d));
-        }
     } else if let Some(why) = qt_trust_skipped {
         println!("{} {why}", style::bold("Verification for Qt programs:"));
     }
     println!();
     match &diagnosis {
         None if ok => println!("Result: {}", style::good("OK")),
-        None => println!("Result: {}", style::bad("FAILED for Qt programs")),
+        None => {
+            println!("Result: {}", style::bad("FAILED for Qt programs"));
+            if let Some((why, fixes)) = &qt_diag {
+                println!("  why: {why}");
+                for fix in fixes {
+                    println!("  {} {fix}", style::bold("fix:"));
+                }
+            }
+        }
         Some(d) => {
             println!("Result: {} {}", style::bad("FAILED:"), style::bold(d.class.title()));
             println!("  why: {}", d.why);
