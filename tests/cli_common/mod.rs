@@ -134,9 +134,15 @@ pub fn run(mut cmd: Command) -> Run {
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// A fresh directory under Cargo's target/tmp. Directories left by test
+    /// processes that are gone (the PKI lives in a static, never dropped)
+    /// are removed first.
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
+        static SWEPT: OnceLock<()> = OnceLock::new();
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        SWEPT.get_or_init(|| sweep(base));
+        let dir = base.join(format!(
             "cafix-cli-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
@@ -156,6 +162,24 @@ impl TempDir {
 
     pub fn s(&self, p: &str) -> String {
         self.0.join(p).to_str().unwrap().to_string()
+    }
+}
+
+/// Removes `cafix-cli-<tag>-<pid>-<n>` directories of processes that no longer run.
+fn sweep(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("cafix-cli-") else {
+            continue;
+        };
+        let mut parts = rest.rsplit('-');
+        let (_, pid) = (parts.next(), parts.next().and_then(|p| p.parse::<u32>().ok()));
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
     }
 }
 
