@@ -13,9 +13,11 @@
 //!   (`execvp`'s `PATH` search, done async-signal-safely).
 //! - **Filter**: `SECCOMP_RET_TRACE` only for `open`, `openat`, `openat2`,
 //!   `creat`, `stat`, `lstat`, `newfstatat`, `statx`, `access`, `faccessat`,
-//!   `faccessat2`, `readlink`, `readlinkat` (not when they carry
-//!   `AT_EMPTY_PATH`, i.e. `fstat`); everything else runs without waking the
-//!   tracer. `execve` is not filtered: `PTRACE_EVENT_EXEC` reports every
+//!   `faccessat2`, `readlink`, `readlinkat`; the `*at` calls only with
+//!   `AT_FDCWD` (absolute or working-directory paths, the way TLS libraries
+//!   look up trust files; lookups relative to a directory descriptor, as
+//!   `find` makes them, are not seen) and not with `AT_EMPTY_PATH`
+//!   (`fstat`). Everything else runs without waking the tracer. `execve` is not filtered: `PTRACE_EVENT_EXEC` reports every
 //!   program. `getdents64` is not filtered either: it names no path, and a
 //!   directory listing is seen as the `open` of the trust directory before it.
 //! - **Loop** ([`tracer`]): `waitpid(-1, __WALL)`; forks, vforks, clones
@@ -61,6 +63,8 @@
 //! - No `PTRACE_GET_SYSCALL_INFO` (Linux < 5.3, `EIO`), or
 //!   `CAFIX_TRACE_NO_SYSCALL_INFO=1`: the call and its result are read
 //!   from the registers (`PTRACE_GETREGS`).
+//! - `CAFIX_TRACE_SPIN_US=N`: poll N µs for the next stop before sleeping
+//!   (default 100 with two or more CPUs, 0 with one; see `sys::wait_any`).
 //! - x86_64 only. 32-bit (ia32) and x32 programs run untraced (noted).
 
 use std::ffi::OsString;
@@ -168,8 +172,21 @@ mod imp {
             }
             ok
         };
-        let settings =
-            Settings { fix: options.fix, seccomp: seccomp_ok, syscall_info: !env_flag("CAFIX_TRACE_NO_SYSCALL_INFO") };
+        // Poll 100 µs for the next stop before sleeping, when there is a CPU
+        // to spare for it (CAFIX_TRACE_SPIN_US overrides; for benchmarks).
+        let spin_us = std::env::var("CAFIX_TRACE_SPIN_US").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| {
+            if std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
+                100
+            } else {
+                0
+            }
+        });
+        let settings = Settings {
+            fix: options.fix,
+            seccomp: seccomp_ok,
+            syscall_info: !env_flag("CAFIX_TRACE_NO_SYSCALL_INFO"),
+            spin: std::time::Duration::from_micros(spin_us),
+        };
 
         let config = Config::resolve(
             system_config().as_deref(),

@@ -274,7 +274,13 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     }
 
     // Subject hashes.
-    let mut index = bundle.map(|b| (b.path.display().to_string(), b.index()));
+    // The bundle is parsed (a few milliseconds) only when a hash needs naming
+    // or --fix parsed it already.
+    let needs_index = traced.accesses.iter().any(|a| matches!(a.location, Location::HashEntry { .. }));
+    let index = bundle.map(|b| {
+        let idx = (needs_index || b.is_parsed()).then(|| b.index());
+        (b.path.display().to_string(), idx)
+    });
     let mut hashes: BTreeMap<u32, HashLookup> = BTreeMap::new();
     for a in &traced.accesses {
         if let Location::HashEntry { dir, hash, index } = &a.location {
@@ -294,7 +300,7 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             h.served |= a.outcome == Outcome::Served;
         }
     }
-    if let Some((_, idx)) = &index {
+    if let Some((_, Some(idx))) = &index {
         for h in hashes.values_mut() {
             let certs = idx.with_hash(h.hash);
             h.cas = certs.iter().map(|c| c.subject.clone()).collect();
@@ -410,7 +416,7 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
         })).collect::<Vec<_>>(),
         "system_bundle": index.as_ref().map(|(path, idx)| json!({
             "path": path,
-            "certificates": idx.certs.len(),
+            "certificates": idx.as_ref().map(|i| i.certs.len()),
             "read": !facts.bundle_read_as.is_empty(),
             "read_as": facts.bundle_read_as,
         })),
@@ -509,8 +515,8 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     }
     match &index {
         Some((path, idx)) => lines.push(format!(
-            "system bundle: {path} ({} certificates): {}",
-            idx.certs.len(),
+            "system bundle: {path}{}: {}",
+            idx.as_ref().map(|i| format!(" ({} certificates)", i.certs.len())).unwrap_or_default(),
             if facts.bundle_read_as.is_empty() {
                 "never read".to_string()
             } else {
@@ -524,7 +530,6 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     }
     lines.push(format!("verdict: {verdict}"));
     let text: String = lines.iter().map(|l| format!("cafix trace: {l}\n")).collect();
-    index.take();
     Summary { text, json }
 }
 

@@ -187,8 +187,31 @@ pub enum Wait {
     NoChildren,
 }
 
-pub fn wait_any() -> io::Result<Wait> {
+/// `waitpid(-1, __WALL)`, polling (`WNOHANG`) for up to `spin` first.
+///
+/// A ptrace stop is a round trip between two processes; when each side
+/// sleeps in between, each round trip pays two cross-CPU wake-ups, which
+/// cost tens of microseconds on virtual machines (an idle virtual CPU
+/// halts and must be woken by an inter-processor interrupt). Polling for a
+/// short while keeps the tracer's CPU awake for the next stop, which
+/// usually comes within microseconds. See docs/BENCHMARKS.md.
+pub fn wait_any(spin: std::time::Duration) -> io::Result<Wait> {
     let mut status = 0;
+    if !spin.is_zero() {
+        let start = std::time::Instant::now();
+        loop {
+            // SAFETY: plain system call with a valid out pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
+            if pid > 0 {
+                return Ok(Wait::Event(pid, status));
+            }
+            if pid < 0 || start.elapsed() >= spin {
+                // Errors (EINTR, ECHILD) are reported by the blocking call.
+                break;
+            }
+            std::hint::spin_loop();
+        }
+    }
     // SAFETY: plain system call with a valid out pointer.
     let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
     if pid >= 0 {
@@ -245,22 +268,35 @@ pub struct SysDesc {
 /// descriptor itself (`fstat`): such calls carry no path and are not traced.
 pub const AT_EMPTY_PATH: u32 = libc::AT_EMPTY_PATH as u32;
 
-/// Every system call the seccomp filter sends to the tracer, with the
-/// argument the filter tests for `AT_EMPTY_PATH` (if any).
-pub const TRACED: &[(u64, Option<usize>)] = &[
-    (libc::SYS_open as u64, None),
-    (libc::SYS_openat as u64, None),
-    (libc::SYS_openat2 as u64, None),
-    (libc::SYS_creat as u64, None),
-    (libc::SYS_stat as u64, None),
-    (libc::SYS_lstat as u64, None),
-    (libc::SYS_newfstatat as u64, Some(3)),
-    (libc::SYS_statx as u64, Some(2)),
-    (libc::SYS_access as u64, None),
-    (libc::SYS_faccessat as u64, None),
-    (libc::SYS_faccessat2 as u64, None),
-    (libc::SYS_readlink as u64, None),
-    (libc::SYS_readlinkat as u64, None),
+/// A system call the seccomp filter sends to the tracer.
+pub struct Traced {
+    pub nr: u64,
+    /// The directory-descriptor argument: only calls passing `AT_FDCWD`
+    /// (absolute paths and paths relative to the working directory) stop.
+    pub dirfd: Option<usize>,
+    /// The flags argument: calls with `AT_EMPTY_PATH` (`fstat`) do not stop.
+    pub empty_path_flags: Option<usize>,
+}
+
+const fn t(nr: libc::c_long, dirfd: Option<usize>, empty_path_flags: Option<usize>) -> Traced {
+    Traced { nr: nr as u64, dirfd, empty_path_flags }
+}
+
+/// Every system call the seccomp filter sends to the tracer.
+pub const TRACED: &[Traced] = &[
+    t(libc::SYS_open, None, None),
+    t(libc::SYS_openat, Some(0), None),
+    t(libc::SYS_openat2, Some(0), None),
+    t(libc::SYS_creat, None, None),
+    t(libc::SYS_stat, None, None),
+    t(libc::SYS_lstat, None, None),
+    t(libc::SYS_newfstatat, Some(0), Some(3)),
+    t(libc::SYS_statx, Some(0), Some(2)),
+    t(libc::SYS_access, None, None),
+    t(libc::SYS_faccessat, Some(0), None),
+    t(libc::SYS_faccessat2, Some(0), None),
+    t(libc::SYS_readlink, None, None),
+    t(libc::SYS_readlinkat, Some(0), None),
 ];
 
 /// Describes a native x86_64 system call, if it is one the tracer handles.
@@ -290,9 +326,10 @@ mod tests {
 
     #[test]
     fn every_traced_call_is_described_and_back() {
-        for (nr, _) in TRACED {
-            let desc = describe(*nr).expect("traced but not described");
+        for t in TRACED {
+            let desc = describe(t.nr).expect("traced but not described");
             assert!(desc.path_arg < 6);
+            assert_eq!(desc.dirfd_arg, t.dirfd);
         }
         assert_eq!(describe(libc::SYS_read as u64), None);
         assert_eq!(describe(libc::SYS_execve as u64), None);

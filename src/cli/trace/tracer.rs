@@ -57,6 +57,10 @@ impl SystemBundle {
         SystemBundle { path, identity, index: None }
     }
 
+    pub fn is_parsed(&self) -> bool {
+        self.index.is_some()
+    }
+
     /// The parsed bundle (parsed on first use).
     pub fn index(&mut self) -> Rc<BundleIndex> {
         if self.index.is_none() {
@@ -75,6 +79,8 @@ pub struct Settings {
     pub seccomp: bool,
     /// Use `PTRACE_GET_SYSCALL_INFO` (else registers).
     pub syscall_info: bool,
+    /// How long to poll for the next stop before sleeping (see `sys::wait_any`).
+    pub spin: std::time::Duration,
 }
 
 /// What a run produced.
@@ -136,7 +142,7 @@ impl<'a> Tracer<'a> {
     /// Runs until no tracee is left.
     pub fn run(mut self, signals: &Forwarding) -> Result<Traced, String> {
         loop {
-            let (pid, status) = match sys::wait_any() {
+            let (pid, status) = match sys::wait_any(self.settings.spin) {
                 Ok(Wait::Event(pid, status)) => (pid, status),
                 Ok(Wait::Interrupted) => {
                     if let Some(sig) = signals.take_late() {
