@@ -68,13 +68,14 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSCONFDIR)/cafix.conf.example
 
 # A Debian package from the same install rule, with dpkg-deb.
-deb: PREFIX = /usr
+STAGE := $(abspath $(TARGET_DIR)/debian/stage)
+
 deb:
-	rm -rf $(TARGET_DIR)/debian/stage
-	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/$(TARGET_DIR)/debian/stage
-	mkdir -p $(TARGET_DIR)/debian/stage/DEBIAN
-	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' packaging/debian-control > $(TARGET_DIR)/debian/stage/DEBIAN/control
-	dpkg-deb --root-owner-group --build $(TARGET_DIR)/debian/stage $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
+	rm -rf $(STAGE)
+	$(MAKE) install PREFIX=/usr DESTDIR=$(STAGE)
+	mkdir -p $(STAGE)/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' packaging/debian-control > $(STAGE)/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(STAGE) $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
 
 clean:
 	$(CARGO) clean
