@@ -19,6 +19,10 @@ fn main() {
     // resolving all of them at load time is work every process would pay,
     // while most programs never reach a code path that needs them.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,lazy");
+    // The shim's references to its own exports (the OpenSSL stubs' addresses)
+    // bind inside the library at link time instead of by symbol lookups in
+    // every process at load time.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic-functions");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
         println!("cargo:warning=cannot run {cc}; libcafix.so will need libgcc_s.so.1");
