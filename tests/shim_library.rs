@@ -1,21 +1,13 @@
 //! What libcafix.so is as a file: no OpenSSL in NEEDED, only its hooks
 //! exported, and a size a preload can afford.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn shim_path() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "cafix-shim"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo build -p cafix-shim");
-    assert!(status.success(), "building the shim failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let so = target.join("debug/libcafix.so");
-    assert!(so.exists(), "{} missing after build", so.display());
-    so
+    common::shim().to_path_buf()
 }
 
 fn readelf(args: &[&str], so: &PathBuf) -> String {
