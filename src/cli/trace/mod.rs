@@ -65,6 +65,12 @@
 //!   from the registers (`PTRACE_GETREGS`).
 //! - `CAFIX_TRACE_SPIN_US=N`: poll N µs for the next stop before sleeping
 //!   (default 100 with two or more CPUs, 0 with one; see `sys::wait_any`).
+//! - `CAFIX_TRACE_ONE_CPU=1`: run the tracer and the command on one CPU
+//!   (the one the tracer is on). Each stop is then a plain context switch
+//!   instead of a cross-CPU wake-up, several times cheaper on virtual
+//!   machines (docs/BENCHMARKS.md), but the command sees a single CPU
+//!   (`nproc`, `GOMAXPROCS`) and its threads share it. Off by default:
+//!   tracing should not change how a program runs.
 //! - x86_64 only. 32-bit (ia32) and x32 programs run untraced (noted).
 
 use std::ffi::OsString;
@@ -144,6 +150,21 @@ mod imp {
         std::fs::read_to_string(SYSTEM_CONFIG_PATH).ok()
     }
 
+    /// Restricts this process (and so the command it forks) to the CPU it
+    /// is running on.
+    fn pin_to_current_cpu() -> bool {
+        // SAFETY: plain calls on a zeroed cpu_set_t.
+        unsafe {
+            let cpu = libc::sched_getcpu();
+            if cpu < 0 {
+                return false;
+            }
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu as usize, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        }
+    }
+
     fn program_name(options: &TraceOptions) -> String {
         options.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
     }
@@ -172,10 +193,13 @@ mod imp {
             }
             ok
         };
+        // CAFIX_TRACE_ONE_CPU=1: tracer and command share one CPU (fastest
+        // stops, but the command sees and uses a single CPU).
+        let one_cpu = env_flag("CAFIX_TRACE_ONE_CPU") && pin_to_current_cpu();
         // Poll 100 µs for the next stop before sleeping, when there is a CPU
         // to spare for it (CAFIX_TRACE_SPIN_US overrides; for benchmarks).
         let spin_us = std::env::var("CAFIX_TRACE_SPIN_US").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| {
-            if std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
+            if !one_cpu && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
                 100
             } else {
                 0
