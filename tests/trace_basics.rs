@@ -23,8 +23,16 @@ fn trace(args: &[&str]) -> Output {
 fn exit_codes_and_signals_pass_through() {
     let out = trace(&["--", "sh", "-c", "exit 3"]);
     assert_eq!(out.code(), Some(3), "{out}");
-    assert!(out.stderr.contains("cafix trace: `sh -c 'exit 3'` exited with status 3"), "{out}");
-    assert!(out.stderr.contains("cafix trace: verdict: never looked at a system trust location"), "{out}");
+    assert!(
+        out.stderr
+            .contains("cafix trace: `sh -c 'exit 3'` exited with status 3"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("cafix trace: verdict: never looked at a system trust location"),
+        "{out}"
+    );
 
     let out = trace(&["--", "true"]);
     assert_eq!(out.code(), Some(0), "{out}");
@@ -49,7 +57,10 @@ fn exit_codes_and_signals_pass_through() {
 fn a_missing_command_is_one_line_and_127() {
     let out = trace(&["--", "cafix-no-such-command-xyz", "arg"]);
     assert_eq!(out.code(), Some(127), "{out}");
-    assert_eq!(out.stderr, "cafix trace: cafix-no-such-command-xyz: command not found\n", "{out}");
+    assert_eq!(
+        out.stderr, "cafix trace: cafix-no-such-command-xyz: command not found\n",
+        "{out}"
+    );
     assert_eq!(out.stdout, "");
 
     let out = trace(&["--", "/nonexistent/dir/cmd"]);
@@ -81,19 +92,33 @@ fn bad_invocations_fail_before_running_anything() {
 
     let dir = scratch("badout");
     let marker = dir.join("ran");
-    let out = trace(&["-o", "/nonexistent/dir/summary", "--", "touch", marker.to_str().unwrap()]);
+    let out = trace(&[
+        "-o",
+        "/nonexistent/dir/summary",
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]);
     assert_eq!(out.code(), Some(2), "{out}");
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert!(out.stderr.contains("/nonexistent/dir/summary"), "{out}");
-    assert!(!marker.exists(), "the command ran although the summary could not be written");
+    assert!(
+        !marker.exists(),
+        "the command ran although the summary could not be written"
+    );
 }
 
 #[test]
 fn ptrace_refused_is_a_clear_error() {
     // Under strace -f the command is already traced: PTRACE_SEIZE fails.
-    assert!(Command::new("strace").arg("-V").output().is_ok(), "strace is needed (apt-get install strace)");
+    assert!(
+        Command::new("strace").arg("-V").output().is_ok(),
+        "strace is needed (apt-get install strace)"
+    );
     let mut cmd = clean("strace");
-    cmd.args(["-f", "-o", "/dev/null"]).arg(cafix()).args(["trace", "--", "true"]);
+    cmd.args(["-f", "-o", "/dev/null"])
+        .arg(cafix())
+        .args(["trace", "--", "true"]);
     let out = run(&mut cmd);
     assert_eq!(out.code(), Some(2), "{out}");
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
@@ -119,7 +144,9 @@ sys.exit(7)
 "#;
 
 fn expected_thread_paths() -> BTreeSet<String> {
-    (0..8).flat_map(|t| (0..5).map(move |i| format!("/etc/ssl/certs/deadbe{t:02x}.{i}"))).collect()
+    (0..8)
+        .flat_map(|t| (0..5).map(move |i| format!("/etc/ssl/certs/deadbe{t:02x}.{i}")))
+        .collect()
 }
 
 fn check_threads(env: &[(&str, &str)]) -> serde_json::Value {
@@ -157,7 +184,10 @@ fn the_fallbacks_see_the_same_accesses() {
     let json = check_threads(&[("CAFIX_TRACE_NO_SYSCALL_INFO", "1")]);
     assert_eq!(json["mode"]["syscall_info"], false);
     let json = check_threads(&[("CAFIX_TRACE_NO_SECCOMP", "1"), ("CAFIX_TRACE_NO_SYSCALL_INFO", "1")]);
-    assert_eq!((json["mode"]["seccomp"].clone(), json["mode"]["syscall_info"].clone()), (false.into(), false.into()));
+    assert_eq!(
+        (json["mode"]["seccomp"].clone(), json["mode"]["syscall_info"].clone()),
+        (false.into(), false.into())
+    );
 }
 
 /// fork() children (each looks up its own entry and exits with its number),
@@ -193,7 +223,12 @@ fn forks_vforks_and_execs_are_followed() {
     assert_eq!(pids.len(), 3, "each fork child is its own process: {json:#}");
     let sh = access(&json, "/etc/ssl/certs/facade99.0", "stat").unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(sh["programs"], serde_json::json!(["/usr/bin/dash"]), "{sh:#}");
-    let programs: Vec<&str> = json["programs"].as_array().unwrap().iter().map(|p| p["exe"].as_str().unwrap()).collect();
+    let programs: Vec<&str> = json["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["exe"].as_str().unwrap())
+        .collect();
     assert!(programs.contains(&"/usr/bin/dash"), "{programs:?}");
     assert!(programs.iter().any(|p| p.contains("python3")), "{programs:?}");
 }
@@ -214,7 +249,10 @@ fn gone(pid: i32) -> bool {
     // Gone, or a zombie waiting for init: not running, not stopped.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
     }
 }
 
@@ -247,7 +285,10 @@ fn sigterm_and_sigint_are_forwarded_and_nothing_is_left_behind() {
         let out = finish(child, format!("cafix trace sh (signal {sig})"));
         let expected = if handled { 42 } else { 128 + sig };
         assert_eq!(out.code(), Some(expected), "{out}");
-        assert!(out.stderr.contains("cafix trace: verdict:"), "a summary is still printed:\n{out}");
+        assert!(
+            out.stderr.contains("cafix trace: verdict:"),
+            "a summary is still printed:\n{out}"
+        );
         assert!(wait_gone(pid), "the tracee {pid} survived");
     }
 }
@@ -257,7 +298,13 @@ fn a_killed_tracer_takes_its_tracees_with_it() {
     let dir = scratch("exitkill");
     let pidfile = dir.join("pid");
     let mut cmd = clean(cafix());
-    cmd.args(["trace", "--", "sh", "-c", &format!("echo $$ > {}; exec sleep 60", pidfile.display())]);
+    cmd.args([
+        "trace",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo $$ > {}; exec sleep 60", pidfile.display()),
+    ]);
     let mut child = spawn(&mut cmd);
     let pid = wait_for_pid(&pidfile);
     child.kill().unwrap();
@@ -275,7 +322,14 @@ fn the_tracee_environment_decides_ssl_cert_dir_and_file() {
     let (out, json) = trace_json(
         &[],
         &[],
-        &["env", &format!("SSL_CERT_DIR=/x:{d}"), &format!("SSL_CERT_FILE={d}/bundle.txt"), "sh", "-c", &script],
+        &[
+            "env",
+            &format!("SSL_CERT_DIR=/x:{d}"),
+            &format!("SSL_CERT_FILE={d}/bundle.txt"),
+            "sh",
+            "-c",
+            &script,
+        ],
     );
     assert_eq!(out.code(), Some(0), "{out}");
     let entry = access(&json, &format!("{d}/0badf00d.0"), "stat").unwrap_or_else(|| panic!("{json:#}"));
@@ -296,7 +350,13 @@ fn writes_and_real_entries_are_never_redirected() {
     let script = "cat /etc/ssl/certs/4042bcee.0; echo new > /etc/ssl/certs/4042bcee.1; \
                   test -w /etc/ssl/certs/4042bcee.2 || echo not-writable; cat /etc/ssl/certs/4042bcee.1";
     let mut inner = clean(cafix());
-    inner.arg("trace").arg("--fix").arg("--json").arg("-o").arg(&out_file).args(["--", "sh", "-c", script]);
+    inner
+        .arg("trace")
+        .arg("--fix")
+        .arg("--json")
+        .arg("-o")
+        .arg(&out_file)
+        .args(["--", "sh", "-c", script]);
     let out = run(&mut in_namespace(&certs, &mut inner));
     assert_eq!(out.code(), Some(0), "{out}");
     // The real entry was read as it is; the created one too; the W_OK probe was not served.
@@ -315,8 +375,15 @@ fn writes_and_real_entries_are_never_redirected() {
 
 #[test]
 fn text_summary_names_the_bundle_reads() {
-    let (out, json) = trace_json(&[], &[], &["sh", "-c", "cat /etc/ssl/certs/ca-certificates.crt > /dev/null"]);
+    let (out, json) = trace_json(
+        &[],
+        &[],
+        &["sh", "-c", "cat /etc/ssl/certs/ca-certificates.crt > /dev/null"],
+    );
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(json["system_bundle"]["read"], true, "{json:#}");
-    assert!(json["verdict"].as_str().unwrap().starts_with("read the system bundle"), "{json:#}");
+    assert!(
+        json["verdict"].as_str().unwrap().starts_with("read the system bundle"),
+        "{json:#}"
+    );
 }

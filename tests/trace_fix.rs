@@ -31,7 +31,16 @@ fn bundle_ca() -> &'static (String, String) {
     static CA: OnceLock<(String, String)> = OnceLock::new();
     CA.get_or_init(|| {
         let out = Command::new("openssl")
-            .args(["x509", "-noout", "-subject_hash", "-subject", "-nameopt", "RFC2253", "-in", BUNDLE])
+            .args([
+                "x509",
+                "-noout",
+                "-subject_hash",
+                "-subject",
+                "-nameopt",
+                "RFC2253",
+                "-in",
+                BUNDLE,
+            ])
             .output()
             .expect("openssl");
         let text = String::from_utf8(out.stdout).unwrap();
@@ -47,14 +56,30 @@ fn cc(name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let bin = dir.join(name);
-    let out = Command::new("cc").args(["-O2", "-pthread", "-o"]).arg(&bin).arg(&src).output().expect("cc (apt-get install gcc)");
-    assert!(out.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("cc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("cc (apt-get install gcc)");
+    assert!(
+        out.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     bin
 }
 
 fn trace_fix_in(dir: &Path, json_out: &Path, command: &[&str]) -> Output {
     let mut inner = clean(cafix());
-    inner.arg("trace").arg("--fix").arg("--json").arg("-o").arg(json_out).arg("--").args(command);
+    inner
+        .arg("trace")
+        .arg("--fix")
+        .arg("--json")
+        .arg("-o")
+        .arg(json_out)
+        .arg("--")
+        .args(command);
     run(&mut in_namespace(dir, &mut inner))
 }
 
@@ -102,9 +127,18 @@ fn the_path_register_is_put_back() {
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("cafix-trace-"))
-        .filter(|e| std::fs::read_dir(e.path()).map(|mut d| d.next().is_some()).unwrap_or(false))
+        .filter(|e| {
+            std::fs::read_dir(e.path())
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        })
         .collect();
-    assert!(leftovers.iter().all(|e| !e.path().join(format!("{hash}-0.pem")).exists()), "{leftovers:?}");
+    assert!(
+        leftovers
+            .iter()
+            .all(|e| !e.path().join(format!("{hash}-0.pem")).exists()),
+        "{leftovers:?}"
+    );
 }
 
 /// Eight threads open() the same missing entry and a missing bundle path
@@ -144,7 +178,10 @@ int main(int argc, char **argv) {
 
 #[test]
 fn concurrent_threads_are_all_served() {
-    assert!(!Path::new("/usr/local/ssl").exists(), "/usr/local/ssl exists on this machine");
+    assert!(
+        !Path::new("/usr/local/ssl").exists(),
+        "/usr/local/ssl exists on this machine"
+    );
     let (hash, _) = bundle_ca();
     let bin = cc("threads", THREADS);
     let dir = bundle_only_dir("threads");
@@ -178,11 +215,20 @@ fn job_control_still_works() {
     let dir = scratch("jobcontrol");
     let pidfile = dir.join("pid");
     let mut cmd = clean(cafix());
-    cmd.args(["trace", "--", "sh", "-c", &format!("echo $$ > {}; kill -STOP $$; exit 4", pidfile.display())]);
+    cmd.args([
+        "trace",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo $$ > {}; kill -STOP $$; exit 4", pidfile.display()),
+    ]);
     let child = spawn(&mut cmd);
     let deadline = Instant::now() + Duration::from_secs(10);
     let pid: i32 = loop {
-        if let Some(p) = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok()) {
+        if let Some(p) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
             break p;
         }
         assert!(Instant::now() < deadline, "the tracee never started");

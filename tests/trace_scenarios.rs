@@ -17,7 +17,9 @@ use serde_json::Value;
 /// `cafix trace [--fix] --json -o FILE -- command` inside the scenario.
 fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Value) {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let file = scenario.dir().join(format!("trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
+    let file = scenario
+        .dir()
+        .join(format!("trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
     let mut args: Vec<&str> = vec!["trace"];
     if fix {
         args.push("--fix");
@@ -32,8 +34,15 @@ fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Val
 
 fn verify_command(pki: &Pki) -> Vec<String> {
     [
-        "openssl", "verify", "-no-CAfile", "-no-CAstore", "-CApath", "/etc/ssl/certs/", "-untrusted",
-        pki.intermediate.cert.to_str().unwrap(), pki.leaf.cert.to_str().unwrap(),
+        "openssl",
+        "verify",
+        "-no-CAfile",
+        "-no-CAstore",
+        "-CApath",
+        "/etc/ssl/certs/",
+        "-untrusted",
+        pki.intermediate.cert.to_str().unwrap(),
+        pki.leaf.cert.to_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -47,10 +56,18 @@ fn strs(v: &[String]) -> Vec<&str> {
 /// The hash record of the root: looked up, missing, and naming the root CA.
 fn assert_root_hash_named(json: &Value, context: &dyn std::fmt::Display) {
     let pki = pki();
-    let h = trace_harness::hash(json, &pki.root.hash).unwrap_or_else(|| panic!("root hash not looked up:\n{json:#}\n{context}"));
+    let h = trace_harness::hash(json, &pki.root.hash)
+        .unwrap_or_else(|| panic!("root hash not looked up:\n{json:#}\n{context}"));
     assert_eq!(h["missing"], true, "{h:#}");
     assert_eq!(h["in_system_bundle"], true, "{h:#}");
-    assert!(h["cas"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains(&pki.root.cn)), "{h:#}");
+    assert!(
+        h["cas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains(&pki.root.cn)),
+        "{h:#}"
+    );
 }
 
 #[test]
@@ -61,7 +78,10 @@ fn qt_style_on_demand_lookup_is_named_and_fixed() {
 
     // Plain: fails.
     let out = scenario.run("openssl", &cmd[1..], &[], false);
-    assert!(!out.success() && out.all().contains(OPENSSL_LOCAL_ISSUER_ERROR), "{out}");
+    assert!(
+        !out.success() && out.all().contains(OPENSSL_LOCAL_ISSUER_ERROR),
+        "{out}"
+    );
 
     // Traced: still fails, and the summary says why.
     let (out, json) = trace_in(&scenario, false, &strs(&cmd));
@@ -81,15 +101,27 @@ fn qt_style_on_demand_lookup_is_named_and_fixed() {
         pki.root.hash
     );
     assert!(verdict.starts_with(&expected), "{verdict}");
-    assert!(verdict.contains(&pki.root.cn) && verdict.contains("is only in the bundle"), "{verdict}");
+    assert!(
+        verdict.contains(&pki.root.cn) && verdict.contains("is only in the bundle"),
+        "{verdict}"
+    );
 
     // The text summary says the same on stderr.
     let mut args = vec!["trace", "--"];
     args.extend(strs(&cmd));
     let out = scenario.run(trace_harness::cafix(), &args, &[], false);
     assert_eq!(out.status.code(), Some(2), "{out}");
-    assert!(out.stderr.contains(&format!("cafix trace: verdict: {expected}")), "{out}");
-    assert!(out.stderr.contains(&format!("cafix trace:   {} in /etc/ssl/certs/ (.0): missing", pki.root.hash)), "{out}");
+    assert!(
+        out.stderr.contains(&format!("cafix trace: verdict: {expected}")),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "cafix trace:   {} in /etc/ssl/certs/ (.0): missing",
+            pki.root.hash
+        )),
+        "{out}"
+    );
 
     // --fix: the unmodified program succeeds.
     let (out, json) = trace_in(&scenario, true, &strs(&cmd));
@@ -97,10 +129,18 @@ fn qt_style_on_demand_lookup_is_named_and_fixed() {
     assert!(out.stdout.contains(": OK"), "{out}");
     let fixed = json["fixed"].as_array().unwrap();
     assert!(fixed.iter().any(|f| f["path"] == entry.as_str()), "{json:#}");
-    assert!(fixed.iter().all(|f| f["served"].as_str().unwrap().contains(&pki.root.cn)), "{json:#}");
+    assert!(
+        fixed
+            .iter()
+            .all(|f| f["served"].as_str().unwrap().contains(&pki.root.cn)),
+        "{json:#}"
+    );
     assert!(json["verdict"].as_str().unwrap().contains("--fix served"), "{json:#}");
     // Nothing of the fix is left behind.
-    assert!(scenario.certs_dir().read_dir().unwrap().count() == 2, "the scenario directory was modified");
+    assert!(
+        scenario.certs_dir().read_dir().unwrap().count() == 2,
+        "the scenario directory was modified"
+    );
 }
 
 #[test]
@@ -133,16 +173,31 @@ fn a_hash_collision_is_served_after_the_real_entry() {
     assert_eq!(out.status.code(), Some(2), "{out}");
     let h = trace_harness::hash(&json, &pki.root.hash).unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(h["found"], true, "{h:#}");
-    assert!(h["cas_not_in_entries"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains(&pki.root.cn)), "{h:#}");
+    assert!(
+        h["cas_not_in_entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains(&pki.root.cn)),
+        "{h:#}"
+    );
     assert!(json["verdict"].as_str().unwrap().contains(&pki.root.hash), "{json:#}");
 
     let (out, json) = trace_in(&scenario, true, &strs(&cmd));
     assert_eq!(out.status.code(), Some(0), "{out}");
     let entry1 = format!("/etc/ssl/certs//{}.1", pki.root.hash);
-    let fixed: Vec<&str> = json["fixed"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let fixed: Vec<&str> = json["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert!(fixed.contains(&entry1.as_str()), "{fixed:?}");
     let entry0 = format!("/etc/ssl/certs//{}.0", pki.root.hash);
-    assert!(!fixed.contains(&entry0.as_str()), "the real entry was hidden: {fixed:?}");
+    assert!(
+        !fixed.contains(&entry0.as_str()),
+        "the real entry was hidden: {fixed:?}"
+    );
 }
 
 /// Every capath/dir client of the harness, Qt included, traced against a
@@ -157,18 +212,62 @@ fn real_clients_fail_plain_and_pass_under_trace_fix() {
     let c = clients();
     let python = common::python3().to_str().unwrap().to_string();
     let cases: Vec<(Client, Vec<String>)> = vec![
-        (Client::OpensslCapath, vec![c.openssl.display().to_string(), "capath".into(), TRUST_DIR.into(), "localhost".into(), port.clone()]),
-        (Client::DlopenCapath, vec![c.dlopen.display().to_string(), "capath".into(), TRUST_DIR.into(), "localhost".into(), port.clone()]),
-        (Client::DlopenQtStyle, vec![c.dlopen_unversioned.display().to_string(), "dir".into(), "/etc/ssl/certs/".into(), "localhost".into(), port.clone()]),
-        (Client::PythonCapath, vec![python, "-I".into(), "-c".into(), PYTHON_CLIENT.into(), TRUST_DIR.into(), "127.0.0.1".into(), port.clone()]),
+        (
+            Client::OpensslCapath,
+            vec![
+                c.openssl.display().to_string(),
+                "capath".into(),
+                TRUST_DIR.into(),
+                "localhost".into(),
+                port.clone(),
+            ],
+        ),
+        (
+            Client::DlopenCapath,
+            vec![
+                c.dlopen.display().to_string(),
+                "capath".into(),
+                TRUST_DIR.into(),
+                "localhost".into(),
+                port.clone(),
+            ],
+        ),
+        (
+            Client::DlopenQtStyle,
+            vec![
+                c.dlopen_unversioned.display().to_string(),
+                "dir".into(),
+                "/etc/ssl/certs/".into(),
+                "localhost".into(),
+                port.clone(),
+            ],
+        ),
+        (
+            Client::PythonCapath,
+            vec![
+                python,
+                "-I".into(),
+                "-c".into(),
+                PYTHON_CLIENT.into(),
+                TRUST_DIR.into(),
+                "127.0.0.1".into(),
+                port.clone(),
+            ],
+        ),
         (Client::Qt5, vec![c.qt5.display().to_string(), server.url()]),
         (Client::Qt6, vec![c.qt6.display().to_string(), server.url()]),
     ];
     for (client, cmd) in cases {
         let (out, json) = trace_in(&scenario, false, &strs(&cmd));
-        assert!(!out.success() && out.all().contains(client.local_issuer_error()), "{client:?} plain:\n{out}");
+        assert!(
+            !out.success() && out.all().contains(client.local_issuer_error()),
+            "{client:?} plain:\n{out}"
+        );
         assert_root_hash_named(&json, &out);
-        assert!(json["verdict"].as_str().unwrap().contains(&pki.root.hash), "{client:?}: {json:#}");
+        assert!(
+            json["verdict"].as_str().unwrap().contains(&pki.root.hash),
+            "{client:?}: {json:#}"
+        );
 
         let (out, json) = trace_in(&scenario, true, &strs(&cmd));
         assert_succeeded(&out);

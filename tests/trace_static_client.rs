@@ -58,7 +58,9 @@ fn built() -> &'static StaticClients {
 
 fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Value) {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let file = scenario.dir().join(format!("static-trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
+    let file = scenario
+        .dir()
+        .join(format!("static-trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
     let mut args: Vec<&str> = vec!["trace"];
     if fix {
         args.push("--fix");
@@ -94,7 +96,10 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
     // LD_PRELOAD cannot reach it: still fails, and the shim never ran.
     let out = scenario.run(cmd[0], &cmd[1..], &[], true);
     assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
-    assert!(out.cafix_lines().is_empty(), "libcafix.so ran in a static binary?\n{out}");
+    assert!(
+        out.cafix_lines().is_empty(),
+        "libcafix.so ran in a static binary?\n{out}"
+    );
 
     // Nor can `cafix run` (the same preload).
     let lib = shim().to_str().unwrap().to_string();
@@ -115,14 +120,21 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
         verdict.starts_with("looked only in /usr/local/ssl, which does not exist: an OpenSSL built for another layout"),
         "{verdict}"
     );
-    assert!(verdict.contains("`cafix trace --fix`") && verdict.contains("statically linked"), "{verdict}");
+    assert!(
+        verdict.contains("`cafix trace --fix`") && verdict.contains("statically linked"),
+        "{verdict}"
+    );
 
     // Traced with --fix: passes.
     let (out, json) = trace_in(&scenario, true, &cmd);
     assert_succeeded(&out);
     let served = trace_harness::access(&json, "/usr/local/ssl/cert.pem", "open").unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(served["outcome"], "served", "{served:#}");
-    assert_eq!(served["served"], format!("the system bundle {SYSTEM_BUNDLE}"), "{served:#}");
+    assert_eq!(
+        served["served"],
+        format!("the system bundle {SYSTEM_BUNDLE}"),
+        "{served:#}"
+    );
     assert_eq!(json["system_bundle"]["read"], true, "{json:#}");
     assert_eq!(json["exit"]["status"], 0);
 }
@@ -133,12 +145,21 @@ fn openssl_linked_statically_and_openssl_111_shared_pass_under_fix() {
     let scenario = Scenario::new();
     let server = scenario.start_server();
     let port = server.port.to_string();
-    for (client, version) in [(&clients.openssl_static, "OpenSSL 4."), (&clients.shared_111, "OpenSSL 1.1.1")] {
+    for (client, version) in [
+        (&clients.openssl_static, "OpenSSL 4."),
+        (&clients.shared_111, "OpenSSL 1.1.1"),
+    ] {
         let cmd = client_args(client, &port);
         let (out, json) = trace_in(&scenario, false, &cmd);
         assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
         assert!(out.stdout.contains(version), "{out}");
-        assert!(json["verdict"].as_str().unwrap().starts_with("looked only in /usr/local/ssl"), "{json:#}");
+        assert!(
+            json["verdict"]
+                .as_str()
+                .unwrap()
+                .starts_with("looked only in /usr/local/ssl"),
+            "{json:#}"
+        );
         let (out, _) = trace_in(&scenario, true, &cmd);
         assert_succeeded(&out);
     }

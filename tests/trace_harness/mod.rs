@@ -54,7 +54,10 @@ pub fn scratch(name: &str) -> PathBuf {
     let base = std::env::var_os("CARGO_TARGET_DIR")
         .map(|d| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d))
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = base.join("cafix-tests").join(format!("trace-{}", std::process::id())).join(name);
+    let dir = base
+        .join("cafix-tests")
+        .join(format!("trace-{}", std::process::id()))
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -92,7 +95,11 @@ impl Output {
 
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "$ {}\n{}\n--- stdout ---\n{}--- stderr ---\n{}--- end ---", self.line, self.status, self.stdout, self.stderr)
+        write!(
+            f,
+            "$ {}\n{}\n--- stdout ---\n{}--- stderr ---\n{}--- end ---",
+            self.line, self.status, self.stdout, self.stderr
+        )
     }
 }
 
@@ -106,7 +113,10 @@ fn reader<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
 
 /// Spawns with piped output.
 pub fn spawn(cmd: &mut Command) -> Child {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Waits for a child at most [`TIMEOUT`] (a hung one fails the test).
@@ -125,7 +135,12 @@ pub fn finish(mut child: Child, line: String) -> Output {
         }
         thread::sleep(Duration::from_millis(10));
     };
-    Output { line, status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+    Output {
+        line,
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 pub fn run(cmd: &mut Command) -> Output {
@@ -140,7 +155,13 @@ pub fn trace_json(extra: &[&str], env: &[(&str, &str)], command: &[&str]) -> (Ou
     let dir = scratch(&format!("json-{}", super_unique()));
     let file = dir.join("summary.json");
     let mut cmd = clean(cafix());
-    cmd.arg("trace").args(extra).arg("--json").arg("-o").arg(&file).arg("--").args(command);
+    cmd.arg("trace")
+        .args(extra)
+        .arg("--json")
+        .arg("-o")
+        .arg(&file)
+        .arg("--")
+        .args(command);
     cmd.envs(env.iter().copied());
     let out = run(&mut cmd);
     let json = read_json(&file, &out);
@@ -177,7 +198,10 @@ pub fn accesses(json: &Value) -> Vec<(String, String, String)> {
 
 /// The access record of `path` with operation `op`, if any.
 pub fn access<'a>(json: &'a Value, path: &str, op: &str) -> Option<&'a Value> {
-    json["accesses"].as_array()?.iter().find(|a| a["path"] == path && a["op"] == op)
+    json["accesses"]
+        .as_array()?
+        .iter()
+        .find(|a| a["path"] == path && a["op"] == op)
 }
 
 /// The hash record of `hash`.
@@ -189,10 +213,17 @@ pub fn hash<'a>(json: &'a Value, hash: &str) -> Option<&'a Value> {
 /// `/etc/ssl/certs` (the host's directory is never touched).
 pub fn in_namespace(dir: &Path, command: &mut Command) -> Command {
     let mut cmd = clean("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount --bind \"$0\" /etc/ssl/certs && exec \"$@\""])
-        .arg(dir)
-        .arg(command.get_program())
-        .args(command.get_args());
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/ssl/certs && exec \"$@\"",
+    ])
+    .arg(dir)
+    .arg(command.get_program())
+    .args(command.get_args());
     for (k, v) in command.get_envs() {
         match v {
             Some(v) => cmd.env(k, v),

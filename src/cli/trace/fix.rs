@@ -83,15 +83,24 @@ impl Fixer {
             .filter(|d| d.is_absolute() && d.is_dir())
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let template = base.join("cafix-trace-XXXXXX");
-        let mut bytes = CString::new(template.as_os_str().as_bytes()).map_err(|e| e.to_string())?.into_bytes_with_nul();
+        let mut bytes = CString::new(template.as_os_str().as_bytes())
+            .map_err(|e| e.to_string())?
+            .into_bytes_with_nul();
         // SAFETY: a writable NUL-terminated template.
         let r = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
         if r.is_null() {
-            return Err(format!("cannot create a runtime directory in {}: {}", base.display(), std::io::Error::last_os_error()));
+            return Err(format!(
+                "cannot create a runtime directory in {}: {}",
+                base.display(),
+                std::io::Error::last_os_error()
+            ));
         }
         bytes.pop();
         let dir = PathBuf::from(OsStr::from_bytes(&bytes));
-        Ok(Fixer { dir, files: HashMap::new() })
+        Ok(Fixer {
+            dir,
+            files: HashMap::new(),
+        })
     }
 
     /// The replacement for a missing `<dir>/<hash>.<index>` and a
@@ -149,12 +158,16 @@ impl Fixer {
                     .mode(0o600)
                     .open(&file)
                     .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-                out.write_all(&cert.pem).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+                out.write_all(&cert.pem)
+                    .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
                 self.files.insert((hash, position), file.clone());
                 file
             }
         };
-        Ok(Some((file.as_os_str().as_bytes().to_vec(), format!("\"{}\" from the system bundle", cert.subject))))
+        Ok(Some((
+            file.as_os_str().as_bytes().to_vec(),
+            format!("\"{}\" from the system bundle", cert.subject),
+        )))
     }
 }
 

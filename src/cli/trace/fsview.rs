@@ -25,7 +25,10 @@ pub fn same_view(pid: Pid) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     };
-    let same_ns = match (std::fs::read_link(format!("/proc/{pid}/ns/mnt")), std::fs::read_link("/proc/self/ns/mnt")) {
+    let same_ns = match (
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")),
+        std::fs::read_link("/proc/self/ns/mnt"),
+    ) {
         (Ok(a), Ok(b)) => a == b,
         // No namespace support: one namespace.
         (Err(_), Err(_)) => true,
@@ -68,7 +71,11 @@ impl View {
     pub fn metadata(&self, path: &[u8], follow: bool) -> io::Result<Metadata> {
         if self.same {
             let p = Path::new(OsStr::from_bytes(path));
-            return if follow { std::fs::metadata(p) } else { std::fs::symlink_metadata(p) };
+            return if follow {
+                std::fs::metadata(p)
+            } else {
+                std::fs::symlink_metadata(p)
+            };
         }
         let flags = libc::O_PATH | if follow { 0 } else { libc::O_NOFOLLOW };
         File::from(self.open(path, flags)?).metadata()
@@ -116,9 +123,17 @@ mod tests {
         let same = View { pid, same: true };
         let other = View { pid, same: false };
         for path in [&b"/etc/passwd"[..], b"/proc/self", b"/nonexistent/x"] {
-            assert_eq!(same.exists(path), other.exists(path), "{}", String::from_utf8_lossy(path));
+            assert_eq!(
+                same.exists(path),
+                other.exists(path),
+                "{}",
+                String::from_utf8_lossy(path)
+            );
         }
-        assert_eq!(other.read(b"/etc/hostname", 100).ok(), same.read(b"/etc/hostname", 100).ok());
+        assert_eq!(
+            other.read(b"/etc/hostname", 100).ok(),
+            same.read(b"/etc/hostname", 100).ok()
+        );
         let dir = std::env::temp_dir().join(format!("cafix-fsview-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();

@@ -17,8 +17,14 @@ pub const PATH_MAX: usize = 4096;
 const PAGE: u64 = 4096;
 
 fn vm_read(pid: Pid, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-    let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: buf.len() };
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
     // SAFETY: `local` describes `buf`, which we own; the remote side is
     // checked by the kernel.
     let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
@@ -70,14 +76,22 @@ pub fn read_exact(pid: Pid, addr: u64, buf: &mut [u8]) -> io::Result<()> {
 
 /// Writes `bytes` at `addr` in the tracee.
 pub fn write(pid: Pid, addr: u64, bytes: &[u8]) -> io::Result<()> {
-    let local = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
-    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: bytes.len() };
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
     // SAFETY: `local` describes `bytes`, only read by the kernel.
     let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
     if n < 0 {
         let err = io::Error::last_os_error();
         if matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) {
-            let file = std::fs::OpenOptions::new().write(true).open(format!("/proc/{pid}/mem"))?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/proc/{pid}/mem"))?;
             return file.write_all_at(bytes, addr);
         }
         return Err(err);
@@ -122,12 +136,24 @@ mod tests {
 
     #[test]
     fn maps_lines_parse() {
-        let text = "7ffd1000-7ffd3000 rw-p 00000000 00:00 0   [stack]\n55aa0000-55aa1000 r--p 00000000 08:01 12 /bin/x\n";
+        let text =
+            "7ffd1000-7ffd3000 rw-p 00000000 00:00 0   [stack]\n55aa0000-55aa1000 r--p 00000000 08:01 12 /bin/x\n";
         let maps: Vec<Mapping> = parse_maps(text).collect();
-        assert_eq!(maps, vec![
-            Mapping { start: 0x7ffd1000, end: 0x7ffd3000, writable: true },
-            Mapping { start: 0x55aa0000, end: 0x55aa1000, writable: false },
-        ]);
+        assert_eq!(
+            maps,
+            vec![
+                Mapping {
+                    start: 0x7ffd1000,
+                    end: 0x7ffd3000,
+                    writable: true
+                },
+                Mapping {
+                    start: 0x55aa0000,
+                    end: 0x55aa1000,
+                    writable: false
+                },
+            ]
+        );
     }
 
     #[test]
@@ -138,8 +164,14 @@ mod tests {
         let pid = std::process::id() as Pid;
         // SAFETY: anonymous mapping of two pages, unmapped below.
         let base = unsafe {
-            libc::mmap(std::ptr::null_mut(), 2 * PAGE as usize, libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                2 * PAGE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         } as *mut u8;
         assert!(!base.is_null() && base as isize != -1);
         let page2 = unsafe { base.add(PAGE as usize) };
@@ -158,7 +190,10 @@ mod tests {
         unsafe { libc::munmap(base.cast(), PAGE as usize) };
 
         let long: Vec<u8> = std::iter::repeat(b'a').take(5000).chain([0]).collect();
-        assert_eq!(read_cstr(pid, long.as_ptr() as u64).unwrap_err().raw_os_error(), Some(libc::ENAMETOOLONG));
+        assert_eq!(
+            read_cstr(pid, long.as_ptr() as u64).unwrap_err().raw_os_error(),
+            Some(libc::ENAMETOOLONG)
+        );
         let mid: Vec<u8> = std::iter::repeat(b'b').take(3000).chain([0]).collect();
         assert_eq!(read_cstr(pid, mid.as_ptr() as u64).unwrap().len(), 3000);
     }

@@ -166,7 +166,11 @@ mod imp {
     }
 
     fn program_name(options: &TraceOptions) -> String {
-        options.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
+        options
+            .command
+            .first()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     pub fn run(options: &TraceOptions) -> Result<i32, String> {
@@ -176,7 +180,8 @@ mod imp {
         // The output file is opened first: a bad path fails before the command runs.
         let mut output: Box<dyn Write> = match &options.output {
             Some(path) => Box::new(
-                std::fs::File::create(path).map_err(|e| format!("cannot write the summary to {}: {e}", path.display()))?,
+                std::fs::File::create(path)
+                    .map_err(|e| format!("cannot write the summary to {}: {e}", path.display()))?,
             ),
             None => Box::new(std::io::stderr()),
         };
@@ -198,13 +203,16 @@ mod imp {
         let one_cpu = env_flag("CAFIX_TRACE_ONE_CPU") && pin_to_current_cpu();
         // Poll 100 µs for the next stop before sleeping, when there is a CPU
         // to spare for it (CAFIX_TRACE_SPIN_US overrides; for benchmarks).
-        let spin_us = std::env::var("CAFIX_TRACE_SPIN_US").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| {
-            if !one_cpu && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
-                100
-            } else {
-                0
-            }
-        });
+        let spin_us = std::env::var("CAFIX_TRACE_SPIN_US")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| {
+                if !one_cpu && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
+                    100
+                } else {
+                    0
+                }
+            });
         let settings = Settings {
             fix: options.fix,
             seccomp: seccomp_ok,
@@ -239,7 +247,11 @@ mod imp {
                     _ => std::io::Error::from_raw_os_error(errno).to_string(),
                 };
                 eprintln!("cafix trace: {}: {what}", program_name(options));
-                return Ok(if matches!(errno, libc::ENOENT | libc::ENOTDIR) { 127 } else { 126 });
+                return Ok(if matches!(errno, libc::ENOENT | libc::ENOTDIR) {
+                    127
+                } else {
+                    126
+                });
             }
             Some(ChildFailure::Filter(errno)) => {
                 return Err(format!(
@@ -252,7 +264,11 @@ mod imp {
 
         notes.append(&mut traced.notes);
         traced.notes = notes;
-        let mode = Mode { fix: options.fix, seccomp: seccomp_ok, syscall_info: settings.syscall_info };
+        let mode = Mode {
+            fix: options.fix,
+            seccomp: seccomp_ok,
+            syscall_info: settings.syscall_info,
+        };
         let summary = report::summarize(&options.command, &traced, bundle.as_mut(), mode);
         let written = if options.json {
             writeln!(output, "{}", summary.json)
@@ -260,7 +276,10 @@ mod imp {
             output.write_all(summary.text.as_bytes())
         };
         if let Err(e) = written.and_then(|()| output.flush()) {
-            let to = options.output.as_ref().map_or("stderr".to_string(), |p| p.display().to_string());
+            let to = options
+                .output
+                .as_ref()
+                .map_or("stderr".to_string(), |p| p.display().to_string());
             eprintln!("cafix trace: cannot write the summary to {to}: {e}");
         }
         Ok(traced.exit.status())

@@ -24,13 +24,13 @@ impl Location {
     /// `SSL_CERT_FILE`.
     pub fn classify(path: &[u8], cert_dir: Option<&[u8]>, cert_file: Option<&[u8]>) -> Option<Location> {
         match locations::classify(path, cert_dir, cert_file) {
-            Some(TrustPath::HashEntry { dir, hash, index }) => {
-                Some(Location::HashEntry { dir: dir.to_vec(), hash, index })
-            }
+            Some(TrustPath::HashEntry { dir, hash, index }) => Some(Location::HashEntry {
+                dir: dir.to_vec(),
+                hash,
+                index,
+            }),
             Some(TrustPath::Bundle { known }) => Some(Location::Bundle { known }),
-            None if path.len() > 1 && path[0] == b'/' && locations::is_trust_dir(path, cert_dir) => {
-                Some(Location::Dir)
-            }
+            None if path.len() > 1 && path[0] == b'/' && locations::is_trust_dir(path, cert_dir) => Some(Location::Dir),
             None => None,
         }
     }
@@ -43,7 +43,9 @@ impl Location {
         locations::parse_hash_entry_name(name).is_some()
             || name.ends_with(b".crt")
             || name.ends_with(b".pem")
-            || locations::TRUST_DIRS.iter().any(|(d, _)| d.as_bytes().rsplit(|&b| b == b'/').next() == Some(name))
+            || locations::TRUST_DIRS
+                .iter()
+                .any(|(d, _)| d.as_bytes().rsplit(|&b| b == b'/').next() == Some(name))
     }
 }
 
@@ -128,7 +130,9 @@ impl Linkage {
     /// Reads the ELF header and program headers of `path`.
     pub fn of(path: &str) -> Linkage {
         use std::io::{Read, Seek, SeekFrom};
-        let Ok(mut f) = std::fs::File::open(path) else { return Linkage::Unknown };
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return Linkage::Unknown;
+        };
         let mut head = [0u8; 64];
         if f.read_exact(&mut head).is_err() || &head[..4] != b"\x7fELF" {
             return Linkage::Unknown;
@@ -150,7 +154,10 @@ impl Linkage {
             return Linkage::Unknown;
         }
         const PT_INTERP: u32 = 3;
-        if phdrs.chunks_exact(phentsize).any(|p| u32::from_le_bytes(p[..4].try_into().unwrap()) == PT_INTERP) {
+        if phdrs
+            .chunks_exact(phentsize)
+            .any(|p| u32::from_le_bytes(p[..4].try_into().unwrap()) == PT_INTERP)
+        {
             Linkage::Dynamic
         } else {
             Linkage::Static
@@ -251,13 +258,28 @@ mod tests {
     fn locations_classify_like_the_shim_plus_directories() {
         assert_eq!(
             Location::classify(b"/etc/ssl/certs//4042bcee.0", None, None),
-            Some(Location::HashEntry { dir: b"/etc/ssl/certs".to_vec(), hash: 0x4042bcee, index: 0 })
+            Some(Location::HashEntry {
+                dir: b"/etc/ssl/certs".to_vec(),
+                hash: 0x4042bcee,
+                index: 0
+            })
         );
-        assert_eq!(Location::classify(b"/usr/local/ssl/cert.pem", None, None), Some(Location::Bundle { known: locations::known_bundle_index(b"/usr/local/ssl/cert.pem") }));
+        assert_eq!(
+            Location::classify(b"/usr/local/ssl/cert.pem", None, None),
+            Some(Location::Bundle {
+                known: locations::known_bundle_index(b"/usr/local/ssl/cert.pem")
+            })
+        );
         assert!(locations::known_bundle_index(b"/usr/local/ssl/cert.pem").is_some());
         assert_eq!(Location::classify(b"/etc/ssl/certs/", None, None), Some(Location::Dir));
-        assert_eq!(Location::classify(b"/srv/ca", Some(b"/srv/ca"), None), Some(Location::Dir));
-        assert_eq!(Location::classify(b"/srv/b.txt", None, Some(b"/srv/b.txt")), Some(Location::Bundle { known: None }));
+        assert_eq!(
+            Location::classify(b"/srv/ca", Some(b"/srv/ca"), None),
+            Some(Location::Dir)
+        );
+        assert_eq!(
+            Location::classify(b"/srv/b.txt", None, Some(b"/srv/b.txt")),
+            Some(Location::Bundle { known: None })
+        );
         assert_eq!(Location::classify(b"/usr/lib/libc.so.6", None, None), None);
         assert_eq!(Location::classify(b"/", None, None), None);
     }

@@ -96,7 +96,8 @@ pub fn verdict(f: &Facts) -> String {
             "; --fix found nothing it could serve".to_string()
         }
     } else if f.static_program {
-        " — run it with `cafix trace --fix` (it is statically linked: `cafix run`'s preload cannot reach it)".to_string()
+        " — run it with `cafix trace --fix` (it is statically linked: `cafix run`'s preload cannot reach it)"
+            .to_string()
     } else {
         " — run it with `cafix trace --fix` or `cafix run`".to_string()
     };
@@ -126,7 +127,11 @@ pub fn verdict(f: &Facts) -> String {
         );
     }
     if let Some((hash, dir, _)) = not_in_bundle {
-        let read = if read_bundle { "read the system bundle too" } else { "never read the system bundle" };
+        let read = if read_bundle {
+            "read the system bundle too"
+        } else {
+            "never read the system bundle"
+        };
         return format!(
             "looked up {hash} in {dir}/ and {read}, but no CA with that subject hash is in the system bundle \
              either: the issuer is not trusted on this system"
@@ -142,7 +147,11 @@ pub fn verdict(f: &Facts) -> String {
     if read_bundle {
         let via = &f.bundle_read_as[0];
         let sys = f.system_bundle.as_deref().unwrap_or(via);
-        let how = if same_name(via, sys) { sys.to_string() } else { format!("{sys} (as {via})") };
+        let how = if same_name(via, sys) {
+            sys.to_string()
+        } else {
+            format!("{sys} (as {via})")
+        };
         return format!(
             "read the system bundle {how}: its trust store is intact (if a verification still fails, \
              the server's CA is not in the bundle){}",
@@ -172,7 +181,11 @@ fn prefix_of(access: &Access) -> Option<String> {
         Location::Bundle { .. } => Path::new(&path).parent()?.to_string_lossy().into_owned(),
         Location::Dir => String::from_utf8_lossy(crate::locations::trim_trailing_slashes(&access.path)).into_owned(),
     };
-    let dir = dir.strip_suffix("/certs").filter(|d| !d.is_empty()).map(str::to_string).unwrap_or(dir);
+    let dir = dir
+        .strip_suffix("/certs")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .unwrap_or(dir);
     Some(dir)
 }
 
@@ -239,7 +252,9 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     for a in &traced.accesses {
         let path = String::from_utf8_lossy(&a.path).into_owned();
         let op = a.op_word();
-        let existing = probes.iter_mut().find(|p| p.path == path && p.op == op && p.outcome == a.outcome && p.write == a.write);
+        let existing = probes
+            .iter_mut()
+            .find(|p| p.path == path && p.op == op && p.outcome == a.outcome && p.write == a.write);
         let probe = match existing {
             Some(p) => p,
             None => {
@@ -276,7 +291,10 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     // Subject hashes.
     // The bundle is parsed (a few milliseconds) only when a hash needs naming
     // or --fix parsed it already.
-    let needs_index = traced.accesses.iter().any(|a| matches!(a.location, Location::HashEntry { .. }));
+    let needs_index = traced
+        .accesses
+        .iter()
+        .any(|a| matches!(a.location, Location::HashEntry { .. }));
     let index = bundle.map(|b| {
         let idx = (needs_index || b.is_parsed()).then(|| b.index());
         (b.path.display().to_string(), idx)
@@ -284,7 +302,10 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     let mut hashes: BTreeMap<u32, HashLookup> = BTreeMap::new();
     for a in &traced.accesses {
         if let Location::HashEntry { dir, hash, index } = &a.location {
-            let h = hashes.entry(*hash).or_insert_with(|| HashLookup { hash: *hash, ..Default::default() });
+            let h = hashes.entry(*hash).or_insert_with(|| HashLookup {
+                hash: *hash,
+                ..Default::default()
+            });
             let dir = String::from_utf8_lossy(dir).into_owned();
             if !h.dirs.contains(&dir) {
                 h.dirs.push(dir);
@@ -316,8 +337,11 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
                     }
                 }
             }
-            h.cas_missing =
-                certs.iter().filter(|c| !real_ders.contains(&c.der)).map(|c| c.subject.clone()).collect();
+            h.cas_missing = certs
+                .iter()
+                .filter(|c| !real_ders.contains(&c.der))
+                .map(|c| c.subject.clone())
+                .collect();
         }
     }
 
@@ -347,7 +371,13 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
         .filter(|h| h.absent && (!h.found || !h.cas_missing.is_empty()))
         .map(|h| {
             // The first directory looked in that exists: where the entry was expected.
-            let dir = h.dirs.iter().find(|d| Path::new(d).is_dir()).or(h.dirs.first()).cloned().unwrap_or_default();
+            let dir = h
+                .dirs
+                .iter()
+                .find(|d| Path::new(d).is_dir())
+                .or(h.dirs.first())
+                .cloned()
+                .unwrap_or_default();
             (hash_hex(h.hash), dir, h.cas_missing.clone())
         })
         .collect();
@@ -450,7 +480,11 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
         lines.push(format!(
             "programs: {}{}",
             shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     if probes.is_empty() {
@@ -464,7 +498,11 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
                 p.op,
                 p.path,
                 location_text(&p.location),
-                if p.count > 1 { format!(", {}×", p.count) } else { String::new() }
+                if p.count > 1 {
+                    format!(", {}×", p.count)
+                } else {
+                    String::new()
+                }
             );
             if p.write {
                 s.push_str(" (for writing)");
@@ -516,7 +554,9 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
     match &index {
         Some((path, idx)) => lines.push(format!(
             "system bundle: {path}{}: {}",
-            idx.as_ref().map(|i| format!(" ({} certificates)", i.certs.len())).unwrap_or_default(),
+            idx.as_ref()
+                .map(|i| format!(" ({} certificates)", i.certs.len()))
+                .unwrap_or_default(),
             if facts.bundle_read_as.is_empty() {
                 "never read".to_string()
             } else {
@@ -537,7 +577,10 @@ fn shell_words(words: &[String]) -> String {
     words
         .iter()
         .map(|w| {
-            if !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
+            if !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+            {
                 w.clone()
             } else {
                 format!("'{}'", w.replace('\'', "'\\''"))
@@ -552,7 +595,11 @@ mod tests {
     use super::*;
 
     fn base() -> Facts {
-        Facts { any_access: true, system_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()), ..Facts::default() }
+        Facts {
+            any_access: true,
+            system_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
+            ..Facts::default()
+        }
     }
 
     #[test]
@@ -568,17 +615,32 @@ mod tests {
             "looked only in /usr/local/ssl, which does not exist: an OpenSSL built for another layout \
              — run it with `cafix trace --fix` or `cafix run`"
         );
-        let f = Facts { static_program: true, ..f };
+        let f = Facts {
+            static_program: true,
+            ..f
+        };
         assert!(verdict(&f).contains("statically linked"), "{}", verdict(&f));
-        let f = Facts { fix: true, served: 2, ..f };
-        assert!(verdict(&f).ends_with("another layout; --fix served 2 missing lookup(s) from the system bundle"), "{}", verdict(&f));
+        let f = Facts {
+            fix: true,
+            served: 2,
+            ..f
+        };
+        assert!(
+            verdict(&f).ends_with("another layout; --fix served 2 missing lookup(s) from the system bundle"),
+            "{}",
+            verdict(&f)
+        );
     }
 
     #[test]
     fn verdict_for_on_demand_lookup() {
         let f = Facts {
             found_any: true,
-            hash_misses: vec![("54df74ae".into(), "/etc/ssl/certs".into(), vec!["CN=Test Root, O=t".into()])],
+            hash_misses: vec![(
+                "54df74ae".into(),
+                "/etc/ssl/certs".into(),
+                vec!["CN=Test Root, O=t".into()],
+            )],
             ..base()
         };
         assert_eq!(
@@ -586,14 +648,21 @@ mod tests {
             "looked up 54df74ae in /etc/ssl/certs/ (on-demand hash directory) and never read the system bundle; \
              the CA \"CN=Test Root, O=t\" is only in the bundle — run it with `cafix trace --fix` or `cafix run`"
         );
-        let f = Facts { hash_misses: vec![("54df74ae".into(), "/etc/ssl/certs".into(), vec![])], ..f };
+        let f = Facts {
+            hash_misses: vec![("54df74ae".into(), "/etc/ssl/certs".into(), vec![])],
+            ..f
+        };
         assert!(verdict(&f).contains("not trusted on this system"));
     }
 
     #[test]
     fn verdict_for_healthy_and_unrelated_programs() {
         assert!(verdict(&Facts::default()).starts_with("never looked"));
-        let f = Facts { found_any: true, bundle_read_as: vec!["/usr/lib/ssl/cert.pem".into()], ..base() };
+        let f = Facts {
+            found_any: true,
+            bundle_read_as: vec!["/usr/lib/ssl/cert.pem".into()],
+            ..base()
+        };
         assert_eq!(
             verdict(&f),
             "read the system bundle /etc/ssl/certs/ca-certificates.crt (as /usr/lib/ssl/cert.pem): its trust store \
@@ -603,6 +672,9 @@ mod tests {
 
     #[test]
     fn shell_words_quote() {
-        assert_eq!(shell_words(&["ls".into(), "a b".into(), "it's".into()]), "ls 'a b' 'it'\\''s'");
+        assert_eq!(
+            shell_words(&["ls".into(), "a b".into(), "it's".into()]),
+            "ls 'a b' 'it'\\''s'"
+        );
     }
 }

@@ -41,7 +41,7 @@
 //! 32-bit (ia32) and x32 processes are not traced: their calls are allowed,
 //! and the tracer notes such programs in the summary.
 
-use super::sys::{AUDIT_ARCH_X86_64, AT_EMPTY_PATH, TRACED, X32_SYSCALL_BIT};
+use super::sys::{AT_EMPTY_PATH, AUDIT_ARCH_X86_64, TRACED, X32_SYSCALL_BIT};
 
 /// `struct sock_filter`.
 #[repr(C)]
@@ -60,7 +60,8 @@ pub struct SockFprog {
     pub filter: *const SockFilter,
 }
 
-const BPF_LD_W_ABS: u16 = 0x00 | 0x00 | 0x20;
+/// `BPF_LD | BPF_W | BPF_ABS` (0x00 | 0x00 | 0x20).
+const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
 const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
 const BPF_JMP_JSET_K: u16 = 0x05 | 0x40;
@@ -85,7 +86,12 @@ enum Target {
 
 enum Insn {
     Load(u32),
-    Jump { code: u16, k: u32, jt: Target, jf: Target },
+    Jump {
+        code: u16,
+        k: u32,
+        jt: Target,
+        jf: Target,
+    },
     Ret(u32),
     /// A jump target (no instruction).
     Label(usize),
@@ -99,18 +105,37 @@ pub fn filter() -> Vec<SockFilter> {
     use Target::{Label, Next};
     let mut prog = vec![
         Insn::Load(OFF_ARCH),
-        Insn::Jump { code: BPF_JMP_JEQ_K, k: AUDIT_ARCH_X86_64, jt: Next, jf: Label(ALLOW) },
+        Insn::Jump {
+            code: BPF_JMP_JEQ_K,
+            k: AUDIT_ARCH_X86_64,
+            jt: Next,
+            jf: Label(ALLOW),
+        },
         Insn::Load(OFF_NR),
-        Insn::Jump { code: BPF_JMP_JGE_K, k: X32_SYSCALL_BIT as u32, jt: Label(ALLOW), jf: Next },
+        Insn::Jump {
+            code: BPF_JMP_JGE_K,
+            k: X32_SYSCALL_BIT as u32,
+            jt: Label(ALLOW),
+            jf: Next,
+        },
     ];
     // The dispatch on the number, then one block per call with arguments to test.
     let mut blocks = Vec::new();
     for (i, t) in TRACED.iter().enumerate() {
-        let target = if t.dirfd.is_none() && t.empty_path_flags.is_none() { TRACE } else { 2 + i };
+        let target = if t.dirfd.is_none() && t.empty_path_flags.is_none() {
+            TRACE
+        } else {
+            2 + i
+        };
         if target != TRACE {
             blocks.push((target, t));
         }
-        prog.push(Insn::Jump { code: BPF_JMP_JEQ_K, k: t.nr as u32, jt: Label(target), jf: Next });
+        prog.push(Insn::Jump {
+            code: BPF_JMP_JEQ_K,
+            k: t.nr as u32,
+            jt: Label(target),
+            jf: Next,
+        });
     }
     prog.push(Insn::Label(ALLOW));
     prog.push(Insn::Ret(SECCOMP_RET_ALLOW));
@@ -126,11 +151,21 @@ pub fn filter() -> Vec<SockFilter> {
             // Only lookups relative to the working directory (or absolute
             // ones, which pass AT_FDCWD too).
             prog.push(Insn::Load(off_arg_low(arg)));
-            prog.push(Insn::Jump { code: BPF_JMP_JEQ_K, k: libc::AT_FDCWD as u32, jt: Next, jf: Label(allow) });
+            prog.push(Insn::Jump {
+                code: BPF_JMP_JEQ_K,
+                k: libc::AT_FDCWD as u32,
+                jt: Next,
+                jf: Label(allow),
+            });
         }
         if let Some(arg) = t.empty_path_flags {
             prog.push(Insn::Load(off_arg_low(arg)));
-            prog.push(Insn::Jump { code: BPF_JMP_JSET_K, k: AT_EMPTY_PATH, jt: Label(allow), jf: Label(trace) });
+            prog.push(Insn::Jump {
+                code: BPF_JMP_JSET_K,
+                k: AT_EMPTY_PATH,
+                jt: Label(allow),
+                jf: Label(trace),
+            });
         }
         prog.push(Insn::Label(trace));
         prog.push(Insn::Ret(SECCOMP_RET_TRACE));
@@ -166,9 +201,24 @@ fn assemble(prog: &[Insn]) -> Vec<SockFilter> {
         };
         match insn {
             Insn::Label(_) => {}
-            Insn::Load(off) => out.push(SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: *off }),
-            Insn::Jump { code, k, jt, jf } => out.push(SockFilter { code: *code, jt: rel(*jt), jf: rel(*jf), k: *k }),
-            Insn::Ret(k) => out.push(SockFilter { code: BPF_RET_K, jt: 0, jf: 0, k: *k }),
+            Insn::Load(off) => out.push(SockFilter {
+                code: BPF_LD_W_ABS,
+                jt: 0,
+                jf: 0,
+                k: *off,
+            }),
+            Insn::Jump { code, k, jt, jf } => out.push(SockFilter {
+                code: *code,
+                jt: rel(*jt),
+                jf: rel(*jf),
+                k: *k,
+            }),
+            Insn::Ret(k) => out.push(SockFilter {
+                code: BPF_RET_K,
+                jt: 0,
+                jf: 0,
+                k: *k,
+            }),
         }
     }
     out
@@ -180,7 +230,12 @@ pub fn available() -> bool {
     let action: u32 = SECCOMP_RET_TRACE;
     // SAFETY: SECCOMP_GET_ACTION_AVAIL reads one u32.
     let r = unsafe {
-        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_GET_ACTION_AVAIL as libc::c_ulong, 0, &action as *const u32)
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_ACTION_AVAIL as libc::c_ulong,
+            0,
+            &action as *const u32,
+        )
     };
     r == 0
 }
@@ -194,7 +249,12 @@ pub fn install(prog: &SockFprog) -> Result<(), i32> {
     let set = || {
         // SAFETY: `prog` points to a valid filter program.
         unsafe {
-            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong, 0, prog as *const SockFprog)
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong,
+                0,
+                prog as *const SockFprog,
+            )
         }
     };
     if set() == 0 {
@@ -272,7 +332,11 @@ mod tests {
             if let Some(d) = t.dirfd {
                 let mut other = args;
                 other[d] = 3;
-                assert_eq!(run(&prog, x, nr, other), SECCOMP_RET_ALLOW, "nr {nr} relative to a descriptor");
+                assert_eq!(
+                    run(&prog, x, nr, other),
+                    SECCOMP_RET_ALLOW,
+                    "nr {nr} relative to a descriptor"
+                );
             }
             if let Some(f) = t.empty_path_flags {
                 let mut a = args;
@@ -282,11 +346,26 @@ mod tests {
                 assert_eq!(run(&prog, x, nr, a), SECCOMP_RET_TRACE, "nr {nr} with other flags");
             }
         }
-        for nr in [libc::SYS_read, libc::SYS_write, libc::SYS_execve, libc::SYS_getdents64, libc::SYS_mmap, libc::SYS_close] {
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_execve,
+            libc::SYS_getdents64,
+            libc::SYS_mmap,
+            libc::SYS_close,
+        ] {
             assert_eq!(run(&prog, x, nr as u32, [cwd; 6]), SECCOMP_RET_ALLOW, "nr {nr}");
         }
         // fstat(fd) as glibc makes it.
-        assert_eq!(run(&prog, x, libc::SYS_newfstatat as u32, [3, 0, 0, AT_EMPTY_PATH as u64, 0, 0]), SECCOMP_RET_ALLOW);
+        assert_eq!(
+            run(
+                &prog,
+                x,
+                libc::SYS_newfstatat as u32,
+                [3, 0, 0, AT_EMPTY_PATH as u64, 0, 0]
+            ),
+            SECCOMP_RET_ALLOW
+        );
         // x32 open and every ia32 call run untraced.
         assert_eq!(run(&prog, x, (X32_SYSCALL_BIT as u32) | 2, [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&prog, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_ALLOW);

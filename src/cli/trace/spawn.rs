@@ -86,7 +86,10 @@ pub fn spawn(command: &[OsString], filter: Option<&[SockFilter]>) -> Result<Spaw
         .iter()
         .map(|c| cstring(c))
         .collect::<Result<_, _>>()?;
-    let args: Vec<CString> = command.iter().map(|a| cstring(a.as_bytes())).collect::<Result<_, _>>()?;
+    let args: Vec<CString> = command
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<_, _>>()?;
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     // `/bin/sh <candidate> args...` for ENOEXEC; slot 1 is filled in the child.
@@ -94,7 +97,10 @@ pub fn spawn(command: &[OsString], filter: Option<&[SockFilter]>) -> Result<Spaw
     let mut sh_argv: Vec<*const libc::c_char> = vec![sh.as_ptr(), std::ptr::null()];
     sh_argv.extend(args.iter().skip(1).map(|a| a.as_ptr()));
     sh_argv.push(std::ptr::null());
-    let fprog = filter.map(|f| SockFprog { len: f.len() as u16, filter: f.as_ptr() });
+    let fprog = filter.map(|f| SockFprog {
+        len: f.len() as u16,
+        filter: f.as_ptr(),
+    });
 
     let (go_read, go_write) = pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
     let (report_read, report_write) = pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
@@ -139,7 +145,10 @@ pub fn spawn(command: &[OsString], filter: Option<&[SockFilter]>) -> Result<Spaw
         return Err(format!("cannot start the command: {}", io::Error::last_os_error()));
     }
     drop(go_write);
-    Ok(Spawned { pid, report: report_read })
+    Ok(Spawned {
+        pid,
+        report: report_read,
+    })
 }
 
 /// The child side. Only raw system calls: no allocation, no locks.
@@ -190,7 +199,12 @@ unsafe fn child(
                     break;
                 }
                 libc::EACCES => saw_eacces = true,
-                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT | libc::ELOOP
+                libc::ENOENT
+                | libc::ENOTDIR
+                | libc::ESTALE
+                | libc::ENODEV
+                | libc::ETIMEDOUT
+                | libc::ELOOP
                 | libc::ENAMETOOLONG => {}
                 other => {
                     last = other;
@@ -199,8 +213,16 @@ unsafe fn child(
             }
             last = err;
         }
-        let err = if saw_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR) { libc::EACCES } else { last };
-        let code = if err == libc::ENOENT || err == libc::ENOTDIR { 127 } else { 126 };
+        let err = if saw_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR) {
+            libc::EACCES
+        } else {
+            last
+        };
+        let code = if err == libc::ENOENT || err == libc::ENOTDIR {
+            127
+        } else {
+            126
+        };
         report_and_exit(report, b'E', err, code)
     }
 }
@@ -235,7 +257,12 @@ pub fn read_report(fd: &OwnedFd) -> Option<ChildFailure> {
 /// `TracerPid` of a process, from `/proc/<pid>/status`.
 fn tracer_of(pid: Pid) -> Option<(Pid, String)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let tracer: Pid = status.lines().find_map(|l| l.strip_prefix("TracerPid:"))?.trim().parse().ok()?;
+    let tracer: Pid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))?
+        .trim()
+        .parse()
+        .ok()?;
     if tracer == 0 {
         return None;
     }

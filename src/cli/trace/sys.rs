@@ -72,19 +72,35 @@ pub fn listen(pid: Pid) -> io::Result<()> {
 
 pub fn event_msg(pid: Pid) -> io::Result<u64> {
     let mut msg: libc::c_ulong = 0;
-    ptrace(libc::PTRACE_GETEVENTMSG, pid, 0, &mut msg as *mut libc::c_ulong as usize)?;
+    ptrace(
+        libc::PTRACE_GETEVENTMSG,
+        pid,
+        0,
+        &mut msg as *mut libc::c_ulong as usize,
+    )?;
     Ok(msg as u64)
 }
 
 pub fn get_regs(pid: Pid) -> io::Result<libc::user_regs_struct> {
     // SAFETY: all-zero is a valid user_regs_struct (plain integers).
     let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-    ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs as *mut libc::user_regs_struct as usize)?;
+    ptrace(
+        libc::PTRACE_GETREGS,
+        pid,
+        0,
+        &mut regs as *mut libc::user_regs_struct as usize,
+    )?;
     Ok(regs)
 }
 
 pub fn set_regs(pid: Pid, regs: &libc::user_regs_struct) -> io::Result<()> {
-    ptrace(libc::PTRACE_SETREGS, pid, 0, regs as *const libc::user_regs_struct as usize).map(drop)
+    ptrace(
+        libc::PTRACE_SETREGS,
+        pid,
+        0,
+        regs as *const libc::user_regs_struct as usize,
+    )
+    .map(drop)
 }
 
 /// The kernel's `struct ptrace_syscall_info` (linux/ptrace.h), with the
@@ -122,11 +138,29 @@ pub enum SyscallState {
 pub fn syscall_info(pid: Pid) -> io::Result<SyscallState> {
     let mut raw = RawSyscallInfo::default();
     let size = std::mem::size_of::<RawSyscallInfo>();
-    ptrace(libc::PTRACE_GET_SYSCALL_INFO, pid, size, &mut raw as *mut RawSyscallInfo as usize)?;
-    let args = [raw.data[1], raw.data[2], raw.data[3], raw.data[4], raw.data[5], raw.data[6]];
+    ptrace(
+        libc::PTRACE_GET_SYSCALL_INFO,
+        pid,
+        size,
+        &mut raw as *mut RawSyscallInfo as usize,
+    )?;
+    let args = [
+        raw.data[1],
+        raw.data[2],
+        raw.data[3],
+        raw.data[4],
+        raw.data[5],
+        raw.data[6],
+    ];
     Ok(match raw.op {
-        OP_ENTRY | OP_SECCOMP => SyscallState::Entry { arch: raw.arch, nr: raw.data[0], args },
-        OP_EXIT => SyscallState::Exit { rval: raw.data[0] as i64 },
+        OP_ENTRY | OP_SECCOMP => SyscallState::Entry {
+            arch: raw.arch,
+            nr: raw.data[0],
+            args,
+        },
+        OP_EXIT => SyscallState::Exit {
+            rval: raw.data[0] as i64,
+        },
         _ => SyscallState::None,
     })
 }
@@ -139,7 +173,11 @@ pub fn syscall_from_regs(regs: &libc::user_regs_struct, at_exit: bool) -> Syscal
         return SyscallState::Exit { rval: regs.rax as i64 };
     }
     // A 32-bit (ia32) process runs with the compat code segment 0x23.
-    let arch = if regs.cs == 0x23 { 0x4000_0003 } else { AUDIT_ARCH_X86_64 };
+    let arch = if regs.cs == 0x23 {
+        0x4000_0003
+    } else {
+        AUDIT_ARCH_X86_64
+    };
     SyscallState::Entry {
         arch,
         nr: regs.orig_rax,
@@ -229,14 +267,18 @@ pub fn wait_any(spin: std::time::Duration) -> io::Result<Wait> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// open/openat: `flags` is the argument holding the open flags.
-    Open { flags: usize },
+    Open {
+        flags: usize,
+    },
     /// openat2: the flags are in the `struct open_how` argument 2 points to.
     Openat2,
     /// creat: always a write.
     Creat,
     Stat,
     /// access/faccessat/faccessat2: `mode` is the argument holding the mode.
-    Access { mode: usize },
+    Access {
+        mode: usize,
+    },
     Readlink,
 }
 
@@ -279,7 +321,11 @@ pub struct Traced {
 }
 
 const fn t(nr: libc::c_long, dirfd: Option<usize>, empty_path_flags: Option<usize>) -> Traced {
-    Traced { nr: nr as u64, dirfd, empty_path_flags }
+    Traced {
+        nr: nr as u64,
+        dirfd,
+        empty_path_flags,
+    }
 }
 
 /// Every system call the seccomp filter sends to the tracer.
@@ -301,7 +347,14 @@ pub const TRACED: &[Traced] = &[
 
 /// Describes a native x86_64 system call, if it is one the tracer handles.
 pub fn describe(nr: u64) -> Option<SysDesc> {
-    let d = |name, op, path_arg, dirfd_arg| Some(SysDesc { name, op, path_arg, dirfd_arg });
+    let d = |name, op, path_arg, dirfd_arg| {
+        Some(SysDesc {
+            name,
+            op,
+            path_arg,
+            dirfd_arg,
+        })
+    };
     match nr as libc::c_long {
         libc::SYS_open => d("open", Op::Open { flags: 1 }, 0, None),
         libc::SYS_openat => d("openat", Op::Open { flags: 2 }, 1, Some(0)),

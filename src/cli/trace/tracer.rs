@@ -54,7 +54,11 @@ pub struct SystemBundle {
 impl SystemBundle {
     pub fn new(path: std::path::PathBuf) -> SystemBundle {
         let identity = std::fs::metadata(&path).ok().map(|m| fsview::identity(&m));
-        SystemBundle { path, identity, index: None }
+        SystemBundle {
+            path,
+            identity,
+            index: None,
+        }
     }
 
     pub fn is_parsed(&self) -> bool {
@@ -118,7 +122,12 @@ pub struct Tracer<'a> {
 }
 
 impl<'a> Tracer<'a> {
-    pub fn new(main: Pid, settings: Settings, fixer: Option<Fixer>, bundle: Option<&'a mut SystemBundle>) -> Tracer<'a> {
+    pub fn new(
+        main: Pid,
+        settings: Settings,
+        fixer: Option<Fixer>,
+        bundle: Option<&'a mut SystemBundle>,
+    ) -> Tracer<'a> {
         Tracer {
             main,
             settings,
@@ -147,7 +156,12 @@ impl<'a> Tracer<'a> {
                 Ok(Wait::Interrupted) => {
                     if let Some(sig) = signals.take_late() {
                         // The command is gone; pass the signal to what is left.
-                        for pid in self.tasks.values().map(|t| t.proc.pid).collect::<std::collections::BTreeSet<_>>() {
+                        for pid in self
+                            .tasks
+                            .values()
+                            .map(|t| t.proc.pid)
+                            .collect::<std::collections::BTreeSet<_>>()
+                        {
                             // SAFETY: a traced process (not yet reaped).
                             unsafe { libc::kill(pid, sig) };
                         }
@@ -164,10 +178,11 @@ impl<'a> Tracer<'a> {
             if !libc::WIFSTOPPED(status) {
                 continue;
             }
-            if !self.tasks.contains_key(&pid) {
-                // A new task whose first stop came before its parent's event.
-                self.tasks.insert(pid, Task { proc: Rc::new(ProcInfo::read(pid)), pending: None });
-            }
+            // A new task whose first stop came before its parent's event.
+            self.tasks.entry(pid).or_insert_with(|| Task {
+                proc: Rc::new(ProcInfo::read(pid)),
+                pending: None,
+            });
             let sig = libc::WSTOPSIG(status);
             let event = (status >> 16) & 0xff;
             let inject = match event {
@@ -187,7 +202,14 @@ impl<'a> Tracer<'a> {
                         // A thread shares its process's record; a new process
                         // starts with a copy of its parent's under its own pid.
                         let thread = event == libc::PTRACE_EVENT_CLONE && tgid_of(child) == Some(parent.pid);
-                        let proc = if thread { parent } else { Rc::new(ProcInfo { pid: child, ..(*parent).clone() }) };
+                        let proc = if thread {
+                            parent
+                        } else {
+                            Rc::new(ProcInfo {
+                                pid: child,
+                                ..(*parent).clone()
+                            })
+                        };
                         match self.tasks.get_mut(&child) {
                             Some(task) => task.proc = proc,
                             None => {
@@ -226,7 +248,11 @@ impl<'a> Tracer<'a> {
     fn resume(&self, pid: Pid, signal: i32) {
         let to_exit = self.tasks.get(&pid).is_some_and(|t| t.pending.is_some());
         // ESRCH: killed meanwhile; its exit is reported next.
-        let _ = if to_exit || !self.settings.seccomp { sys::syscall(pid, signal) } else { sys::cont(pid, signal) };
+        let _ = if to_exit || !self.settings.seccomp {
+            sys::syscall(pid, signal)
+        } else {
+            sys::cont(pid, signal)
+        };
     }
 
     fn on_task_exit(&mut self, pid: Pid, status: i32, signals: &Forwarding) {
@@ -239,7 +265,10 @@ impl<'a> Tracer<'a> {
         if pid == self.main {
             signals.main_exited();
             self.main_exit = Some(if libc::WIFSIGNALED(status) {
-                Exit::Signal { signal: libc::WTERMSIG(status), core: libc::WCOREDUMP(status) }
+                Exit::Signal {
+                    signal: libc::WTERMSIG(status),
+                    core: libc::WCOREDUMP(status),
+                }
             } else {
                 Exit::Code(libc::WEXITSTATUS(status))
             });
@@ -257,18 +286,35 @@ impl<'a> Tracer<'a> {
         let info = ProcInfo::read(pid);
         let linkage = Linkage::of(&format!("/proc/{pid}/exe"));
         if linkage == Linkage::Bits32 {
-            self.note(format!("{} is a 32-bit program: its file accesses are not traced", info.exe));
+            self.note(format!(
+                "{} is a 32-bit program: its file accesses are not traced",
+                info.exe
+            ));
         }
         if !info.same_view {
             self.note(format!(
                 "{} (pid {pid}) sees another file system (chroot or mount namespace): \
                  its paths are checked in its own view{}",
                 info.exe,
-                if self.settings.fix { " and --fix does not apply to it" } else { "" }
+                if self.settings.fix {
+                    " and --fix does not apply to it"
+                } else {
+                    ""
+                }
             ));
         }
-        self.programs.push(Program { pid, exe: info.exe.to_string(), linkage });
-        self.tasks.insert(pid, Task { proc: Rc::new(info), pending: None });
+        self.programs.push(Program {
+            pid,
+            exe: info.exe.to_string(),
+            linkage,
+        });
+        self.tasks.insert(
+            pid,
+            Task {
+                proc: Rc::new(info),
+                pending: None,
+            },
+        );
     }
 
     /// The registers, or the reason they could not be read.
@@ -289,13 +335,19 @@ impl<'a> Tracer<'a> {
             }
         }
         let regs = Self::regs(pid)?;
-        let at_exit = if self.settings.seccomp { at_exit } else { at_exit || !sys::regs_look_like_entry(&regs) };
+        let at_exit = if self.settings.seccomp {
+            at_exit
+        } else {
+            at_exit || !sys::regs_look_like_entry(&regs)
+        };
         Some((sys::syscall_from_regs(&regs, at_exit), Some(regs)))
     }
 
     fn on_syscall_stop(&mut self, pid: Pid) {
         let pending = self.tasks.get(&pid).is_some_and(|t| t.pending.is_some());
-        let Some((state, _)) = self.syscall_state(pid, pending) else { return };
+        let Some((state, _)) = self.syscall_state(pid, pending) else {
+            return;
+        };
         match state {
             SyscallState::Exit { rval } => self.on_exit(pid, rval),
             // Only in the slow mode (no seccomp): every call stops here.
@@ -313,7 +365,9 @@ impl<'a> Tracer<'a> {
                 None => return,
             },
         };
-        let SyscallState::Entry { arch, nr, args } = state else { return };
+        let SyscallState::Entry { arch, nr, args } = state else {
+            return;
+        };
         if arch != AUDIT_ARCH_X86_64 || nr & X32_SYSCALL_BIT != 0 {
             return;
         }
@@ -334,7 +388,9 @@ impl<'a> Tracer<'a> {
                 return;
             }
             let dirfd = desc.dirfd_arg.map_or(libc::AT_FDCWD, |i| args[i] as i32);
-            let Some(abs) = absolute(tid, dirfd, &written) else { return };
+            let Some(abs) = absolute(tid, dirfd, &written) else {
+                return;
+            };
             abs
         };
         let Some(location) = Location::classify(&path, proc.cert_dir.as_deref(), proc.cert_file.as_deref()) else {
@@ -387,7 +443,10 @@ impl<'a> Tracer<'a> {
         access: &Access,
         regs: &mut Option<libc::user_regs_struct>,
     ) -> Result<Option<(usize, u64, String)>, String> {
-        let view = View { pid: tid, same: proc.same_view };
+        let view = View {
+            pid: tid,
+            same: proc.same_view,
+        };
         if view.exists(&access.path) {
             // Real entries are never hidden.
             return Ok(None);
@@ -424,7 +483,9 @@ impl<'a> Tracer<'a> {
     /// The traced system call returned `rval`.
     fn on_exit(&mut self, tid: Pid, rval: i64) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
-        let Some(Pending { mut access, restore }) = task.pending.take() else { return };
+        let Some(Pending { mut access, restore }) = task.pending.take() else {
+            return;
+        };
         let same = task.proc.same_view;
         if let Some((arg, original)) = restore {
             // Put the path register back (see fix.rs): the program may reuse it.
@@ -454,7 +515,10 @@ impl<'a> Tracer<'a> {
         };
         if access.served.is_some() && rval < 0 {
             // The replacement did not help (e.g. EACCES): say so.
-            access.not_fixed = Some(format!("served, but the call still failed ({})", super::model::errno_name((-rval) as i32)));
+            access.not_fixed = Some(format!(
+                "served, but the call still failed ({})",
+                super::model::errno_name((-rval) as i32)
+            ));
             access.served = None;
         }
         if let Some(bundle) = self.bundle.as_deref() {
@@ -472,7 +536,12 @@ impl<'a> Tracer<'a> {
 /// The thread group of a task, from `/proc/<tid>/status`.
 fn tgid_of(tid: Pid) -> Option<Pid> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Tgid:"))?.trim().parse().ok()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Does the call write (never redirected)?
@@ -548,13 +617,23 @@ mod tests {
         let dir = std::fs::File::open("/etc").unwrap();
         use std::os::fd::AsRawFd;
         assert_eq!(absolute(me, dir.as_raw_fd(), b"ssl/certs").unwrap(), b"/etc/ssl/certs");
-        assert_eq!(absolute(me, dir.as_raw_fd(), b"ssl/../ssl/certs/").unwrap(), b"/etc/ssl/certs/");
+        assert_eq!(
+            absolute(me, dir.as_raw_fd(), b"ssl/../ssl/certs/").unwrap(),
+            b"/etc/ssl/certs/"
+        );
         assert_eq!(absolute(me, -5, b"x"), None);
     }
 
     #[test]
     fn exit_status_is_a_shells() {
         assert_eq!(Exit::Code(3).status(), 3);
-        assert_eq!(Exit::Signal { signal: libc::SIGSEGV, core: true }.status(), 139);
+        assert_eq!(
+            Exit::Signal {
+                signal: libc::SIGSEGV,
+                core: true
+            }
+            .status(),
+            139
+        );
     }
 }
