@@ -72,6 +72,12 @@
 //!   (`nproc`, `GOMAXPROCS`) and its threads share it. Off by default:
 //!   tracing should not change how a program runs.
 //! - x86_64 only. 32-bit (ia32) and x32 programs run untraced (noted).
+//! - As under any tracer, a set-user-ID program runs without its privileges
+//!   unless `cafix trace` runs as root (the kernel ignores set-user-ID bits
+//!   for a traced exec; a non-root tracer also has to set
+//!   `PR_SET_NO_NEW_PRIVS` to install the filter). A program that is
+//!   already traced, or that traces its own children (a debugger, `strace`),
+//!   cannot run under `cafix trace`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -119,7 +119,12 @@ pub struct Tracer<'a> {
     fixer: Option<Fixer>,
     bundle: Option<&'a mut SystemBundle>,
     main_exit: Option<Exit>,
+    /// Accesses beyond [`MAX_ACCESSES`], counted only.
+    dropped: usize,
 }
+
+/// The most accesses kept for the summary.
+const MAX_ACCESSES: usize = 200_000;
 
 impl<'a> Tracer<'a> {
     pub fn new(
@@ -139,6 +144,7 @@ impl<'a> Tracer<'a> {
             fixer,
             bundle,
             main_exit: None,
+            dropped: 0,
         }
     }
 
@@ -236,6 +242,13 @@ impl<'a> Tracer<'a> {
             self.resume(pid, inject);
         }
         let exit = self.main_exit.ok_or("the command vanished without an exit status")?;
+        if self.dropped > 0 {
+            let text = format!(
+                "{} more accesses of trust locations were not kept for this summary",
+                self.dropped
+            );
+            self.note(text);
+        }
         Ok(Traced {
             exit,
             accesses: self.accesses,
@@ -259,7 +272,7 @@ impl<'a> Tracer<'a> {
         if let Some(task) = self.tasks.remove(&pid) {
             if let Some(mut pending) = task.pending {
                 pending.access.outcome = Outcome::Unfinished;
-                self.accesses.push(pending.access);
+                self.record(pending.access);
             }
         }
         if pid == self.main {
@@ -529,7 +542,18 @@ impl<'a> Tracer<'a> {
                 access.system_bundle = true;
             }
         }
-        self.accesses.push(access);
+        self.record(access);
+    }
+
+    /// Keeps an access for the summary (at most [`MAX_ACCESSES`]: a program
+    /// polling a trust directory for days must not grow the tracer without
+    /// bound).
+    fn record(&mut self, access: Access) {
+        if self.accesses.len() < MAX_ACCESSES {
+            self.accesses.push(access);
+        } else {
+            self.dropped += 1;
+        }
     }
 }
 
