@@ -133,7 +133,7 @@ pub enum SyscallState {
     None,
 }
 
-/// `PTRACE_GET_SYSCALL_INFO` (Linux 5.3). `Err` with `EIO`/`EINVAL` on
+/// `PTRACE_GET_SYSCALL_INFO` (Linux 5.3). `Err` with `EIO` (or `EINVAL`/`ENOSYS`) on
 /// older kernels: the caller falls back to [`syscall_from_regs`].
 pub fn syscall_info(pid: Pid) -> io::Result<SyscallState> {
     let mut raw = RawSyscallInfo::default();

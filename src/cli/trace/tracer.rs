@@ -340,7 +340,7 @@ impl<'a> Tracer<'a> {
         if self.use_info {
             match sys::syscall_info(pid) {
                 Ok(state) => return Some((state, None)),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL | libc::ENOSYS)) => {
                     // Linux < 5.3: fall back to the registers for good.
                     self.use_info = false;
                 }
