@@ -224,7 +224,12 @@ fn completions_and_colour() {
 fn a_closed_pipe_ends_quietly() {
     // Far more than a pipe holds, read 10 bytes of: no "internal error", no panic.
     let mut cmd = std::process::Command::new("sh");
-    clean_env(&mut cmd).args(["-c", "\"$0\" hash --json \"$1\" \"$1\" \"$1\" | head -c 10 >/dev/null", bin(), MACHINE_BUNDLE]);
+    clean_env(&mut cmd).args([
+        "-c",
+        "\"$0\" hash --json \"$1\" \"$1\" \"$1\" | head -c 10 >/dev/null",
+        bin(),
+        MACHINE_BUNDLE,
+    ]);
     let r = run(cmd);
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stderr.is_empty(), "{r}");

@@ -51,7 +51,10 @@ fn install_uninstall_and_deb() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), stage.join("usr/lib/cafix/libcafix.so").display().to_string());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        stage.join("usr/lib/cafix/libcafix.so").display().to_string()
+    );
     // The man pages are real roff.
     let page = fs::read_to_string(stage.join("usr/share/man/man8/libcafix.8")).unwrap();
     assert!(page.contains(".TH") && page.contains("CAFIX_LOG"), "{page}");
@@ -72,9 +75,18 @@ fn install_uninstall_and_deb() {
     let listing = Command::new("dpkg-deb").arg("-c").arg(&deb).output().expect("dpkg-deb");
     let listing = String::from_utf8_lossy(&listing.stdout);
     for file in INSTALLED {
-        assert!(listing.contains(&format!("./{file}")), "{file} not in {}:\n{listing}", deb.display());
+        assert!(
+            listing.contains(&format!("./{file}")),
+            "{file} not in {}:\n{listing}",
+            deb.display()
+        );
     }
-    let fields = Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Package").output().unwrap();
+    let fields = Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(&deb)
+        .arg("Package")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&fields.stdout).trim(), "cafix");
     let _ = fs::remove_dir_all(Path::new(&stage));
 }

@@ -15,12 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-
 /// ISRG Root X1: in every Mozilla-derived bundle.
 const SERVED: &str = "/usr/local/ssl/certs/4042bcee.0";
-
-
-
 
 fn program() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -43,7 +39,15 @@ fn program() -> &'static Path {
 /// Runs the program with `args` in a namespace where `/usr/local` is empty.
 fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /usr/local && exec \"$@\"", "sh"]);
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t tmpfs none /usr/local && exec \"$@\"",
+        "sh",
+    ]);
     cmd.arg(program()).args(args);
     for var in common::CLEARED_ENV {
         cmd.env_remove(var);
@@ -59,19 +63,28 @@ fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
     cmd.envs(env.iter().copied());
     let out = cmd.output().expect("unshare must be installed (util-linux)");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("unshare: ") && !stderr.contains("mount: "), "no namespace: {stderr}");
+    assert!(
+        !stderr.contains("unshare: ") && !stderr.contains("mount: "),
+        "no namespace: {stderr}"
+    );
     out
 }
 
 fn text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn thirty_two_threads_serve_at_once() {
     let without = run(false, &[], &["threads", SERVED]);
     let (out, _) = text(&without);
-    assert!(out.contains("served 0 of 6400"), "without the shim nothing is there: {out}");
+    assert!(
+        out.contains("served 0 of 6400"),
+        "without the shim nothing is there: {out}"
+    );
     let with = run(true, &[], &["threads", SERVED]);
     let (out, err) = text(&with);
     assert!(with.status.success(), "{out}{err}");
@@ -102,7 +115,13 @@ fn signal_handlers_calling_stat() {
 #[test]
 fn errno_is_kept_on_every_path() {
     // Unrelated paths: errno exactly as without the shim.
-    let args = ["errno", "/etc/hostname", "/nonexistent/x", "/etc/ssl/certs/ffffffff.0", "/opt/app/4042bcee.0"];
+    let args = [
+        "errno",
+        "/etc/hostname",
+        "/nonexistent/x",
+        "/etc/ssl/certs/ffffffff.0",
+        "/opt/app/4042bcee.0",
+    ];
     let without = text(&run(false, &[], &args)).0;
     let with = text(&run(true, &[], &args)).0;
     assert_eq!(with, without);
@@ -114,15 +133,29 @@ fn errno_is_kept_on_every_path() {
     assert!(served.contains(&format!("{SERVED} open=ok errno=4242")), "{served}");
     assert!(served.contains(&format!("{SERVED} access=0 errno=4242")), "{served}");
     let not_served = text(&run(false, &[], &["errno", SERVED])).0;
-    assert!(not_served.contains(&format!("{SERVED} stat=-1 errno=2")), "{not_served}");
+    assert!(
+        not_served.contains(&format!("{SERVED} stat=-1 errno=2")),
+        "{not_served}"
+    );
 }
 
 #[test]
 fn dlclose_and_dlopen_libcrypto_again() {
-    let without = run(false, &[], &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"]);
+    let without = run(
+        false,
+        &[],
+        &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"],
+    );
     let (out, _) = text(&without);
-    assert!(out.contains("round 0 verify=0"), "without the shim the root is not found: {out}");
-    let with = run(true, &[("CAFIX_LOG", "info")], &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"]);
+    assert!(
+        out.contains("round 0 verify=0"),
+        "without the shim the root is not found: {out}"
+    );
+    let with = run(
+        true,
+        &[("CAFIX_LOG", "info")],
+        &["dlopen", "/usr/local/ssl/certs", "/etc/ssl/certs/4042bcee.0"],
+    );
     let (out, err) = text(&with);
     assert!(with.status.success(), "{out}{err}");
     for round in 0..3 {
@@ -132,16 +165,26 @@ fn dlclose_and_dlopen_libcrypto_again() {
 
 #[test]
 fn programs_that_close_all_descriptors_get_nothing_written_into_their_files() {
-    let dir = common::target_dir().join("cafix-tests").join(format!("closefds-{}", std::process::id()));
+    let dir = common::target_dir()
+        .join("cafix-tests")
+        .join(format!("closefds-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let own = dir.join("own-file.txt");
     let log = dir.join("cafix.log");
     let _ = fs::remove_file(&log);
     // stderr: the program closes fds 0-2 and opens its own file, which lands on fd 0..2.
-    let with = run(true, &[("CAFIX_LOG", "debug")], &["closefds", SERVED, own.to_str().unwrap()]);
+    let with = run(
+        true,
+        &[("CAFIX_LOG", "debug")],
+        &["closefds", SERVED, own.to_str().unwrap()],
+    );
     let (out, err) = text(&with);
     assert!(with.status.success(), "{out}{err}");
-    assert_eq!(fs::read_to_string(&own).unwrap(), "the program's own text\n", "the shim wrote into the program's file");
+    assert_eq!(
+        fs::read_to_string(&own).unwrap(),
+        "the program's own text\n",
+        "the shim wrote into the program's file"
+    );
     // A log file: written, opened and closed per record.
     let with = run(
         true,
@@ -151,7 +194,10 @@ fn programs_that_close_all_descriptors_get_nothing_written_into_their_files() {
     assert!(with.status.success());
     assert_eq!(fs::read_to_string(&own).unwrap(), "the program's own text\n");
     let logged = fs::read_to_string(&log).expect("the log file was written");
-    assert!(logged.contains("4042bcee.0 is missing; served \"CN=ISRG Root X1"), "{logged}");
+    assert!(
+        logged.contains("4042bcee.0 is missing; served \"CN=ISRG Root X1"),
+        "{logged}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -133,9 +133,17 @@ fn control_cafile_with_shim_serves_nothing() {
     let scenario = Scenario::new();
     let server = scenario.start_server();
     let port = server.port.to_string();
-    let out = scenario.run(&clients().openssl, &["cafile", SYSTEM_BUNDLE, "localhost", &port], &[], true);
+    let out = scenario.run(
+        &clients().openssl,
+        &["cafile", SYSTEM_BUNDLE, "localhost", &port],
+        &[],
+        true,
+    );
     assert_succeeded(&out);
-    assert!(!out.cafix_lines().iter().any(|l| l.contains("served")), "served something:\n{out}");
+    assert!(
+        !out.cafix_lines().iter().any(|l| l.contains("served")),
+        "served something:\n{out}"
+    );
 }
 
 /// The dlopen clients must get OpenSSL only through dlopen, like Qt.
@@ -207,7 +215,9 @@ fn hash_collision_served_as_dot_one_with_shim() {
         assert_succeeded(&out);
         assert_served(&out.cafix_lines(), &format!("{}.1", root.hash), &root.cn, &out);
         assert!(
-            !out.cafix_lines().iter().any(|l| l.contains(&format!("{}.0", root.hash)) && l.contains("served")),
+            !out.cafix_lines()
+                .iter()
+                .any(|l| l.contains(&format!("{}.0", root.hash)) && l.contains("served")),
             "the existing {}.0 must not be replaced:\n{out}",
             root.hash
         );
@@ -222,7 +232,12 @@ fn mtls_client(scenario: &Scenario, server: &Server, cert: &Cert) -> RunOutput {
     let port = server.port.to_string();
     let root = path_str_of(&pki().root.cert);
     let (c, k) = (path_str_of(&cert.cert), path_str_of(&cert.key));
-    scenario.run(&clients().openssl, &["cafile", &root, "localhost", &port, &c, &k], &[], false)
+    scenario.run(
+        &clients().openssl,
+        &["cafile", &root, "localhost", &port, &c, &k],
+        &[],
+        false,
+    )
 }
 
 fn path_str_of(p: &std::path::Path) -> String {
@@ -239,7 +254,11 @@ fn app_ca_dir_rejects_system_client_cert_with_and_without_shim() {
     for preload in [false, true] {
         let server = scenario.start_client_auth_server(scenario.app_ca_dir(), preload);
         let out = mtls_client(&scenario, &server, &pki().rogue_client);
-        assert!(!out.success(), "the rogue client was accepted (shim in server: {preload}):\n{out}\n{}", server.log());
+        assert!(
+            !out.success(),
+            "the rogue client was accepted (shim in server: {preload}):\n{out}\n{}",
+            server.log()
+        );
         let log = server.log();
         eprintln!("--- server (shim: {preload}) ---\n{log}--- client ---\n{out}");
         assert!(
@@ -261,7 +280,11 @@ fn app_ca_dir_accepts_genuine_client_cert_with_and_without_shim() {
     for preload in [false, true] {
         let server = scenario.start_client_auth_server(scenario.app_ca_dir(), preload);
         let out = mtls_client(&scenario, &server, &pki().client);
-        assert!(out.success(), "the genuine client was rejected (shim in server: {preload}):\n{out}\n{}", server.log());
+        assert!(
+            out.success(),
+            "the genuine client was rejected (shim in server: {preload}):\n{out}\n{}",
+            server.log()
+        );
         assert_succeeded(&out);
     }
 }

@@ -14,14 +14,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-
-
-
-
 /// A scratch directory of this test under target/, readable by everyone
 /// (the secure-exec test runs as `nobody`).
 fn scratch(name: &str) -> PathBuf {
-    let dir = common::target_dir().join("cafix-tests").join(format!("{name}-{}", std::process::id()));
+    let dir = common::target_dir()
+        .join("cafix-tests")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
@@ -40,7 +38,11 @@ fn in_namespace(work: &Path, preload: bool, env: &[(&str, &str)], script: &str) 
         "set -e; mount -t overlay overlay -o lowerdir=/etc,upperdir={u},workdir={w} /etc; {preload}\nset +e\n{script}",
         u = ov.join("upper").display(),
         w = ov.join("work").display(),
-        preload = if preload { format!("echo {} > /etc/ld.so.preload", common::shim().display()) } else { String::new() },
+        preload = if preload {
+            format!("echo {} > /etc/ld.so.preload", common::shim().display())
+        } else {
+            String::new()
+        },
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &setup]);
@@ -63,8 +65,15 @@ fn in_namespace(work: &Path, preload: bool, env: &[(&str, &str)], script: &str) 
 }
 
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).output().expect("openssl CLI must be installed");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl CLI must be installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -89,7 +98,13 @@ int main(int argc, char **argv) {
     )
     .unwrap();
     let bin = dir.join("probe");
-    let status = Command::new("cc").arg("-O1").arg("-o").arg(&bin).arg(&src).status().expect("cc must be installed");
+    let status = Command::new("cc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("cc must be installed");
     assert!(status.success());
     bin
 }
@@ -101,11 +116,26 @@ fn secure_exec_ignores_hostile_settings() {
     let evil_key = work.join("evil.key");
     let evil = work.join("evil.pem");
     openssl(&[
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-        "/CN=cafix attacker CA", "-keyout", evil_key.to_str().unwrap(), "-out", evil.to_str().unwrap(),
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=cafix attacker CA",
+        "-keyout",
+        evil_key.to_str().unwrap(),
+        "-out",
+        evil.to_str().unwrap(),
     ]);
     fs::set_permissions(&evil, fs::Permissions::from_mode(0o644)).unwrap();
-    let evil_hash = openssl(&["x509", "-noout", "-subject_hash", "-in", evil.to_str().unwrap()]).trim().to_string();
+    let evil_hash = openssl(&["x509", "-noout", "-subject_hash", "-in", evil.to_str().unwrap()])
+        .trim()
+        .to_string();
     let evil_dir = work.join("evil-dir");
     fs::create_dir_all(&evil_dir).unwrap();
     // A directory only root may write to: a setuid-root process could.
@@ -149,7 +179,10 @@ fn secure_exec_ignores_hostile_settings() {
     let plain = run_as_nobody(&probe);
     let plain_out = String::from_utf8_lossy(&plain.stdout);
     assert!(plain_out.contains("secure=0"), "{plain_out}");
-    assert!(plain_out.contains(&format!("{wanted_in_trust_dir} found")), "control did not serve: {plain_out}");
+    assert!(
+        plain_out.contains(&format!("{wanted_in_trust_dir} found")),
+        "control did not serve: {plain_out}"
+    );
     assert!(
         plain_out.contains(&format!("{} found", wanted_in_env_dir.display())),
         "control: SSL_CERT_DIR not honoured: {plain_out}"
@@ -159,9 +192,18 @@ fn secure_exec_ignores_hostile_settings() {
     let secure = run_as_nobody(&setuid_probe);
     let secure_out = String::from_utf8_lossy(&secure.stdout);
     let secure_err = String::from_utf8_lossy(&secure.stderr);
-    assert!(secure_out.contains("secure=1"), "the probe did not run secure-exec: {secure_out} {secure_err}");
-    assert!(secure_out.contains(&format!("{wanted_in_trust_dir} missing")), "{secure_out}");
-    assert!(secure_out.contains(&format!("{} missing", wanted_in_env_dir.display())), "{secure_out}");
+    assert!(
+        secure_out.contains("secure=1"),
+        "the probe did not run secure-exec: {secure_out} {secure_err}"
+    );
+    assert!(
+        secure_out.contains(&format!("{wanted_in_trust_dir} missing")),
+        "{secure_out}"
+    );
+    assert!(
+        secure_out.contains(&format!("{} missing", wanted_in_env_dir.display())),
+        "{secure_out}"
+    );
     assert!(!log_file.exists(), "a secure-exec process wrote {}", log_file.display());
     assert!(
         secure_err.contains("CAFIX_BUNDLE ignored: this is a secure-exec"),
@@ -207,7 +249,11 @@ fn everyday_programs_behave_the_same_with_system_wide_preload() {
             String::from_utf8_lossy(&without.stderr),
             "stderr differs for {command}"
         );
-        assert_eq!(with.status.code(), without.status.code(), "exit status differs for {command}");
+        assert_eq!(
+            with.status.code(),
+            without.status.code(),
+            "exit status differs for {command}"
+        );
     }
     let _ = fs::remove_dir_all(&work);
 }

@@ -16,45 +16,11 @@
 mod common;
 mod trace_harness;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use common::*;
 use serde_json::Value;
-
-struct StaticClients {
-    fullstatic: PathBuf,
-    openssl_static: PathBuf,
-    shared_111: PathBuf,
-}
-
-/// `c-tests/build-openssl-clients.sh <target>/trace-clients`, once.
-fn built() -> &'static StaticClients {
-    static BUILT: OnceLock<StaticClients> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out = target_dir().join("trace-clients");
-        let result = Command::new(repo_root().join("c-tests/build-openssl-clients.sh"))
-            .arg(&out)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run c-tests/build-openssl-clients.sh: {e}"));
-        assert!(
-            result.status.success(),
-            "building the OpenSSL clients failed (needs gcc, make, perl, libc6-dev, cargo):\n{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
-        let clients = StaticClients {
-            fullstatic: out.join("default_paths_client-4-fullstatic"),
-            openssl_static: out.join("default_paths_client-4-static"),
-            shared_111: out.join("default_paths_client-1.1.1"),
-        };
-        for c in [&clients.fullstatic, &clients.openssl_static, &clients.shared_111] {
-            assert!(c.is_file(), "{} is missing", c.display());
-        }
-        clients
-    })
-}
 
 fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Value) {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -82,7 +48,7 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
         !Path::new("/usr/local/ssl").exists(),
         "/usr/local/ssl exists on this machine: the static client would not need fixing"
     );
-    let clients = built();
+    let clients = openssl_builds();
     let scenario = Scenario::new();
     let server = scenario.start_server();
     let port = server.port.to_string();
@@ -141,7 +107,7 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
 
 #[test]
 fn openssl_linked_statically_and_openssl_111_shared_pass_under_fix() {
-    let clients = built();
+    let clients = openssl_builds();
     let scenario = Scenario::new();
     let server = scenario.start_server();
     let port = server.port.to_string();

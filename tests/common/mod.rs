@@ -153,7 +153,12 @@ pub fn random_hex(len: usize) -> String {
     let mut out = String::new();
     while out.len() < len {
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
         hasher.write_u32(std::process::id());
         out.push_str(&format!("{:016x}", hasher.finish()));
     }
@@ -161,8 +166,9 @@ pub fn random_hex(len: usize) -> String {
     out
 }
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
+pub fn path_str(path: &Path) -> &str {
+    path.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
 /// Runs the `openssl` command; its stdout, or a panic with its stderr.
@@ -284,9 +290,20 @@ impl PkiWriter {
         let c = path_str(&cert);
         let subject = openssl(&["x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in", c]);
         let subject = subject.trim().trim_start_matches("subject=").to_string();
-        let hash = openssl(&["x509", "-noout", "-subject_hash", "-in", c]).trim().to_string();
-        assert!(hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "odd subject hash {hash:?}");
-        Cert { cert, key, cn: cn.to_string(), subject, hash }
+        let hash = openssl(&["x509", "-noout", "-subject_hash", "-in", c])
+            .trim()
+            .to_string();
+        assert!(
+            hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "odd subject hash {hash:?}"
+        );
+        Cert {
+            cert,
+            key,
+            cn: cn.to_string(),
+            subject,
+            hash,
+        }
     }
 
     /// A self-signed CA.
@@ -349,7 +366,13 @@ pub fn pki() -> &'static Pki {
             "v3_intermediate",
             &root,
         );
-        let leaf = w.signed("leaf", "/CN=localhost/O=cafix tests", "localhost", "v3_server", &intermediate);
+        let leaf = w.signed(
+            "leaf",
+            "/CN=localhost/O=cafix tests",
+            "localhost",
+            "v3_server",
+            &intermediate,
+        );
         let server_chain = dir.join("server-chain.pem");
         fs::write(&server_chain, leaf.pem() + &intermediate.pem()).unwrap();
 
@@ -357,19 +380,42 @@ pub fn pki() -> &'static Pki {
         let decoy = w.self_signed("decoy", &format!("cafix Decoy CA {tag}"), "cafix tests");
         let client_ca = w.self_signed("client-ca", &format!("cafix App Client CA {tag}"), "cafix app");
         let client_cn = format!("cafix app client {tag}");
-        let client = w.signed("client", &format!("/CN={client_cn}/O=cafix app"), &client_cn, "v3_client", &client_ca);
+        let client = w.signed(
+            "client",
+            &format!("/CN={client_cn}/O=cafix app"),
+            &client_cn,
+            "v3_client",
+            &client_ca,
+        );
         let rogue_cn = format!("cafix rogue client {tag}");
-        let rogue_client =
-            w.signed("rogue-client", &format!("/CN={rogue_cn}/O=cafix tests"), &rogue_cn, "v3_client", &root);
+        let rogue_client = w.signed(
+            "rogue-client",
+            &format!("/CN={rogue_cn}/O=cafix tests"),
+            &rogue_cn,
+            "v3_client",
+            &root,
+        );
 
-        for (a, b) in [(&root, &unrelated), (&root, &decoy), (&root, &intermediate), (&root, &client_ca)] {
-            assert_ne!(a.hash, b.hash, "subject hash collision between {} and {}; rerun", a.cn, b.cn);
+        for (a, b) in [
+            (&root, &unrelated),
+            (&root, &decoy),
+            (&root, &intermediate),
+            (&root, &client_ca),
+        ] {
+            assert_ne!(
+                a.hash, b.hash,
+                "subject hash collision between {} and {}; rerun",
+                a.cn, b.cn
+            );
         }
 
         let real = fs::read_to_string(SYSTEM_BUNDLE).unwrap_or_else(|e| {
             panic!("the machine's system bundle {SYSTEM_BUNDLE} is needed (apt-get install ca-certificates): {e}")
         });
-        assert!(real.contains("-----BEGIN CERTIFICATE-----"), "{SYSTEM_BUNDLE} holds no certificate");
+        assert!(
+            real.contains("-----BEGIN CERTIFICATE-----"),
+            "{SYSTEM_BUNDLE} holds no certificate"
+        );
         let bundle = dir.join("ca-certificates.crt");
         let mut text = real;
         if !text.ends_with('\n') {
@@ -378,7 +424,19 @@ pub fn pki() -> &'static Pki {
         text.push_str(&root.pem());
         fs::write(&bundle, text).unwrap();
 
-        Pki { dir, root, intermediate, leaf, server_chain, unrelated, decoy, client_ca, client, rogue_client, bundle }
+        Pki {
+            dir,
+            root,
+            intermediate,
+            leaf,
+            server_chain,
+            unrelated,
+            decoy,
+            client_ca,
+            client,
+            rogue_client,
+            bundle,
+        }
     })
 }
 
@@ -397,7 +455,11 @@ pub fn shim() -> &'static Path {
             .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
         assert!(status.success(), "cargo build -p cafix-shim failed ({status})");
         let so = target_dir().join("debug/libcafix.so");
-        assert!(so.is_file(), "{} is missing after cargo build -p cafix-shim", so.display());
+        assert!(
+            so.is_file(),
+            "{} is missing after cargo build -p cafix-shim",
+            so.display()
+        );
         so.canonicalize().unwrap()
     })
 }
@@ -417,6 +479,9 @@ pub struct Clients {
     /// The same, opening `libcrypto.so` then `libssl.so` as Debian's Qt 5/6
     /// do when libssl-dev is installed.
     pub dlopen_unversioned: PathBuf,
+    /// `side_by_side_client CRYPTO_A SSL_A CRYPTO_B SSL_B MODE LOCATION HOST
+    /// PORT`: two OpenSSL versions dlopen()ed RTLD_LOCAL into one process.
+    pub side_by_side: PathBuf,
 }
 
 /// Builds the clients once per process: `make -C c-tests OUT=<target>/c-tests`.
@@ -442,11 +507,74 @@ pub fn clients() -> &'static Clients {
             openssl: out.join("openssl_client"),
             dlopen: out.join("dlopen_client"),
             dlopen_unversioned: out.join("dlopen_client_unversioned"),
+            side_by_side: out.join("side_by_side_client"),
         };
-        for bin in [&clients.qt5, &clients.qt6, &clients.openssl, &clients.dlopen, &clients.dlopen_unversioned] {
+        for bin in [
+            &clients.qt5,
+            &clients.qt6,
+            &clients.openssl,
+            &clients.dlopen,
+            &clients.dlopen_unversioned,
+            &clients.side_by_side,
+        ] {
             assert!(bin.is_file(), "{} is missing after make", bin.display());
         }
         clients
+    })
+}
+
+/// The clients of `c-tests/build-openssl-clients.sh`, linked to OpenSSL
+/// built from the `openssl-src` crate's sources with its default
+/// `OPENSSLDIR=/usr/local/ssl` (see [`openssl_builds`]).
+#[derive(Debug)]
+pub struct OpensslBuilds {
+    /// `default_paths_client-1.1.1`: OpenSSL 1.1.1 shared libraries.
+    pub shared_111: PathBuf,
+    /// `default_paths_client-4-static`: OpenSSL 4.x static, glibc dynamic.
+    pub openssl_static: PathBuf,
+    /// `default_paths_client-4-fullstatic`: OpenSSL 4.x and glibc static.
+    pub fullstatic: PathBuf,
+    /// The 1.1.1 installation (`lib/libssl.so.1.1`, `lib/libcrypto.so.1.1`).
+    pub prefix_111: PathBuf,
+}
+
+/// Builds OpenSSL 1.1.1 and 4.x once per machine (cached by
+/// `c-tests/build-openssl.sh` under `~/.cache/cafix-tests`) and the clients
+/// once per test process, into `<target>/openssl-clients`.
+pub fn openssl_builds() -> &'static OpensslBuilds {
+    static BUILT: OnceLock<OpensslBuilds> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = target_dir().join("openssl-clients");
+        let result = Command::new(repo_root().join("c-tests/build-openssl-clients.sh"))
+            .arg(&out)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run c-tests/build-openssl-clients.sh: {e}"));
+        assert!(
+            result.status.success(),
+            "building the OpenSSL clients failed (needs gcc, make, perl, libc6-dev, cargo):\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let prefix = Command::new(repo_root().join("c-tests/build-openssl.sh"))
+            .arg("1.1.1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run c-tests/build-openssl.sh: {e}"));
+        assert!(prefix.status.success(), "c-tests/build-openssl.sh 1.1.1 failed");
+        let builds = OpensslBuilds {
+            shared_111: out.join("default_paths_client-1.1.1"),
+            openssl_static: out.join("default_paths_client-4-static"),
+            fullstatic: out.join("default_paths_client-4-fullstatic"),
+            prefix_111: PathBuf::from(String::from_utf8(prefix.stdout).unwrap().trim()),
+        };
+        for file in [
+            &builds.shared_111,
+            &builds.openssl_static,
+            &builds.fullstatic,
+            &builds.prefix_111.join("lib/libssl.so.1.1"),
+            &builds.prefix_111.join("lib/libcrypto.so.1.1"),
+        ] {
+            assert!(file.is_file(), "{} is missing", file.display());
+        }
+        builds
     })
 }
 
@@ -465,10 +593,17 @@ pub fn python3() -> &'static Path {
             ])
             .output()
             .unwrap_or_else(|e| panic!("cannot run /usr/bin/python3: {e}"));
-        assert!(out.status.success(), "/usr/bin/python3 has no ssl module: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "/usr/bin/python3 has no ssl module: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let module = text.lines().next().unwrap_or_default().to_string();
-        let ldd = Command::new("ldd").arg(&module).output().expect("ldd must be installed");
+        let ldd = Command::new("ldd")
+            .arg(&module)
+            .output()
+            .expect("ldd must be installed");
         let ldd = String::from_utf8_lossy(&ldd.stdout).into_owned();
         let libssl = ldd
             .lines()
@@ -618,7 +753,11 @@ impl Scenario {
         fs::create_dir_all(&certs).unwrap();
         fs::copy(&pki.bundle, certs.join("ca-certificates.crt")).unwrap();
         fs::write(certs.join(format!("{}.0", pki.unrelated.hash)), pki.unrelated.pem()).unwrap();
-        Scenario { dir, certs, app_ca: None }
+        Scenario {
+            dir,
+            certs,
+            app_ca: None,
+        }
     }
 
     /// Removes the unrelated hash entry: only the bundle is left, so Qt does
@@ -661,7 +800,9 @@ impl Scenario {
 
     /// The application-private CA directory ([`Scenario::with_app_ca_dir`]).
     pub fn app_ca_dir(&self) -> &Path {
-        self.app_ca.as_deref().expect("Scenario::with_app_ca_dir() was not called")
+        self.app_ca
+            .as_deref()
+            .expect("Scenario::with_app_ca_dir() was not called")
     }
 
     /// The directory that replaces `/etc/ssl/certs`.
@@ -687,7 +828,11 @@ impl Scenario {
     ) -> (Command, String) {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
         let program = program.as_ref();
-        let line = format!("{}{}", if preload { "LD_PRELOAD=libcafix.so " } else { "" }, describe(program, &args));
+        let line = format!(
+            "{}{}",
+            if preload { "LD_PRELOAD=libcafix.so " } else { "" },
+            describe(program, &args)
+        );
         let mut cmd = Command::new("unshare");
         // setpriv: the program dies with the test thread that started it, so
         // an interrupted test run leaves no server behind.
@@ -747,7 +892,12 @@ impl Scenario {
         let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
         let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
         let stderr = strip_namespace_line(&stderr, &line, status);
-        RunOutput { command: line, status, stdout, stderr }
+        RunOutput {
+            command: line,
+            status,
+            stdout,
+            stderr,
+        }
     }
 
     /// Starts the HTTPS server in this scenario: `openssl s_server -HTTP` on
@@ -755,6 +905,17 @@ impl Scenario {
     /// serving `/index.txt` (see [`SERVER_RESPONSE`]).
     pub fn start_server(&self) -> Server {
         self.spawn_server(&[], false, "server")
+    }
+
+    /// Starts `openssl s_server -HTTP` sending `cert` (a PEM file, leaf
+    /// first, sent as it is: no chain is added) with `key`, plus `extra`
+    /// arguments; with `preload` the shim runs inside the server. For the
+    /// failure classes: an omitted intermediate, an expired, future-dated,
+    /// wrongly named or self-signed leaf.
+    pub fn start_server_with(&self, cert: &Path, key: &Path, extra: &[&str], preload: bool) -> Server {
+        let mut args = vec!["-cert", path_str(cert), "-key", path_str(key)];
+        args.extend_from_slice(extra);
+        self.spawn_server_args(&args, preload, "custom-server")
     }
 
     /// Starts an HTTPS server that requires a client certificate and checks
@@ -765,7 +926,15 @@ impl Scenario {
     pub fn start_client_auth_server(&self, capath: &Path, preload: bool) -> Server {
         let capath = path_str(capath).to_string();
         self.spawn_server(
-            &["-Verify", "1", "-verify_return_error", "-CApath", &capath, "-no-CAfile", "-no-CAstore"],
+            &[
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-CApath",
+                &capath,
+                "-no-CAfile",
+                "-no-CAstore",
+            ],
             preload,
             "mtls-server",
         )
@@ -773,6 +942,18 @@ impl Scenario {
 
     fn spawn_server(&self, extra: &[&str], preload: bool, name: &str) -> Server {
         let pki = pki();
+        #[rustfmt::skip]
+        let mut args: Vec<&str> = vec![
+            "-cert", path_str(&pki.leaf.cert), "-key", path_str(&pki.leaf.key),
+            "-cert_chain", path_str(&pki.intermediate.cert),
+        ];
+        args.extend_from_slice(extra);
+        self.spawn_server_args(&args, preload, name)
+    }
+
+    /// `openssl s_server -accept 127.0.0.1:<free port> -HTTP ARGS` serving
+    /// [`SERVER_RESPONSE`], retried on another port if the port was taken.
+    fn spawn_server_args(&self, extra: &[&str], preload: bool, name: &str) -> Server {
         let www = self.dir.join("www");
         fs::create_dir_all(&www).unwrap();
         fs::write(www.join("index.txt"), SERVER_RESPONSE).unwrap();
@@ -780,11 +961,7 @@ impl Scenario {
         for attempt in 0..5 {
             let port = free_port();
             let accept = format!("127.0.0.1:{port}");
-            #[rustfmt::skip]
-            let mut args: Vec<&str> = vec![
-                "s_server", "-accept", &accept, "-cert", path_str(&pki.leaf.cert),
-                "-key", path_str(&pki.leaf.key), "-cert_chain", path_str(&pki.intermediate.cert), "-HTTP",
-            ];
+            let mut args: Vec<&str> = vec!["s_server", "-accept", &accept, "-HTTP"];
             args.extend_from_slice(extra);
             let stdout_log = self.dir.join(format!("{name}-{port}-{attempt}.out"));
             let stderr_log = self.dir.join(format!("{name}-{port}-{attempt}.err"));
@@ -796,7 +973,13 @@ impl Scenario {
                 .stderr(fs::File::create(&stderr_log).unwrap())
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot run unshare (util-linux must be installed): {e}"));
-            let mut server = Server { child, port, command: line, stdout_log, stderr_log };
+            let mut server = Server {
+                child,
+                port,
+                command: line,
+                stdout_log,
+                stderr_log,
+            };
             match server.wait_ready() {
                 Ok(()) => return server,
                 Err(log) if log.contains("in use") => last_log = log,
@@ -855,13 +1038,21 @@ impl Server {
     pub fn log(&self) -> String {
         let out = fs::read_to_string(&self.stdout_log).unwrap_or_default();
         let err = fs::read_to_string(&self.stderr_log).unwrap_or_default();
-        let err: String = err.lines().filter(|l| *l != NAMESPACE_READY).map(|l| format!("{l}\n")).collect();
+        let err: String = err
+            .lines()
+            .filter(|l| *l != NAMESPACE_READY)
+            .map(|l| format!("{l}\n"))
+            .collect();
         format!("{out}{err}")
     }
 
     /// The shim's log lines in the server's output.
     pub fn cafix_lines(&self) -> Vec<String> {
-        self.log().lines().filter(|l| l.starts_with("cafix[")).map(str::to_string).collect()
+        self.log()
+            .lines()
+            .filter(|l| l.starts_with("cafix["))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Waits until s_server says ACCEPT and the port takes connections.
@@ -876,7 +1067,10 @@ impl Server {
                 }
                 return Err(log);
             }
-            let accepted = fs::read_to_string(&self.stdout_log).unwrap_or_default().lines().any(|l| l == "ACCEPT");
+            let accepted = fs::read_to_string(&self.stdout_log)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == "ACCEPT");
             if accepted {
                 let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
                 if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
@@ -948,21 +1142,30 @@ impl Client {
         match self {
             Client::Qt5 => scenario.run(&clients().qt5, &[server.url()], &[], preload),
             Client::Qt6 => scenario.run(&clients().qt6, &[server.url()], &[], preload),
-            Client::OpensslCapath => {
-                scenario.run(&clients().openssl, &["capath", TRUST_DIR, "localhost", &port], &[], preload)
-            }
-            Client::DlopenCapath => {
-                scenario.run(&clients().dlopen, &["capath", TRUST_DIR, "localhost", &port], &[], preload)
-            }
+            Client::OpensslCapath => scenario.run(
+                &clients().openssl,
+                &["capath", TRUST_DIR, "localhost", &port],
+                &[],
+                preload,
+            ),
+            Client::DlopenCapath => scenario.run(
+                &clients().dlopen,
+                &["capath", TRUST_DIR, "localhost", &port],
+                &[],
+                preload,
+            ),
             Client::DlopenQtStyle => scenario.run(
                 &clients().dlopen_unversioned,
                 &["dir", "/etc/ssl/certs/", "localhost", &port],
                 &[],
                 preload,
             ),
-            Client::PythonCapath => {
-                scenario.run(python3(), &["-I", "-c", PYTHON_CLIENT, TRUST_DIR, "127.0.0.1", &port], &[], preload)
-            }
+            Client::PythonCapath => scenario.run(
+                python3(),
+                &["-I", "-c", PYTHON_CLIENT, TRUST_DIR, "127.0.0.1", &port],
+                &[],
+                preload,
+            ),
         }
     }
 }
@@ -974,20 +1177,31 @@ impl Client {
 /// The client failed, printing `expected` (and no `OK`).
 pub fn assert_failed_with(out: &RunOutput, expected: &str) {
     assert!(!out.success(), "expected a failure, the client succeeded:\n{out}");
-    assert!(out.stdout.contains("ERROR"), "the client failed without saying ERROR:\n{out}");
-    assert!(out.all().contains(expected), "expected the error text {expected:?}:\n{out}");
+    assert!(
+        out.stdout.contains("ERROR"),
+        "the client failed without saying ERROR:\n{out}"
+    );
+    assert!(
+        out.all().contains(expected),
+        "expected the error text {expected:?}:\n{out}"
+    );
 }
 
 /// The client succeeded and said `OK`.
 pub fn assert_succeeded(out: &RunOutput) {
-    assert!(out.success() && out.stdout.starts_with("OK"), "expected success:\n{out}");
+    assert!(
+        out.success() && out.stdout.starts_with("OK"),
+        "expected success:\n{out}"
+    );
 }
 
 /// A shim log line (`cafix[...`) says it served `entry` (e.g. `4042bcee.0`)
 /// with the certificate named `cn`.
 pub fn assert_served(lines: &[&str], entry: &str, cn: &str, context: &dyn fmt::Display) {
     assert!(
-        lines.iter().any(|l| l.starts_with("cafix[") && l.contains(entry) && l.contains(cn) && l.contains("served")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("cafix[") && l.contains(entry) && l.contains(cn) && l.contains("served")),
         "no shim log line says it served {entry} ({cn}):\n{context}"
     );
 }
