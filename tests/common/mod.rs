@@ -622,16 +622,18 @@ pub fn python3() -> &'static Path {
     })
 }
 
-/// The Python client, run as `python3 -I -c PYTHON_CLIENT CAPATH HOST PORT`:
-/// `ssl.create_default_context(capath=...)` (no cafile, so no defaults are
-/// loaded), SNI and host name `localhost`, `GET /index.txt`. Prints `OK
-/// <status line>` or `ERROR: <exception>` (exit 1).
+/// The Python client, run as `python3 -I -c PYTHON_CLIENT LOCATION HOST
+/// PORT`: `ssl.create_default_context(capath=LOCATION)` (no cafile, so no
+/// defaults are loaded), or `cafile=FILE` when LOCATION is `cafile=FILE`;
+/// SNI and host name `localhost`, `GET /index.txt`. Prints `OK <status
+/// line>` or `ERROR: <exception>` (exit 1).
 pub const PYTHON_CLIENT: &str = r#"
 import socket, ssl, sys
-capath, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-print(f"python_client: {sys.executable} {ssl.OPENSSL_VERSION}, capath {capath}", file=sys.stderr)
+location, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kind, path = location.split("=", 1) if location.startswith("cafile=") else ("capath", location)
+print(f"python_client: {sys.executable} {ssl.OPENSSL_VERSION}, {kind} {path}", file=sys.stderr)
 try:
-    ctx = ssl.create_default_context(capath=capath)
+    ctx = ssl.create_default_context(**{kind: path})
     with socket.create_connection((host, port), timeout=10) as sock:
         with ctx.wrap_socket(sock, server_hostname="localhost") as tls:
             tls.sendall(b"GET /index.txt HTTP/1.0\r\nHost: localhost\r\n\r\n")
