@@ -28,7 +28,10 @@ fn report(name: &str, times_ms: Vec<f64>) {
 fn main() {
     // `cargo bench` passes `--bench`; ignore flags.
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let path = PathBuf::from(args.first().map_or("/etc/ssl/certs/ca-certificates.crt", String::as_str));
+    let path = PathBuf::from(
+        args.first()
+            .map_or("/etc/ssl/certs/ca-certificates.crt", String::as_str),
+    );
     let rounds: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(31);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 

@@ -140,7 +140,9 @@ impl BundleIndex {
                     None => skipped += 1,
                 },
                 PemItem::Other => others += 1,
-                PemItem::Malformed(why) => problems.push(format!("bad PEM after {} certificate(s): {why}", certs.len())),
+                PemItem::Malformed(why) => {
+                    problems.push(format!("bad PEM after {} certificate(s): {why}", certs.len()))
+                }
             }
         }
         if skipped > 0 {
@@ -154,7 +156,12 @@ impl BundleIndex {
         }
         // Stable: certificates with one hash keep their bundle order.
         certs.sort_by_key(|c| c.subject_hash);
-        BundleIndex { path, bytes, certs, problems }
+        BundleIndex {
+            path,
+            bytes,
+            certs,
+            problems,
+        }
     }
 
     /// Certificates with this subject hash, in bundle order.
@@ -185,7 +192,11 @@ pub fn find_system_bundle(config: &Config, is_file: &dyn Fn(&Path) -> bool) -> O
             return Some(p.to_path_buf());
         }
     }
-    BUNDLE_PATHS.iter().map(|(p, _)| Path::new(*p)).find(|p| is_file(p)).map(Path::to_path_buf)
+    BUNDLE_PATHS
+        .iter()
+        .map(|(p, _)| Path::new(*p))
+        .find(|p| is_file(p))
+        .map(Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -194,7 +205,11 @@ mod tests {
 
     #[test]
     fn garbage_bundles_give_empty_indexes_with_problems() {
-        for bytes in [&b""[..], b"garbage", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"] {
+        for bytes in [
+            &b""[..],
+            b"garbage",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
             let idx = BundleIndex::parse(PathBuf::from("/x"), bytes.to_vec());
             assert!(idx.certs.is_empty());
             assert!(!idx.problems.is_empty());
@@ -213,9 +228,16 @@ mod tests {
             assert!(idx.with_hash(c.subject_hash).iter().any(|d| d.der == c.der));
             assert!(idx.contains_der(&c.der));
         }
-        let isrg = idx.certs.iter().find(|c| c.short_name() == "ISRG Root X1").expect("ISRG Root X1");
+        let isrg = idx
+            .certs
+            .iter()
+            .find(|c| c.short_name() == "ISRG Root X1")
+            .expect("ISRG Root X1");
         assert_eq!(subject_hash::hash_hex(isrg.subject_hash), "4042bcee");
-        assert_eq!(isrg.subject, "CN=ISRG Root X1, O=Internet Security Research Group, C=US");
+        assert_eq!(
+            isrg.subject,
+            "CN=ISRG Root X1, O=Internet Security Research Group, C=US"
+        );
     }
 
     #[test]

@@ -113,7 +113,9 @@ impl Config {
         if secure {
             for name in ["CAFIX_LOG_FILE", "CAFIX_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
                 if env(name).is_some() {
-                    config.notes.push(format!("{name} ignored: this is a secure-exec (setuid/setgid/capability) process"));
+                    config.notes.push(format!(
+                        "{name} ignored: this is a secure-exec (setuid/setgid/capability) process"
+                    ));
                 }
             }
             // Logs go to stderr only; the file's log_file is root's choice but
@@ -147,7 +149,9 @@ impl Config {
             }
         }
         if unknown > 0 {
-            self.notes.push(format!("{SYSTEM_CONFIG_PATH}: {unknown} line(s) ignored (not `key = value` with a known key)"));
+            self.notes.push(format!(
+                "{SYSTEM_CONFIG_PATH}: {unknown} line(s) ignored (not `key = value` with a known key)"
+            ));
         }
     }
 
@@ -155,12 +159,16 @@ impl Config {
         match key {
             "log" => match Level::parse(value) {
                 Some(l) => self.level = l,
-                None => self.notes.push(format!("{origin}: unknown log level {value:?}; use off, error, warn, info or debug")),
+                None => self.notes.push(format!(
+                    "{origin}: unknown log level {value:?}; use off, error, warn, info or debug"
+                )),
             },
             "log_format" => match value.trim() {
                 "json" => self.format = Format::Json,
                 "text" | "" => self.format = Format::Text,
-                other => self.notes.push(format!("{origin}: unknown log format {other:?}; use text or json")),
+                other => self
+                    .notes
+                    .push(format!("{origin}: unknown log format {other:?}; use text or json")),
             },
             "log_file" if !value.is_empty() => self.log_file = Some(PathBuf::from(value)),
             "bundle" if !value.is_empty() => self.bundle = Some(PathBuf::from(value)),
@@ -176,7 +184,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<Vec<u8>> {
-        let map: HashMap<String, Vec<u8>> = pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+        let map: HashMap<String, Vec<u8>> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -217,7 +228,11 @@ mod tests {
             ("SSL_CERT_FILE", "/tmp/evil.pem"),
             ("SSL_CERT_DIR", "/tmp/evil"),
         ]);
-        let c = Config::resolve(Some("bundle = /etc/ssl/certs/ca-certificates.crt\nlog_file = /var/log/cafix.log\n"), &env, true);
+        let c = Config::resolve(
+            Some("bundle = /etc/ssl/certs/ca-certificates.crt\nlog_file = /var/log/cafix.log\n"),
+            &env,
+            true,
+        );
         assert_eq!(c.level, Level::Debug);
         assert_eq!(c.log_file, None);
         assert_eq!(c.bundle, Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")));
@@ -228,7 +243,11 @@ mod tests {
 
     #[test]
     fn config_file_garbage_is_counted_not_fatal() {
-        let c = Config::resolve(Some("log = info\n\u{0}\u{1}garbage\nnot a key = 3\n# comment\nlog_format = xml\n"), &env_of(&[]), false);
+        let c = Config::resolve(
+            Some("log = info\n\u{0}\u{1}garbage\nnot a key = 3\n# comment\nlog_format = xml\n"),
+            &env_of(&[]),
+            false,
+        );
         assert_eq!(c.level, Level::Info);
         assert_eq!(c.format, Format::Text);
         assert_eq!(c.notes.len(), 2, "{:?}", c.notes);

@@ -12,19 +12,34 @@
 ///
 /// Each entry: (directory without trailing slash, who looks there).
 pub const TRUST_DIRS: &[(&str, &str)] = &[
-    ("/etc/ssl/certs", "Debian/Ubuntu/Alpine/Arch/openSUSE OPENSSLDIR/certs; Qt"),
+    (
+        "/etc/ssl/certs",
+        "Debian/Ubuntu/Alpine/Arch/openSUSE OPENSSLDIR/certs; Qt",
+    ),
     ("/usr/lib/ssl/certs", "Debian's OPENSSLDIR (/usr/lib/ssl)/certs; Qt"),
     ("/usr/share/ssl", "Qt"),
     ("/usr/share/ssl/certs", "old Red Hat/Mandriva OPENSSLDIR/certs"),
     ("/usr/local/ssl", "Qt"),
-    ("/usr/local/ssl/certs", "OpenSSL's built-in default OPENSSLDIR (/usr/local/ssl)/certs; Qt"),
+    (
+        "/usr/local/ssl/certs",
+        "OpenSSL's built-in default OPENSSLDIR (/usr/local/ssl)/certs; Qt",
+    ),
     ("/var/ssl/certs", "AIX; Qt"),
     ("/etc/openssl/certs", "NetBSD OPENSSLDIR/certs; Qt"),
     ("/opt/openssl/certs", "Qt"),
     ("/etc/ssl", "Qt"),
-    ("/etc/pki/tls/certs", "Fedora/RHEL/CentOS OPENSSLDIR (/etc/pki/tls)/certs"),
-    ("/usr/local/openssl/certs", "hand-built OpenSSL with --prefix=/usr/local/openssl"),
-    ("/usr/local/etc/openssl/certs", "Homebrew/FreeBSD ports OPENSSLDIR/certs"),
+    (
+        "/etc/pki/tls/certs",
+        "Fedora/RHEL/CentOS OPENSSLDIR (/etc/pki/tls)/certs",
+    ),
+    (
+        "/usr/local/openssl/certs",
+        "hand-built OpenSSL with --prefix=/usr/local/openssl",
+    ),
+    (
+        "/usr/local/etc/openssl/certs",
+        "Homebrew/FreeBSD ports OPENSSLDIR/certs",
+    ),
     ("/usr/local/share/certs", "FreeBSD"),
     ("/system/etc/security/cacerts", "Android"),
 ];
@@ -35,23 +50,44 @@ pub const TRUST_DIRS: &[(&str, &str)] = &[
 /// which the system bundle is searched (after `SSL_CERT_FILE`), following
 /// openssl-probe and rustls-native-certs.
 pub const BUNDLE_PATHS: &[(&str, &str)] = &[
-    ("/etc/ssl/certs/ca-certificates.crt", "Debian, Ubuntu, Gentoo, Arch (ca-certificates)"),
-    ("/etc/pki/tls/certs/ca-bundle.crt", "Fedora, RHEL, CentOS (ca-certificates, legacy path)"),
-    ("/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "Fedora, RHEL 7+ (update-ca-trust)"),
+    (
+        "/etc/ssl/certs/ca-certificates.crt",
+        "Debian, Ubuntu, Gentoo, Arch (ca-certificates)",
+    ),
+    (
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "Fedora, RHEL, CentOS (ca-certificates, legacy path)",
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        "Fedora, RHEL 7+ (update-ca-trust)",
+    ),
     ("/etc/ssl/ca-bundle.pem", "openSUSE, SLES"),
-    ("/etc/ssl/cert.pem", "Alpine, Arch (OPENSSLDIR/cert.pem), macOS, OpenBSD, LibreSSL"),
+    (
+        "/etc/ssl/cert.pem",
+        "Alpine, Arch (OPENSSLDIR/cert.pem), macOS, OpenBSD, LibreSSL",
+    ),
     ("/usr/local/share/certs/ca-root-nss.crt", "FreeBSD (ca_root_nss)"),
     ("/etc/pki/tls/cert.pem", "Fedora/RHEL OPENSSLDIR/cert.pem"),
     ("/etc/pki/tls/cacert.pem", "old Mandriva/OpenELEC"),
     ("/etc/openssl/certs/ca-certificates.crt", "NetBSD (mozilla-rootcerts)"),
     ("/etc/openssl/cert.pem", "NetBSD OPENSSLDIR/cert.pem"),
-    ("/usr/local/ssl/cert.pem", "OpenSSL's built-in default OPENSSLDIR (static builds, AppImages, conda, PyInstaller)"),
+    (
+        "/usr/local/ssl/cert.pem",
+        "OpenSSL's built-in default OPENSSLDIR (static builds, AppImages, conda, PyInstaller)",
+    ),
     ("/usr/lib/ssl/cert.pem", "Debian's OPENSSLDIR/cert.pem"),
     ("/usr/local/etc/openssl/cert.pem", "Homebrew, FreeBSD ports OpenSSL"),
     ("/usr/share/ssl/certs/ca-bundle.crt", "old Red Hat"),
     ("/etc/certs/ca-certificates.crt", "Solaris, illumos"),
-    ("/var/lib/ca-certificates/ca-bundle.pem", "openSUSE (p11-kit extraction)"),
-    ("/etc/ssl/certs/ca-bundle.crt", "Void Linux, some embedded distributions"),
+    (
+        "/var/lib/ca-certificates/ca-bundle.pem",
+        "openSUSE (p11-kit extraction)",
+    ),
+    (
+        "/etc/ssl/certs/ca-bundle.crt",
+        "Void Linux, some embedded distributions",
+    ),
     ("/system/etc/security/cacerts.pem", "Android toolchains"),
 ];
 
@@ -210,7 +246,11 @@ pub fn classify<'a>(
     let slash = path.iter().rposition(|&b| b == b'/')?;
     let (dir, name) = (&path[..slash], &path[slash + 1..]);
     if let Some((hash, index)) = parse_hash_entry_name(name) {
-        let dir = if dir.is_empty() { &path[..1] } else { trim_trailing_slashes(dir) };
+        let dir = if dir.is_empty() {
+            &path[..1]
+        } else {
+            trim_trailing_slashes(dir)
+        };
         if is_trust_dir(dir, cert_dir_env) {
             return Some(TrustPath::HashEntry { dir, hash, index });
         }
@@ -233,14 +273,23 @@ mod tests {
     fn hash_entries_in_trust_dirs_classify() {
         assert_eq!(
             classify(b"/etc/ssl/certs//4042bcee.0", None, None),
-            Some(TrustPath::HashEntry { dir: b"/etc/ssl/certs", hash: 0x4042bcee, index: 0 })
+            Some(TrustPath::HashEntry {
+                dir: b"/etc/ssl/certs",
+                hash: 0x4042bcee,
+                index: 0
+            })
         );
         assert_eq!(
             classify(b"/etc/openssl/certs/8d33f237.12", None, None),
-            Some(TrustPath::HashEntry { dir: b"/etc/openssl/certs", hash: 0x8d33f237, index: 12 })
+            Some(TrustPath::HashEntry {
+                dir: b"/etc/openssl/certs",
+                hash: 0x8d33f237,
+                index: 12
+            })
         );
         assert_eq!(
-            classify(b"/etc//ssl///certs///4042bcee.1", None, None).map(|t| matches!(t, TrustPath::HashEntry { index: 1, .. })),
+            classify(b"/etc//ssl///certs///4042bcee.1", None, None)
+                .map(|t| matches!(t, TrustPath::HashEntry { index: 1, .. })),
             Some(true)
         );
     }

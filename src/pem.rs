@@ -42,7 +42,11 @@ pub fn encode_certificate(der: &[u8]) -> Vec<u8> {
             | u32::from(*chunk.get(2).unwrap_or(&0));
         b64.push(BASE64[(n >> 18) as usize & 63]);
         b64.push(BASE64[(n >> 12) as usize & 63]);
-        b64.push(if chunk.len() > 1 { BASE64[(n >> 6) as usize & 63] } else { b'=' });
+        b64.push(if chunk.len() > 1 {
+            BASE64[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
         b64.push(if chunk.len() > 2 { BASE64[n as usize & 63] } else { b'=' });
     }
     let mut out = Vec::with_capacity(b64.len() + b64.len() / 64 + 64);

@@ -20,7 +20,12 @@ pub struct Record {
 
 impl Record {
     pub fn new(level: Level, event: &'static str, message: impl Into<String>) -> Record {
-        Record { level, event, message: message.into(), details: Vec::new() }
+        Record {
+            level,
+            event,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn with(mut self, key: &'static str, value: impl Into<String>) -> Record {
@@ -55,7 +60,11 @@ impl Record {
             json_string(&self.message)
         );
         for (key, value) in &self.details {
-            out.push_str(&format!(",{}:{}", json_string(key.trim_start_matches('_')), json_string(value)));
+            out.push_str(&format!(
+                ",{}:{}",
+                json_string(key.trim_start_matches('_')),
+                json_string(value)
+            ));
         }
         out.push_str("}\n");
         out
@@ -97,8 +106,13 @@ mod tests {
 
     #[test]
     fn text_lines_start_with_pid_prefix() {
-        let r = Record::new(Level::Info, "served", "x is missing; served \"CN=A\"").with("bundle", "/b").with("_hash", "00");
-        assert_eq!(r.render(42, Format::Text), "cafix[42]: info: x is missing; served \"CN=A\"\ncafix[42]:   bundle: /b\n");
+        let r = Record::new(Level::Info, "served", "x is missing; served \"CN=A\"")
+            .with("bundle", "/b")
+            .with("_hash", "00");
+        assert_eq!(
+            r.render(42, Format::Text),
+            "cafix[42]: info: x is missing; served \"CN=A\"\ncafix[42]:   bundle: /b\n"
+        );
     }
 
     #[test]

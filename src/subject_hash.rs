@@ -145,7 +145,10 @@ pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
 /// PrintableString, T61String, IA5String, UniversalString, BMPString, and the
 /// tags OpenSSL maps to `B_ASN1_UNKNOWN`). VisibleString is not among them.
 fn is_printable_type(tag: u32) -> bool {
-    matches!(tag, 3 | 7 | 8 | 9 | 11 | 12 | 13 | 14 | 15 | 16 | 18 | 19 | 20 | 22 | 28 | 29 | 30)
+    matches!(
+        tag,
+        3 | 7 | 8 | 9 | 11 | 12 | 13 | 14 | 15 | 16 | 18 | 19 | 20 | 22 | 28 | 29 | 30
+    )
 }
 
 /// `c2i_ASN1_BIT_STRING` then `i2c_ASN1_BIT_STRING`: the unused-bits octet
@@ -172,7 +175,9 @@ fn is_valid_oid_encoding(oid: &[u8]) -> bool {
     if last & 0x80 != 0 {
         return false;
     }
-    oid.iter().enumerate().all(|(i, &b)| b != 0x80 || (i > 0 && oid[i - 1] & 0x80 != 0))
+    oid.iter()
+        .enumerate()
+        .all(|(i, &b)| b != 0x80 || (i > 0 && oid[i - 1] & 0x80 != 0))
 }
 
 /// The raw encoding of every attribute value, in order, after checking that
@@ -287,7 +292,9 @@ fn to_utf8(tag: u32, data: &[u8]) -> Option<Vec<u8>> {
             }
             let mut s = String::new();
             for quad in data.chunks_exact(4) {
-                s.push(char::from_u32(u32::from_be_bytes([quad[0], quad[1], quad[2], quad[3]]))?);
+                s.push(char::from_u32(u32::from_be_bytes([
+                    quad[0], quad[1], quad[2], quad[3],
+                ]))?);
             }
             Some(s.into_bytes())
         }
@@ -304,7 +311,10 @@ fn is_openssl_space(b: u8) -> bool {
 /// (`asn1_string_canon`). Bytes with the high bit set pass unchanged.
 pub fn canonicalise_text(utf8: &[u8]) -> Vec<u8> {
     let start = utf8.iter().position(|&b| !is_openssl_space(b)).unwrap_or(utf8.len());
-    let end = utf8.iter().rposition(|&b| !is_openssl_space(b)).map_or(start, |i| i + 1);
+    let end = utf8
+        .iter()
+        .rposition(|&b| !is_openssl_space(b))
+        .map_or(start, |i| i + 1);
     let trimmed = &utf8[start..end];
     let mut out = Vec::with_capacity(trimmed.len());
     let mut i = 0;
@@ -367,7 +377,9 @@ mod tests {
 
     // Expected hashes below are `openssl x509 -subject_hash` of a certificate
     // with that subject (OpenSSL 3.0).
-    const CN_A: &[u8] = &[0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a'];
+    const CN_A: &[u8] = &[
+        0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a',
+    ];
 
     #[test]
     fn simple_name_hashes_like_openssl() {
@@ -417,7 +429,11 @@ mod tests {
         assert_eq!(bit_string_content(&[]), None);
         assert_eq!(bit_string_content(&[0x08, 0x00]), None);
         // CN as BIT STRING 03 ff and 03 f8 hash alike.
-        let name = |last| [0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x03, 0x02, 0x03, last];
+        let name = |last| {
+            [
+                0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x03, 0x02, 0x03, last,
+            ]
+        };
         assert_eq!(name_der_hash(&name(0xff)), Some(0x10387ddd));
         assert_eq!(name_der_hash(&name(0xf8)), Some(0x10387ddd));
     }
@@ -425,7 +441,9 @@ mod tests {
     #[test]
     fn oid_encodings() {
         assert!(is_valid_oid_encoding(&[0x55, 0x04, 0x03]));
-        assert!(is_valid_oid_encoding(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]));
+        assert!(is_valid_oid_encoding(&[
+            0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01
+        ]));
         assert!(is_valid_oid_encoding(&[0x81, 0x80, 0x01]));
         assert!(!is_valid_oid_encoding(&[]));
         assert!(!is_valid_oid_encoding(&[0x55, 0x84]));
@@ -444,7 +462,10 @@ mod tests {
 
     #[test]
     fn bmp_and_universal_strings_decode() {
-        assert_eq!(to_utf8(TAG_BMP_STRING, &[0x00, 0x41, 0x00, 0xe9]).unwrap(), "Aé".as_bytes());
+        assert_eq!(
+            to_utf8(TAG_BMP_STRING, &[0x00, 0x41, 0x00, 0xe9]).unwrap(),
+            "Aé".as_bytes()
+        );
         assert_eq!(to_utf8(TAG_UNIVERSAL_STRING, &[0, 0, 0, 0x41]).unwrap(), b"A");
         assert_eq!(to_utf8(TAG_BMP_STRING, &[0x00]), None);
         assert_eq!(to_utf8(TAG_T61_STRING, &[0xe9]).unwrap(), "é".as_bytes());

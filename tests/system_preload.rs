@@ -34,15 +34,13 @@ fn in_namespace(work: &Path, preload: bool, env: &[(&str, &str)], script: &str) 
     let _ = fs::remove_dir_all(&ov);
     fs::create_dir_all(ov.join("upper")).unwrap();
     fs::create_dir_all(ov.join("work")).unwrap();
-    let setup = format!(
+    let setup =
+        format!(
         "set -e; mount -t overlay overlay -o lowerdir=/etc,upperdir={u},workdir={w} /etc; {preload}\nset +e\n{script}",
         u = ov.join("upper").display(),
         w = ov.join("work").display(),
-        preload = if preload {
-            format!("echo {} > /etc/ld.so.preload", common::shim().display())
-        } else {
-            String::new()
-        },
+        preload =
+            if preload { format!("echo {} > /etc/ld.so.preload", common::shim().display()) } else { String::new() },
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &setup]);

@@ -1353,12 +1353,14 @@ pub fn run(args: &CheckArgs) -> Result<i32, String> {
             target.display(),
             outcome.addr
         ),
-        _ => println!(
-            "{} {} ({}); server name sent: {sni}",
-            style::bold("Connected to"),
-            target.display(),
-            outcome.addr
-        ),
+        _ => {
+            println!(
+                "{} {} ({}); server name sent: {sni}",
+                style::bold("Connected to"),
+                target.display(),
+                outcome.addr
+            )
+        }
     }
     if let Some(f) = &outcome.failure {
         println!("{} {}", style::bad("TLS handshake failed:"), f.text);

@@ -149,7 +149,11 @@ macro_rules! open_hook {
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
             let saved = sys::errno();
             // The real open, called with the same three registers.
-            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int, -1);
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int,
+                -1
+            );
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(path, flags, mode) };
             // SAFETY: path is NULL or NUL-terminated.
@@ -167,7 +171,11 @@ macro_rules! openat_hook {
         pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
             let saved = sys::errno();
             // The real openat, called with the same four registers.
-            let real = real_fn!($real, unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int, -1);
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int,
+                -1
+            );
             // SAFETY: arguments passed through unchanged.
             let fd = unsafe { real(dirfd, path, flags, mode) };
             // SAFETY: path is NULL or NUL-terminated.
