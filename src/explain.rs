@@ -114,6 +114,10 @@ pub struct VerifyFailure {
     pub library: String,
     /// The host name the verification expected, if OpenSSL says.
     pub expected_host: Option<String>,
+    /// `X509_verify_cert` returned success although it met this error: the
+    /// program's verify callback accepted it (Qt does this for every error,
+    /// collects them, and fails the handshake itself).
+    pub accepted_by_callback: bool,
 }
 
 /// The likely cause of a failure.
@@ -154,6 +158,17 @@ impl Hint {
     }
 }
 
+/// Errors that mean "the issuer of the certificate at this depth was not
+/// found" (OpenSSL's codes 2, 20 and 21).
+pub fn is_missing_issuer(error: i32) -> bool {
+    matches!(
+        error,
+        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+            | code::UNABLE_TO_GET_ISSUER_CERT
+            | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    )
+}
+
 /// Picks the likely cause.
 pub fn classify(f: &VerifyFailure) -> Hint {
     match f.error {
@@ -162,18 +177,25 @@ pub fn classify(f: &VerifyFailure) -> Hint {
         code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH | code::EMAIL_MISMATCH => Hint::HostnameMismatch,
         code::DEPTH_ZERO_SELF_SIGNED_CERT => Hint::SelfSignedLeaf,
         code::SELF_SIGNED_CERT_IN_CHAIN => Hint::UntrustedRootInChain,
-        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY | code::UNABLE_TO_GET_ISSUER_CERT | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
+        code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        | code::UNABLE_TO_GET_ISSUER_CERT
+        | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
             if f.issuer_in_bundle.is_some() {
                 // Only well-known system directories count: an application's
                 // own directory is its private trust, which cafix leaves alone.
                 let system_dir = |d: &str| is_trust_dir(d.as_bytes(), None);
                 let only_system_dirs = match &f.sources {
                     Some(sources) => {
-                        !sources.is_empty() && sources.iter().all(|s| matches!(s, TrustSource::Dir(d) if system_dir(d)))
+                        !sources.is_empty()
+                            && sources
+                                .iter()
+                                .all(|s| matches!(s, TrustSource::Dir(d) if system_dir(d)))
                     }
                     None => {
                         !f.missed_lookups.is_empty()
-                            && f.missed_lookups.iter().all(|p| p.rsplit_once('/').is_some_and(|(d, _)| system_dir(d)))
+                            && f.missed_lookups
+                                .iter()
+                                .all(|p| p.rsplit_once('/').is_some_and(|(d, _)| system_dir(d)))
                     }
                 };
                 if only_system_dirs {
@@ -246,15 +268,27 @@ fn subject_of(f: &VerifyFailure) -> &str {
 /// One record for one failure.
 pub fn to_record(f: &VerifyFailure) -> Record {
     let hint = classify(f);
+    let callback = if f.accepted_by_callback {
+        "; the program's verify callback let the handshake go on, the program decides"
+    } else {
+        ""
+    };
     let mut r = Record::new(
         Level::Warn,
         "verify-failed",
-        format!("certificate verification failed: {} (error {} at depth {}) [{}]", f.error_text, f.error, f.depth, f.library),
+        format!(
+            "certificate verification failed: {} (error {} at depth {}) [{}]{callback}",
+            f.error_text, f.error, f.depth, f.library
+        ),
     )
     .with("_error", f.error.to_string())
     .with("_error_text", f.error_text.clone())
     .with("_depth", f.depth.to_string())
-    .with("_library", f.library.clone());
+    .with("_library", f.library.clone())
+    .with(
+        "_accepted_by_callback",
+        if f.accepted_by_callback { "yes" } else { "no" },
+    );
     if let Some(c) = &f.cert {
         r = r.with("certificate", c.subject.clone());
         let issuer_hash = c.issuer_hash.map(hash_hex).unwrap_or_else(|| "?".to_string());
@@ -304,7 +338,13 @@ mod tests {
     }
 
     fn failure(error: i32, depth: i32, c: CertSummary) -> VerifyFailure {
-        VerifyFailure { error, depth, cert: Some(c), library: "OpenSSL test".into(), ..Default::default() }
+        VerifyFailure {
+            error,
+            depth,
+            cert: Some(c),
+            library: "OpenSSL test".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -341,5 +381,29 @@ mod tests {
         let hint = r.details.iter().find(|(k, _)| *k == "hint").unwrap();
         assert!(hint.1.contains("sha256$ab"), "{}", hint.1);
         assert!(r.message.contains("error 18 at depth 0"));
+    }
+
+    #[test]
+    fn an_error_a_verify_callback_accepted_says_so() {
+        let mut f = failure(20, 1, cert(true, false));
+        let plain = to_record(&f);
+        assert!(!plain.message.contains("callback"), "{}", plain.message);
+        assert!(plain.details.contains(&("_accepted_by_callback", "no".into())));
+        f.accepted_by_callback = true;
+        let accepted = to_record(&f);
+        assert!(accepted
+            .message
+            .ends_with("the program's verify callback let the handshake go on, the program decides"));
+        assert!(accepted.details.contains(&("_accepted_by_callback", "yes".into())));
+    }
+
+    #[test]
+    fn missing_issuer_codes() {
+        for e in [2, 20, 21] {
+            assert!(is_missing_issuer(e), "{e}");
+        }
+        for e in [0, 10, 18, 19, 62] {
+            assert!(!is_missing_issuer(e), "{e}");
+        }
     }
 }

@@ -20,17 +20,6 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use serde_json::Value;
-
-/// The records of a JSON-format run (`CAFIX_LOG_FORMAT=json`) with `event`.
-fn json_records(out: &RunOutput, event: &str) -> Vec<Value> {
-    out.stderr
-        .lines()
-        .filter(|l| l.starts_with("{\"cafix\":"))
-        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("bad JSON record {l:?}: {e}\n{out}")))
-        .filter(|r| r["event"] == event)
-        .collect()
-}
 
 fn default_paths_client(client: &Path, preload: bool) -> (RunOutput, Server, Scenario) {
     let scenario = Scenario::new().without_hash_entries();
@@ -160,7 +149,7 @@ fn two_openssl_versions_in_one_process_both_pass_with_shim() {
 }
 
 /// The library a failure record names: `<OpenSSL_version()>, <path of libcrypto>`.
-fn record_library(record: &Value) -> &str {
+fn record_library(record: &serde_json::Value) -> &str {
     record["library"]
         .as_str()
         .unwrap_or_else(|| panic!("record without library: {record}"))
@@ -184,7 +173,7 @@ fn two_openssl_versions_in_one_process_each_failure_names_its_version() {
             "{version}:\n{out}"
         );
     }
-    let records = json_records(&out, "verify-failed");
+    let records = out.json_records("verify-failed");
     assert_eq!(records.len(), 2, "expected one failure record per library:\n{out}");
     let (first, second) = (record_library(&records[0]), record_library(&records[1]));
     assert!(
@@ -211,7 +200,7 @@ fn dlopen_rtld_local_failure_names_the_dlopened_library() {
     let json = [("CAFIX_LOG_FORMAT", "json")];
     let out = scenario.run(&clients().dlopen, &["cafile", cafile, "localhost", &port], &json, true);
     assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
-    let records = json_records(&out, "verify-failed");
+    let records = out.json_records("verify-failed");
     assert_eq!(records.len(), 1, "expected one failure record:\n{out}");
     let library = record_library(&records[0]);
     assert!(

@@ -41,6 +41,7 @@ pub enum Sym {
     LookupCtrlEx,
     StoreFree,
     LookupGetStore,
+    StoreCtxGetError,
 }
 
 const NAMES: &[&CStr] = &[
@@ -58,6 +59,7 @@ const NAMES: &[&CStr] = &[
     c"X509_LOOKUP_ctrl_ex",
     c"X509_STORE_free",
     c"X509_LOOKUP_get_store",
+    c"X509_STORE_CTX_get_error",
 ];
 
 impl Sym {

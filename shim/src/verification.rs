@@ -129,6 +129,8 @@ struct Api {
     get0_param: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
     param_get0_host: Option<unsafe extern "C" fn(*mut c_void, libc::c_int) -> *const libc::c_char>,
     sk_num: Option<unsafe extern "C" fn(*const c_void) -> libc::c_int>,
+    sk_value: Option<unsafe extern "C" fn(*const c_void, libc::c_int) -> *mut c_void>,
+    get0_chain: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
     i2d_x509: unsafe extern "C" fn(*mut c_void, *mut *mut u8) -> libc::c_int,
     error_string: unsafe extern "C" fn(libc::c_long) -> *const libc::c_char,
     version: Option<unsafe extern "C" fn(libc::c_int) -> *const libc::c_char>,
@@ -154,6 +156,8 @@ impl Api {
                 get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| fn_from(p)),
                 param_get0_host: find(c"X509_VERIFY_PARAM_get0_host").map(|p| fn_from(p)),
                 sk_num: find(c"OPENSSL_sk_num").map(|p| fn_from(p)),
+                sk_value: find(c"OPENSSL_sk_value").map(|p| fn_from(p)),
+                get0_chain: find(c"X509_STORE_CTX_get0_chain").map(|p| fn_from(p)),
                 i2d_x509: fn_from(find(c"i2d_X509")?),
                 error_string: fn_from(find(c"X509_verify_cert_error_string")?),
                 version: find(c"OpenSSL_version").map(|p| fn_from(p)),
@@ -193,12 +197,77 @@ unsafe fn der_of(api: &Api, cert: *mut c_void) -> Option<Vec<u8>> {
     (written == len).then_some(buf)
 }
 
-/// Explains a failed verification of `ctx` (called after the real
-/// `X509_verify_cert` returned ≤ 0).
+/// Whether `ctx` is libssl's check of a peer on a connection that does not
+/// verify it (`SSL_VERIFY_NONE`: `curl -k`, Python's `CERT_NONE`). libssl
+/// runs the verification anyway and ignores the result; so does cafix,
+/// below debug. `caller` is the return address into libssl.
 ///
 /// # Safety
 /// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
-pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed: Vec<String>) {
+pub unsafe fn peer_left_unverified(ctx: *mut c_void, caller: *const c_void, real_verify: *mut c_void) -> bool {
+    if ctx.is_null() {
+        return false;
+    }
+    let (Some(libssl), Some(libcrypto)) = (libcrypto::object_of(caller), libcrypto::object_of(real_verify)) else {
+        return false;
+    };
+    let index_fn = libcrypto::lookup_in(&libssl, c"SSL_get_ex_data_X509_STORE_CTX_idx");
+    let mode_fn = libcrypto::lookup_in(&libssl, c"SSL_get_verify_mode");
+    let ex_data_fn = libcrypto::lookup_in(&libcrypto, c"X509_STORE_CTX_get_ex_data");
+    if index_fn.is_null() || mode_fn.is_null() || ex_data_fn.is_null() {
+        return false; // not called from libssl
+    }
+    // SAFETY: each pointer is the named function of the caller's libssl or
+    // of the libcrypto that verified `ctx`, with these C signatures. The
+    // index is libssl's own slot for the `SSL *` of a verification; a
+    // context that is not libssl's has nothing (NULL) there.
+    unsafe {
+        let index_fn: unsafe extern "C" fn() -> libc::c_int = fn_from(index_fn);
+        let mode_fn: unsafe extern "C" fn(*const c_void) -> libc::c_int = fn_from(mode_fn);
+        let ex_data_fn: unsafe extern "C" fn(*mut c_void, libc::c_int) -> *mut c_void = fn_from(ex_data_fn);
+        let index = index_fn();
+        if index < 0 {
+            return false;
+        }
+        let ssl = ex_data_fn(ctx, index);
+        !ssl.is_null() && mode_fn(ssl) == 0
+    }
+}
+
+/// The error `ctx` holds after `real_verify` returned success: non-zero when
+/// the program's verify callback accepted an error (Qt's does, for all of
+/// them, and then fails the handshake itself).
+///
+/// # Safety
+/// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
+pub unsafe fn error_accepted_by_callback(ctx: *mut c_void, real_verify: *mut c_void) -> bool {
+    if ctx.is_null() {
+        return false;
+    }
+    let get_error = libcrypto::companion(real_verify, libcrypto::Sym::StoreCtxGetError);
+    if get_error.is_null() {
+        return false;
+    }
+    // SAFETY: the library's own X509_STORE_CTX_get_error, on the context it
+    // just verified.
+    unsafe {
+        let get_error: unsafe extern "C" fn(*mut c_void) -> libc::c_int = fn_from(get_error);
+        get_error(ctx) != 0
+    }
+}
+
+/// Explains a failed verification of `ctx` (called after the real
+/// `X509_verify_cert` returned ≤ 0, or returned 1 with an error its verify
+/// callback accepted: `accepted_by_callback`).
+///
+/// # Safety
+/// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
+pub unsafe fn explain_failure(
+    ctx: *mut c_void,
+    real_verify: *mut c_void,
+    missed: Vec<String>,
+    accepted_by_callback: bool,
+) {
     if ctx.is_null() {
         return;
     }
@@ -209,9 +278,24 @@ pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed
     // the library that owns them, as the OpenSSL API documents.
     unsafe {
         let error = (api.get_error)(ctx);
-        let depth = (api.get_error_depth)(ctx);
+        let mut depth = (api.get_error_depth)(ctx);
         let error_text = cstr((api.error_string)(libc::c_long::from(error))).unwrap_or_default();
-        let cert = der_of(&api, (api.get_current_cert)(ctx)).and_then(|d| CertSummary::from_der(&d));
+        let mut current = (api.get_current_cert)(ctx);
+        // A missing issuer is missing for the top of the chain that could be
+        // built. When a verify callback accepted that error, OpenSSL went on
+        // and the context holds its last error's depth and certificate, not
+        // that of the chain's end.
+        if explain::is_missing_issuer(error) {
+            if let (Some(chain), Some(num), Some(value)) = (api.get0_chain, api.sk_num, api.sk_value) {
+                let sk = chain(ctx);
+                let len = if sk.is_null() { 0 } else { num(sk) };
+                if len > 0 && len - 1 != depth {
+                    depth = len - 1;
+                    current = value(sk, depth);
+                }
+            }
+        }
+        let cert = der_of(&api, current).and_then(|d| CertSummary::from_der(&d));
         let store = api.get0_store.map_or(std::ptr::null_mut(), |f| f(ctx));
         let peer_chain_len = match (api.get0_untrusted, api.sk_num) {
             (Some(untrusted), Some(num)) => {
@@ -261,21 +345,18 @@ pub unsafe fn explain_failure(ctx: *mut c_void, real_verify: *mut c_void, missed
                 bundle_path: bundle.map(|b| b.path.display().to_string()),
                 library: format!("{version}, {object}"),
                 expected_host,
+                accepted_by_callback,
             };
             logger::emit(&explain::to_record(&failure));
         });
     }
 }
 
-/// Logs a successful verification at debug level.
-pub fn note_success() {
+/// Logs a verification that needs no explanation at debug level.
+pub fn note_debug(event: &'static str, message: &'static str) {
     crate::lock::with_shim_lock(|| {
         let _ = shim();
-        logger::emit(&Record::new(
-            Level::Debug,
-            "verify-ok",
-            "certificate verification succeeded",
-        ));
+        logger::emit(&Record::new(Level::Debug, event, message));
     });
 }
 

@@ -672,6 +672,17 @@ impl RunOutput {
     pub fn cafix_lines(&self) -> Vec<&str> {
         self.stderr.lines().filter(|l| l.starts_with("cafix[")).collect()
     }
+
+    /// The shim's records of `event` when it logged JSON lines
+    /// (`CAFIX_LOG_FORMAT=json`); a line that does not parse fails the test.
+    pub fn json_records(&self, event: &str) -> Vec<serde_json::Value> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("{\"cafix\":"))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON record {l:?}: {e}\n{self}")))
+            .filter(|r: &serde_json::Value| r["event"] == event)
+            .collect()
+    }
 }
 
 impl fmt::Debug for RunOutput {
@@ -935,6 +946,25 @@ impl Scenario {
                 "-CApath",
                 &capath,
                 "-no-CAfile",
+                "-no-CAstore",
+            ],
+            preload,
+            "mtls-server",
+        )
+    }
+
+    /// The same, checking client certificates against the file `cafile`
+    /// only (`-CAfile <cafile> -no-CApath -no-CAstore`).
+    pub fn start_client_auth_server_with_file(&self, cafile: &Path, preload: bool) -> Server {
+        let cafile = path_str(cafile).to_string();
+        self.spawn_server(
+            &[
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-CAfile",
+                &cafile,
+                "-no-CApath",
                 "-no-CAstore",
             ],
             preload,

@@ -91,12 +91,23 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
     let frame = verification::end();
     let saved = sys::errno();
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        crate::lock::with_shim_lock(|| verification::release_deferred(frame.deferred, rc <= 0));
-        if rc <= 0 {
-            // SAFETY: `ctx` was just verified by `real`, the same library.
-            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed) };
+        // SAFETY: `ctx` was just verified by `real`, the same library.
+        let accepted = rc > 0 && unsafe { verification::error_accepted_by_callback(ctx, real as *mut c_void) };
+        // SAFETY: as above; `caller` is where the call came from.
+        let unverified =
+            (rc <= 0 || accepted) && unsafe { verification::peer_left_unverified(ctx, caller, real as *mut c_void) };
+        let failed = (rc <= 0 || accepted) && !unverified;
+        crate::lock::with_shim_lock(|| verification::release_deferred(frame.deferred, failed));
+        if failed {
+            // SAFETY: as above.
+            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed, accepted) };
+        } else if unverified {
+            verification::note_debug(
+                "verify-unchecked",
+                "certificate verification failed on a connection that does not verify its peer (SSL_VERIFY_NONE)",
+            );
         } else {
-            verification::note_success();
+            verification::note_debug("verify-ok", "certificate verification succeeded");
         }
     }));
     sys::set_errno(saved);
