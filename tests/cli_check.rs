@@ -146,7 +146,6 @@ fn no_common_cipher() {
 
 #[test]
 fn root_not_trusted() {
-    let p = pki();
     // The machine's trust (default paths) does not hold the test root.
     let s = server(&["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"]);
     let v = assert_class(

@@ -49,14 +49,7 @@ fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
         "sh",
     ]);
     cmd.arg(program()).args(args);
-    for var in common::CLEARED_ENV {
-        cmd.env_remove(var);
-    }
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAFIX_") {
-            cmd.env_remove(k);
-        }
-    }
+    common::clear_env(&mut cmd);
     if preload {
         cmd.env("LD_PRELOAD", common::shim());
     }

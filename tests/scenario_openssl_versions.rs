@@ -21,53 +21,46 @@ use std::path::Path;
 
 use common::*;
 
-fn default_paths_client(client: &Path, preload: bool) -> (RunOutput, Server, Scenario) {
+/// Runs a default-paths client of an `OPENSSLDIR=/usr/local/ssl` build
+/// (whose `OpenSSL_version()` starts with `version`) against the scenario's
+/// server: without the shim it fails as OpenSSL does when its default
+/// bundle is missing; with it, it passes on the bundle served there.
+fn check_default_paths_client(client: &Path, version: &str, preload: bool) {
     let scenario = Scenario::new().without_hash_entries();
     let server = scenario.start_server();
     let port = server.port.to_string();
     let out = scenario.run(client, &["127.0.0.1", &port, "localhost"], &[], preload);
-    (out, server, scenario)
-}
-
-/// The shim's line for the served default bundle of an OPENSSLDIR=/usr/local/ssl build.
-fn assert_served_local_ssl_bundle(out: &RunOutput) {
-    let lines = out.cafix_lines();
+    assert!(out.stdout.contains(version), "not the {version} build:\n{out}");
+    if !preload {
+        assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
+        return;
+    }
+    assert_succeeded(&out);
+    let served = "served /etc/ssl/certs/ca-certificates.crt for missing /usr/local/ssl/cert.pem";
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("served /etc/ssl/certs/ca-certificates.crt for missing /usr/local/ssl/cert.pem")),
-        "no line says the bundle was served for /usr/local/ssl/cert.pem:\n{out}"
+        out.cafix_lines().iter().any(|l| l.contains(served)),
+        "no line says {served:?}:\n{out}"
     );
 }
 
 #[test]
 fn openssl_111_shared_with_default_openssldir_fails_without_shim() {
-    let (out, _server, _scenario) = default_paths_client(&openssl_builds().shared_111, false);
-    assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
-    assert!(out.stdout.contains("OpenSSL 1.1.1"), "not the 1.1.1 build:\n{out}");
+    check_default_paths_client(&openssl_builds().shared_111, "OpenSSL 1.1.1", false);
 }
 
 #[test]
 fn openssl_111_shared_with_default_openssldir_passes_with_shim() {
-    let (out, _server, _scenario) = default_paths_client(&openssl_builds().shared_111, true);
-    assert_succeeded(&out);
-    assert!(out.stdout.contains("OpenSSL 1.1.1"), "not the 1.1.1 build:\n{out}");
-    assert_served_local_ssl_bundle(&out);
+    check_default_paths_client(&openssl_builds().shared_111, "OpenSSL 1.1.1", true);
 }
 
 #[test]
 fn openssl_4_static_with_default_openssldir_fails_without_shim() {
-    let (out, _server, _scenario) = default_paths_client(&openssl_builds().openssl_static, false);
-    assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
-    assert!(out.stdout.contains("OpenSSL 4."), "not the 4.x build:\n{out}");
+    check_default_paths_client(&openssl_builds().openssl_static, "OpenSSL 4.", false);
 }
 
 #[test]
 fn openssl_4_static_with_default_openssldir_passes_with_shim() {
-    let (out, _server, _scenario) = default_paths_client(&openssl_builds().openssl_static, true);
-    assert_succeeded(&out);
-    assert!(out.stdout.contains("OpenSSL 4."), "not the 4.x build:\n{out}");
-    assert_served_local_ssl_bundle(&out);
+    check_default_paths_client(&openssl_builds().openssl_static, "OpenSSL 4.", true);
 }
 
 /// `side_by_side_client` with OpenSSL 1.1.1 as pair A and the system's

@@ -44,14 +44,7 @@ fn in_namespace(work: &Path, preload: bool, env: &[(&str, &str)], script: &str) 
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &setup]);
-    for var in common::CLEARED_ENV {
-        cmd.env_remove(var);
-    }
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAFIX_") {
-            cmd.env_remove(k);
-        }
-    }
+    common::clear_env(&mut cmd);
     cmd.envs(env.iter().copied());
     let out = cmd.output().expect("unshare must be installed (util-linux)");
     assert!(

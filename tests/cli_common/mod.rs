@@ -26,31 +26,8 @@ use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
 use openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
 
-/// Variables this machine exports that change what TLS clients trust; every
-/// child runs without them unless a test sets one on purpose.
-pub const CLEARED_ENV: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO",
-    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
-    "NIX_SSL_CERT_FILE",
-    "PIP_CERT",
-    "AWS_CA_BUNDLE",
-    "HTTPLIB2_CA_CERTS",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-    "OPENSSL_CONF",
-    "LD_PRELOAD",
-    "CAFIX_LIB",
-    "CAFIX_LOG",
-    "CAFIX_LOG_FILE",
-    "CAFIX_LOG_FORMAT",
-    "CAFIX_BUNDLE",
-    "CAFIX_SERVE",
-    "NO_COLOR",
-];
+#[path = "../shared_env/mod.rs"]
+mod shared_env;
 
 /// The machine's system bundle (the ca-certificates package).
 pub const MACHINE_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -59,12 +36,9 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_cafix")
 }
 
-/// Removes the trust variables from a command's environment.
+/// Removes the trust variables and every `CAFIX_*` from a command's environment.
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
-    for v in CLEARED_ENV {
-        cmd.env_remove(v);
-    }
-    cmd
+    shared_env::clear_env(cmd)
 }
 
 /// `cafix ARGS` with a clean environment.

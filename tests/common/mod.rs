@@ -52,35 +52,10 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a server may take to accept connections.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Variables removed from every child's environment: this machine exports
-/// all the trust ones, and each would change what the clients trust.
-pub const CLEARED_ENV: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO",
-    "PIP_CERT",
-    "NIX_SSL_CERT_FILE",
-    "AWS_CA_BUNDLE",
-    "HTTPLIB2_CA_CERTS",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
-    "LD_PRELOAD",
-    "LD_LIBRARY_PATH",
-    "OPENSSL_CONF",
-    "OPENSSL_MODULES",
-    "OPENSSL_ENGINES",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-];
+#[path = "../shared_env/mod.rs"]
+mod shared_env;
+#[allow(unused_imports)]
+pub use shared_env::{clear_env, CLEARED_ENV};
 
 /// What the namespace wrapper prints to stderr once the bind mount is in
 /// place; the harness requires it and strips it from the output.
@@ -854,14 +829,7 @@ impl Scenario {
             .arg(&self.certs)
             .arg(program)
             .args(&args);
-        for var in CLEARED_ENV {
-            cmd.env_remove(var);
-        }
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CAFIX_") {
-                cmd.env_remove(&key);
-            }
-        }
+        clear_env(&mut cmd);
         if preload {
             cmd.env("CAFIX_HARNESS_PRELOAD", shim());
             cmd.env("CAFIX_LOG", "info");

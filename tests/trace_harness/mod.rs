@@ -14,26 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Variables this machine exports that change what TLS programs trust, and
-/// the preload: removed from every child's environment.
-pub const CLEARED_ENV: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO",
-    "PIP_CERT",
-    "NIX_SSL_CERT_FILE",
-    "AWS_CA_BUNDLE",
-    "HTTPLIB2_CA_CERTS",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
-    "LD_PRELOAD",
-    "LD_LIBRARY_PATH",
-    "OPENSSL_CONF",
-    "XDG_RUNTIME_DIR",
-];
+#[path = "../shared_env/mod.rs"]
+mod shared_env;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -66,14 +48,9 @@ pub fn scratch(name: &str) -> PathBuf {
 /// A command with the trust variables and every `CAFIX_*` removed.
 pub fn clean(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new(program);
-    for var in CLEARED_ENV {
-        cmd.env_remove(var);
-    }
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CAFIX_") {
-            cmd.env_remove(&key);
-        }
-    }
+    shared_env::clear_env(&mut cmd);
+    // --fix materialises certificates under $XDG_RUNTIME_DIR: tests get the fallback.
+    cmd.env_remove("XDG_RUNTIME_DIR");
     cmd.stdin(Stdio::null());
     cmd
 }
