@@ -73,6 +73,8 @@ STAGE := $(abspath $(TARGET_DIR)/debian/stage)
 deb:
 	rm -rf $(STAGE)
 	$(MAKE) install PREFIX=/usr DESTDIR=$(STAGE)
+	# Debian policy: man pages compressed, reproducibly (-n: no name or time).
+	gzip -9n $(STAGE)/usr/share/man/man*/*.[0-9]
 	mkdir -p $(STAGE)/DEBIAN
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' packaging/debian-control > $(STAGE)/DEBIAN/control
 	dpkg-deb --root-owner-group --build $(STAGE) $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
