@@ -12,6 +12,11 @@
  *                                of dlopen / verify / dlclose
  *   robust closefds PATH FILE    close fds 0-2, open FILE (it gets fd 0),
  *                                look PATH up, write FILE's text
+ *   robust openssl-odd -         OpenSSL entry points called oddly: first
+ *                                with no OpenSSL loaded at all (through
+ *                                dlsym(RTLD_DEFAULT), which finds only the
+ *                                shim's hooks, if preloaded), then through a
+ *                                dlopen()ed libcrypto with NULL arguments
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -203,6 +208,44 @@ static int mode_closefds(const char *file) {
     return ok ? 0 : 1;
 }
 
+/* ---- OpenSSL entry points called oddly ---------------------------------- */
+static int mode_openssl_odd(void) {
+    /* No OpenSSL in the process: only libcafix.so (if preloaded) defines
+     * these names. Its hooks must find no real function and fail the call the
+     * way OpenSSL reports failure, never crash or call anything else. */
+    void *verify = dlsym(RTLD_DEFAULT, "X509_verify_cert");
+    void *load = dlsym(RTLD_DEFAULT, "X509_STORE_load_locations");
+    void *store_free = dlsym(RTLD_DEFAULT, "X509_STORE_free");
+    printf("no openssl: verify %s\n", verify ? "defined" : "undefined");
+    if (verify) printf("no openssl: X509_verify_cert(NULL)=%d\n", ((int (*)(void *))verify)(NULL));
+    if (load)
+        printf("no openssl: X509_STORE_load_locations(NULL, /x, NULL)=%d\n",
+               ((int (*)(void *, const char *, const char *))load)(NULL, "/x", NULL));
+    if (store_free) {
+        ((void (*)(void *))store_free)(NULL);
+        printf("no openssl: X509_STORE_free(NULL) returned\n");
+    }
+    /* A real libcrypto, arguments OpenSSL itself accepts as NULL. */
+    void *h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        printf("dlopen: %s\n", dlerror());
+        return 1;
+    }
+    SYM(X509_STORE_new) SYM(X509_STORE_load_locations) SYM(X509_STORE_load_file) SYM(X509_STORE_load_path)
+    SYM(X509_STORE_free)
+    void *store = ((void *(*)(void))X509_STORE_new)();
+    printf("load_locations(store, NULL, NULL)=%d\n",
+           ((int (*)(void *, const char *, const char *))X509_STORE_load_locations)(store, NULL, NULL));
+    printf("load_file(store, missing)=%d\n",
+           ((int (*)(void *, const char *))X509_STORE_load_file)(store, "/nonexistent/cafix.pem"));
+    printf("load_path(store, missing)=%d\n",
+           ((int (*)(void *, const char *))X509_STORE_load_path)(store, "/nonexistent/cafix-dir"));
+    ((void (*)(void *))X509_STORE_free)(NULL);
+    ((void (*)(void *))X509_STORE_free)(store);
+    printf("done\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: robust MODE PATH ...\n");
@@ -216,6 +259,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "errno")) return mode_errno(argc, argv);
     if (!strcmp(argv[1], "dlopen") && argc == 4) return mode_dlopen(argv[2], argv[3]);
     if (!strcmp(argv[1], "closefds") && argc == 4) return mode_closefds(argv[3]);
+    if (!strcmp(argv[1], "openssl-odd")) return mode_openssl_odd();
     fprintf(stderr, "unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -204,3 +204,37 @@ fn a_panic_in_the_shim_never_reaches_the_host() {
     assert!(out.contains(&format!("{SERVED} stat=-1 errno=2")), "{out}");
     assert!(err.contains("internal error (panicked at"), "{err}");
 }
+
+#[test]
+fn odd_openssl_calls_pass_through_or_fail_as_openssl_does() {
+    let without = run(false, &[], &["openssl-odd", "-"]);
+    let with = run(true, &[], &["openssl-odd", "-"]);
+    let (out_without, err_without) = text(&without);
+    let (out_with, err_with) = text(&with);
+    assert!(without.status.success(), "{out_without}{err_without}");
+    assert!(with.status.success(), "the host crashed: {out_with}{err_with}");
+    // Without any OpenSSL in the process only the shim defines the names;
+    // its hooks find no real function and fail as OpenSSL reports failure.
+    assert!(out_without.contains("no openssl: verify undefined"), "{out_without}");
+    for line in [
+        "no openssl: verify defined",
+        "no openssl: X509_verify_cert(NULL)=-1",
+        "no openssl: X509_STORE_load_locations(NULL, /x, NULL)=0",
+        "no openssl: X509_STORE_free(NULL) returned",
+    ] {
+        assert!(out_with.contains(line), "expected {line:?}:\n{out_with}{err_with}");
+    }
+    assert!(
+        err_with.contains("X509_verify_cert: no OpenSSL reachable from the caller defines it"),
+        "the unresolved call is logged: {err_with}"
+    );
+    // With a real libcrypto, NULL and missing arguments get OpenSSL's own answers.
+    let real_part = |out: &str| {
+        out.lines()
+            .filter(|l| !l.starts_with("no openssl:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(real_part(&out_with), real_part(&out_without), "{err_with}");
+    assert!(out_with.ends_with("done\n"), "{out_with}");
+}
