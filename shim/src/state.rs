@@ -368,22 +368,6 @@ fn entry_path(dir: &[u8], hash: u32, index: u32) -> Vec<u8> {
     EntryPath::new().set(dir, hash, index).to_vec()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_names_are_spelled_like_openssl() {
-        assert_eq!(
-            entry_path(b"/etc/ssl/certs", 0x4042bcee, 0),
-            b"/etc/ssl/certs/4042bcee.0"
-        );
-        assert_eq!(entry_path(b"/", 0xa, 4294967295), b"/0000000a.4294967295");
-        let long = vec![b'd'; 600];
-        assert_eq!(entry_path(&long, 1, 12).len(), 600 + 1 + 11);
-    }
-}
-
 /// The certificates in the directory's real `<hash>.<n>` entries, so a bundle
 /// certificate that is already there is not served a second time.
 fn real_entry_ders(dir: &[u8], hash: u32) -> Vec<Vec<u8>> {
@@ -415,4 +399,20 @@ pub unsafe fn path_bytes<'a>(path: *const libc::c_char) -> Option<&'a [u8]> {
     }
     // SAFETY: non-null and NUL-terminated per this function's contract.
     Some(unsafe { CStr::from_ptr(path) }.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_are_spelled_like_openssl() {
+        assert_eq!(
+            entry_path(b"/etc/ssl/certs", 0x4042bcee, 0),
+            b"/etc/ssl/certs/4042bcee.0"
+        );
+        assert_eq!(entry_path(b"/", 0xa, 4294967295), b"/0000000a.4294967295");
+        let long = vec![b'd'; 600];
+        assert_eq!(entry_path(&long, 1, 12).len(), 600 + 1 + 11);
+    }
 }

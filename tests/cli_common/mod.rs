@@ -26,6 +26,8 @@ use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
 use openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
 
+// Each harness stands alone; a test that uses two of them loads this twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
 

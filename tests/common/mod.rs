@@ -52,6 +52,8 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a server may take to accept connections.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 
+// Each harness stands alone; a test that uses two of them loads this twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
 #[allow(unused_imports)]

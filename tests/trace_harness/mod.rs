@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+// Each harness stands alone; a test that uses two of them loads this twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
 
