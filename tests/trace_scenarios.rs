@@ -9,28 +9,8 @@
 mod common;
 mod trace_harness;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use common::*;
 use serde_json::Value;
-
-/// `cafix trace [--fix] --json -o FILE -- command` inside the scenario.
-fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Value) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let file = scenario
-        .dir()
-        .join(format!("trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
-    let mut args: Vec<&str> = vec!["trace"];
-    if fix {
-        args.push("--fix");
-    }
-    args.extend(["--json", "-o", file.to_str().unwrap(), "--"]);
-    args.extend_from_slice(command);
-    let out = scenario.run(trace_harness::cafix(), &args, &[], false);
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("no summary ({e}):\n{out}"));
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{text}\n{out}"));
-    (out, json)
-}
 
 fn verify_command(pki: &Pki) -> Vec<String> {
     [
@@ -84,7 +64,7 @@ fn qt_style_on_demand_lookup_is_named_and_fixed() {
     );
 
     // Traced: still fails, and the summary says why.
-    let (out, json) = trace_in(&scenario, false, &strs(&cmd));
+    let (out, json) = scenario.trace(false, &strs(&cmd));
     assert_eq!(out.status.code(), Some(2), "{out}");
     assert!(out.all().contains(OPENSSL_LOCAL_ISSUER_ERROR), "{out}");
     assert_root_hash_named(&json, &out);
@@ -124,7 +104,7 @@ fn qt_style_on_demand_lookup_is_named_and_fixed() {
     );
 
     // --fix: the unmodified program succeeds.
-    let (out, json) = trace_in(&scenario, true, &strs(&cmd));
+    let (out, json) = scenario.trace(true, &strs(&cmd));
     assert_eq!(out.status.code(), Some(0), "{out}");
     assert!(out.stdout.contains(": OK"), "{out}");
     let fixed = json["fixed"].as_array().unwrap();
@@ -148,7 +128,7 @@ fn a_dangling_symlink_is_reported_as_such_and_served() {
     let pki = pki();
     let scenario = Scenario::new().with_broken_root_symlink();
     let cmd = verify_command(pki);
-    let (out, json) = trace_in(&scenario, false, &strs(&cmd));
+    let (out, json) = scenario.trace(false, &strs(&cmd));
     assert_eq!(out.status.code(), Some(2), "{out}");
     let entry = format!("/etc/ssl/certs//{}.0", pki.root.hash);
     let a = trace_harness::access(&json, &entry, "stat").unwrap_or_else(|| panic!("{json:#}"));
@@ -159,7 +139,7 @@ fn a_dangling_symlink_is_reported_as_such_and_served() {
     }
     assert_root_hash_named(&json, &out);
 
-    let (out, _) = trace_in(&scenario, true, &strs(&cmd));
+    let (out, _) = scenario.trace(true, &strs(&cmd));
     assert_eq!(out.status.code(), Some(0), "{out}");
 }
 
@@ -169,7 +149,7 @@ fn a_hash_collision_is_served_after_the_real_entry() {
     let pki = pki();
     let scenario = Scenario::new().with_root_hash_collision();
     let cmd = verify_command(pki);
-    let (out, json) = trace_in(&scenario, false, &strs(&cmd));
+    let (out, json) = scenario.trace(false, &strs(&cmd));
     assert_eq!(out.status.code(), Some(2), "{out}");
     let h = trace_harness::hash(&json, &pki.root.hash).unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(h["found"], true, "{h:#}");
@@ -183,7 +163,7 @@ fn a_hash_collision_is_served_after_the_real_entry() {
     );
     assert!(json["verdict"].as_str().unwrap().contains(&pki.root.hash), "{json:#}");
 
-    let (out, json) = trace_in(&scenario, true, &strs(&cmd));
+    let (out, json) = scenario.trace(true, &strs(&cmd));
     assert_eq!(out.status.code(), Some(0), "{out}");
     let entry1 = format!("/etc/ssl/certs//{}.1", pki.root.hash);
     let fixed: Vec<&str> = json["fixed"]
@@ -258,7 +238,7 @@ fn real_clients_fail_plain_and_pass_under_trace_fix() {
         (Client::Qt6, vec![c.qt6.display().to_string(), server.url()]),
     ];
     for (client, cmd) in cases {
-        let (out, json) = trace_in(&scenario, false, &strs(&cmd));
+        let (out, json) = scenario.trace(false, &strs(&cmd));
         assert!(
             !out.success() && out.all().contains(client.local_issuer_error()),
             "{client:?} plain:\n{out}"
@@ -269,7 +249,7 @@ fn real_clients_fail_plain_and_pass_under_trace_fix() {
             "{client:?}: {json:#}"
         );
 
-        let (out, json) = trace_in(&scenario, true, &strs(&cmd));
+        let (out, json) = scenario.trace(true, &strs(&cmd));
         assert_succeeded(&out);
         assert!(!json["fixed"].as_array().unwrap().is_empty(), "{client:?}: {json:#}");
     }

@@ -17,26 +17,8 @@ mod common;
 mod trace_harness;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use serde_json::Value;
-
-fn trace_in(scenario: &Scenario, fix: bool, command: &[&str]) -> (RunOutput, Value) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let file = scenario
-        .dir()
-        .join(format!("static-trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
-    let mut args: Vec<&str> = vec!["trace"];
-    if fix {
-        args.push("--fix");
-    }
-    args.extend(["--json", "-o", file.to_str().unwrap(), "--"]);
-    args.extend_from_slice(command);
-    let out = scenario.run(trace_harness::cafix(), &args, &[], false);
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("no summary ({e}):\n{out}"));
-    (out, serde_json::from_str(&text).unwrap())
-}
 
 fn client_args<'a>(client: &'a Path, port: &'a str) -> Vec<&'a str> {
     vec![client.to_str().unwrap(), "127.0.0.1", port, "localhost"]
@@ -75,7 +57,7 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
     assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
 
     // Traced without --fix: fails, and says why.
-    let (out, json) = trace_in(&scenario, false, &cmd);
+    let (out, json) = scenario.trace(false, &cmd);
     assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
     assert_eq!(json["programs"][0]["linkage"], "static", "{json:#}");
     let bundle = trace_harness::access(&json, "/usr/local/ssl/cert.pem", "open").unwrap_or_else(|| panic!("{json:#}"));
@@ -92,7 +74,7 @@ fn a_fully_static_client_is_fixed_only_by_trace() {
     );
 
     // Traced with --fix: passes.
-    let (out, json) = trace_in(&scenario, true, &cmd);
+    let (out, json) = scenario.trace(true, &cmd);
     assert_succeeded(&out);
     let served = trace_harness::access(&json, "/usr/local/ssl/cert.pem", "open").unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(served["outcome"], "served", "{served:#}");
@@ -116,7 +98,7 @@ fn openssl_linked_statically_and_openssl_111_shared_pass_under_fix() {
         (&clients.shared_111, "OpenSSL 1.1.1"),
     ] {
         let cmd = client_args(client, &port);
-        let (out, json) = trace_in(&scenario, false, &cmd);
+        let (out, json) = scenario.trace(false, &cmd);
         assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
         assert!(out.stdout.contains(version), "{out}");
         assert!(
@@ -126,7 +108,7 @@ fn openssl_linked_statically_and_openssl_111_shared_pass_under_fix() {
                 .starts_with("looked only in /usr/local/ssl"),
             "{json:#}"
         );
-        let (out, _) = trace_in(&scenario, true, &cmd);
+        let (out, _) = scenario.trace(true, &cmd);
         assert_succeeded(&out);
     }
 }

@@ -883,6 +883,25 @@ impl Scenario {
         }
     }
 
+    /// `cafix trace [--fix] --json -o FILE -- COMMAND` in this scenario:
+    /// the run and the JSON summary it wrote.
+    pub fn trace(&self, fix: bool, command: &[&str]) -> (RunOutput, serde_json::Value) {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let file = self
+            .dir
+            .join(format!("trace-{}.json", N.fetch_add(1, Ordering::Relaxed)));
+        let mut args: Vec<&str> = vec!["trace"];
+        if fix {
+            args.push("--fix");
+        }
+        args.extend(["--json", "-o", path_str(&file), "--"]);
+        args.extend_from_slice(command);
+        let out = self.run(env!("CARGO_BIN_EXE_cafix"), &args, &[], false);
+        let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("no summary ({e}):\n{out}"));
+        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{text}\n{out}"));
+        (out, json)
+    }
+
     /// Starts the HTTPS server in this scenario: `openssl s_server -HTTP` on
     /// a free loopback port, sending leaf + intermediate (not the root) and
     /// serving `/index.txt` (see [`SERVER_RESPONSE`]).
