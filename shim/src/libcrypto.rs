@@ -42,6 +42,9 @@ pub enum Sym {
     StoreFree,
     LookupGetStore,
     StoreCtxGetError,
+    StoreCtxGetExData,
+    SslGetExDataStoreCtxIdx,
+    SslGetVerifyMode,
 }
 
 const NAMES: &[&CStr] = &[
@@ -60,6 +63,9 @@ const NAMES: &[&CStr] = &[
     c"X509_STORE_free",
     c"X509_LOOKUP_get_store",
     c"X509_STORE_CTX_get_error",
+    c"X509_STORE_CTX_get_ex_data",
+    c"SSL_get_ex_data_X509_STORE_CTX_idx",
+    c"SSL_get_verify_mode",
 ];
 
 impl Sym {
@@ -106,8 +112,9 @@ pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mu
     cached(caller as usize, sym, false, || resolve(caller, sym.name(), own_stub))
 }
 
-/// `sym` from the library that defines `real` (e.g. `X509_LOOKUP_get_store`
-/// next to the real `X509_LOOKUP_ctrl`), cached like [`real_for`].
+/// `sym` from the dependency scope of the library that contains `real` (e.g.
+/// `X509_LOOKUP_get_store` next to the real `X509_LOOKUP_ctrl`, or a libssl
+/// function for a return address into libssl), cached like [`real_for`].
 pub fn companion(real: *mut c_void, sym: Sym) -> *mut c_void {
     cached(real as usize, sym, true, || {
         object_of(real).map_or(std::ptr::null_mut(), |o| lookup_in(&o, sym.name()))

@@ -12,7 +12,7 @@ use cafix_core::config::Level;
 use cafix_core::explain::{self, CertSummary, TrustSource, VerifyFailure};
 use cafix_core::record::Record;
 
-use crate::libcrypto;
+use crate::libcrypto::{self, Sym};
 use crate::logger;
 use crate::state::shim;
 
@@ -208,12 +208,9 @@ pub unsafe fn peer_left_unverified(ctx: *mut c_void, caller: *const c_void, real
     if ctx.is_null() {
         return false;
     }
-    let (Some(libssl), Some(libcrypto)) = (libcrypto::object_of(caller), libcrypto::object_of(real_verify)) else {
-        return false;
-    };
-    let index_fn = libcrypto::lookup_in(&libssl, c"SSL_get_ex_data_X509_STORE_CTX_idx");
-    let mode_fn = libcrypto::lookup_in(&libssl, c"SSL_get_verify_mode");
-    let ex_data_fn = libcrypto::lookup_in(&libcrypto, c"X509_STORE_CTX_get_ex_data");
+    let index_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetExDataStoreCtxIdx);
+    let mode_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetVerifyMode);
+    let ex_data_fn = libcrypto::companion(real_verify, Sym::StoreCtxGetExData);
     if index_fn.is_null() || mode_fn.is_null() || ex_data_fn.is_null() {
         return false; // not called from libssl
     }
@@ -244,7 +241,7 @@ pub unsafe fn error_accepted_by_callback(ctx: *mut c_void, real_verify: *mut c_v
     if ctx.is_null() {
         return false;
     }
-    let get_error = libcrypto::companion(real_verify, libcrypto::Sym::StoreCtxGetError);
+    let get_error = libcrypto::companion(real_verify, Sym::StoreCtxGetError);
     if get_error.is_null() {
         return false;
     }

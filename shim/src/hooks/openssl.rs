@@ -93,10 +93,10 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `ctx` was just verified by `real`, the same library.
         let accepted = rc > 0 && unsafe { verification::error_accepted_by_callback(ctx, real as *mut c_void) };
+        let errored = rc <= 0 || accepted;
         // SAFETY: as above; `caller` is where the call came from.
-        let unverified =
-            (rc <= 0 || accepted) && unsafe { verification::peer_left_unverified(ctx, caller, real as *mut c_void) };
-        let failed = (rc <= 0 || accepted) && !unverified;
+        let unverified = errored && unsafe { verification::peer_left_unverified(ctx, caller, real as *mut c_void) };
+        let failed = errored && !unverified;
         crate::lock::with_shim_lock(|| verification::release_deferred(frame.deferred, failed));
         if failed {
             // SAFETY: as above.
