@@ -333,8 +333,9 @@ pub fn canonicalise_text(utf8: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Appends a DER TLV with a definite-form length.
-fn push_tlv(out: &mut Vec<u8>, identifier: u8, content: &[u8]) {
+/// Appends a DER TLV with a definite-form length (also used by the tests
+/// and fuzz targets that build names).
+pub fn push_tlv(out: &mut Vec<u8>, identifier: u8, content: &[u8]) {
     out.push(identifier);
     let len = content.len();
     if len < 0x80 {

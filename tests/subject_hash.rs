@@ -142,21 +142,9 @@ fn subject_as_openssl_shows_it(cert_der: &[u8]) -> String {
 // DER surgery: put any name into a real certificate. `openssl x509
 // -subject_hash` does not check the signature, so the result still loads.
 
-fn push_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
-
 fn tlv(identifier: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![identifier];
-    push_length(&mut out, content.len());
-    out.extend_from_slice(content);
+    let mut out = Vec::new();
+    cafix::subject_hash::push_tlv(&mut out, identifier, content);
     out
 }
 

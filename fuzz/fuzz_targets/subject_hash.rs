@@ -3,7 +3,7 @@
 //! encoding, read back as a name, canonicalises to itself).
 #![no_main]
 
-use cafix::subject_hash::{canonical_encoding, certificate_subject_hash, hash_of_canonical, name_der_hash};
+use cafix::subject_hash::{canonical_encoding, certificate_subject_hash, hash_of_canonical, name_der_hash, push_tlv};
 use libfuzzer_sys::fuzz_target;
 use x509_parser::prelude::{FromDer, X509Name};
 
@@ -17,9 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let canonical = canonical_encoding(&name);
     assert_eq!(hash, canonical.as_deref().map(hash_of_canonical));
     if let Some(canonical) = canonical {
-        let mut again = vec![0x30];
-        push_length(&mut again, canonical.len());
-        again.extend_from_slice(&canonical);
+        let mut again = Vec::new();
+        push_tlv(&mut again, 0x30, &canonical);
         let (_, reread) = X509Name::from_der(&again).expect("a canonical encoding is a DER name");
         assert_eq!(
             canonical_encoding(&reread).as_deref(),
@@ -28,14 +27,3 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
-
-fn push_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
