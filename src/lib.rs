@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod config;
+pub mod elf_lookup;
 pub mod explain;
 pub mod locations;
 pub mod pem;

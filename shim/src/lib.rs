@@ -16,6 +16,7 @@ pub mod hooks;
 mod libcrypto;
 mod lock;
 mod logger;
+mod next_symbol;
 mod real;
 mod state;
 mod sys;

@@ -1,9 +1,14 @@
 //! The real libc functions behind the hooks.
 //!
-//! Each hooked symbol has one [`Real`], resolved with `dlsym(RTLD_NEXT, …)`:
-//! all of them in the load-time constructor (no I/O, just symbol lookups), so
-//! a hook's fast path is one relaxed atomic load; any still unresolved (a hook
-//! called before the constructor ran) is resolved on first use.
+//! Each hooked symbol has one [`Real`]: the next definition after
+//! libcafix.so, what `dlsym(RTLD_NEXT, …)` returns. All of them are resolved
+//! in the load-time constructor, by reading the symbol tables of the objects
+//! loaded after the shim ([`crate::next_symbol`]; no I/O, no lock, no
+//! allocation), with `dlsym` only for names that reading leaves open. So a
+//! hook's fast path is one relaxed atomic load, and a signal handler never
+//! meets an unresolved real (which would mean `dlsym`, not async-signal-safe,
+//! inside it). Any still unresolved (a hook called before the constructor
+//! ran) is resolved with `dlsym` on first use.
 
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
@@ -11,6 +16,8 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub struct Real {
     name: &'static CStr,
+    /// The name's GNU hash, for the constructor's symbol-table walk.
+    hash: u32,
     ptr: AtomicPtr<c_void>,
 }
 
@@ -18,8 +25,19 @@ impl Real {
     pub const fn new(name: &'static CStr) -> Real {
         Real {
             name,
+            hash: cafix_core::elf_lookup::gnu_hash(name.to_bytes()),
             ptr: AtomicPtr::new(null_mut()),
         }
+    }
+
+    #[cfg(test)]
+    pub fn name(&self) -> &'static CStr {
+        self.name
+    }
+
+    /// The name without its NUL, and its GNU hash.
+    pub fn key(&self) -> (&'static [u8], u32) {
+        (self.name.to_bytes(), self.hash)
     }
 
     /// The next definition of this symbol after libcafix.so, or null if the
@@ -81,7 +99,18 @@ reals! {
 
 /// Resolves every real function; called once from the constructor.
 pub fn resolve_all() {
-    for real in ALL {
-        real.get();
+    let mut keys: [(&[u8], u32); 32] = [(&[], 0); 32];
+    let mut found = [None; 32];
+    for (key, real) in keys.iter_mut().zip(ALL) {
+        *key = real.key();
+    }
+    crate::next_symbol::resolve(&keys[..ALL.len()], &mut found[..ALL.len()]);
+    for (real, found) in ALL.iter().zip(found) {
+        match found {
+            Some(p) => real.ptr.store(p, Ordering::Relaxed),
+            None => {
+                real.get();
+            }
+        }
     }
 }
