@@ -1,7 +1,8 @@
 //! libcafix.so under load and faults: many threads serving at once, fork
 //! while another thread indexes, signal handlers that call `stat`, errno on
 //! every path, `dlclose`/re-`dlopen` of libcrypto, programs that close all
-//! descriptors, and an injected panic. Each run is a real C program.
+//! descriptors, an injected panic, and another preloaded library that wraps
+//! the same functions. Each run is a real C program.
 //!
 //! The served location is `/usr/local/ssl/certs/<hash>.0` (OpenSSL's default
 //! OPENSSLDIR, a trust directory); a private mount namespace puts an empty
@@ -33,6 +34,25 @@ fn program() -> &'static Path {
             .expect("cc must be installed");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         bin
+    })
+}
+
+/// `c-tests/interposer.c` built as a preloadable library.
+fn interposer() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = common::target_dir().join("cafix-tests");
+        fs::create_dir_all(&dir).unwrap();
+        let lib = dir.join(format!("libinterposer-{}.so", std::process::id()));
+        let out = Command::new("cc")
+            .args(["-O1", "-Wall", "-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(common::repo_root().join("c-tests/interposer.c"))
+            .arg("-ldl")
+            .output()
+            .expect("cc must be installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        lib
     })
 }
 
@@ -237,4 +257,30 @@ fn odd_openssl_calls_pass_through_or_fail_as_openssl_does() {
     };
     assert_eq!(real_part(&out_with), real_part(&out_without), "{err_with}");
     assert!(out_with.ends_with("done\n"), "{out_with}");
+}
+
+/// libcafix.so finds its real functions by reading the symbol tables of the
+/// objects loaded after it; that must give what `dlsym(RTLD_NEXT)` gives, so
+/// a second preloaded library that wraps the same functions (libfaketime,
+/// fakeroot, a sandbox) still sees every call, in either preload order, and
+/// the trust file is still served through it.
+#[test]
+fn another_preload_wrapping_the_same_functions_keeps_its_place() {
+    let shim = common::path_str(common::shim()).to_string();
+    let other = common::path_str(interposer()).to_string();
+    let alone = run(false, &[("LD_PRELOAD", &other)], &["errno", SERVED]);
+    let (out, err) = text(&alone);
+    assert!(out.contains(&format!("{SERVED} stat=-1 errno=2")), "the path must be missing here: {out}{err}");
+    for order in [format!("{shim}:{other}"), format!("{other}:{shim}")] {
+        let both = run(false, &[("LD_PRELOAD", &order)], &["errno", SERVED]);
+        let (out, err) = text(&both);
+        assert!(both.status.success(), "LD_PRELOAD={order}: {out}{err}");
+        for call in ["stat", "fopen", "open", "access"] {
+            let seen = format!("interposer: {call} {SERVED}\n");
+            assert_eq!(err.matches(&seen).count(), 1, "LD_PRELOAD={order}: {call} must pass the interposer once: {err}");
+        }
+        for served in ["stat=0 errno=4242", "fopen=ok errno=4242", "open=ok errno=4242", "access=0 errno=4242"] {
+            assert!(out.contains(&format!("{SERVED} {served}")), "LD_PRELOAD={order}: {out}{err}");
+        }
+    }
 }
