@@ -270,17 +270,32 @@ fn another_preload_wrapping_the_same_functions_keeps_its_place() {
     let other = common::path_str(interposer()).to_string();
     let alone = run(false, &[("LD_PRELOAD", &other)], &["errno", SERVED]);
     let (out, err) = text(&alone);
-    assert!(out.contains(&format!("{SERVED} stat=-1 errno=2")), "the path must be missing here: {out}{err}");
+    assert!(
+        out.contains(&format!("{SERVED} stat=-1 errno=2")),
+        "the path must be missing here: {out}{err}"
+    );
     for order in [format!("{shim}:{other}"), format!("{other}:{shim}")] {
         let both = run(false, &[("LD_PRELOAD", &order)], &["errno", SERVED]);
         let (out, err) = text(&both);
         assert!(both.status.success(), "LD_PRELOAD={order}: {out}{err}");
         for call in ["stat", "fopen", "open", "access"] {
             let seen = format!("interposer: {call} {SERVED}\n");
-            assert_eq!(err.matches(&seen).count(), 1, "LD_PRELOAD={order}: {call} must pass the interposer once: {err}");
+            assert_eq!(
+                err.matches(&seen).count(),
+                1,
+                "LD_PRELOAD={order}: {call} must pass the interposer once: {err}"
+            );
         }
-        for served in ["stat=0 errno=4242", "fopen=ok errno=4242", "open=ok errno=4242", "access=0 errno=4242"] {
-            assert!(out.contains(&format!("{SERVED} {served}")), "LD_PRELOAD={order}: {out}{err}");
+        for served in [
+            "stat=0 errno=4242",
+            "fopen=ok errno=4242",
+            "open=ok errno=4242",
+            "access=0 errno=4242",
+        ] {
+            assert!(
+                out.contains(&format!("{SERVED} {served}")),
+                "LD_PRELOAD={order}: {out}{err}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@
 //! Nothing here runs on a hook's fast path. The shim's own file access uses
 //! raw system calls ([`sys`]) so it never re-enters its own hooks.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -50,7 +50,7 @@ pub struct Shim {
     pub bundle_stat: OnceLock<Option<libc::stat>>,
     /// Per (trust dir, hash): the bundle certificates to serve after the real
     /// entries, and whether this miss has been logged.
-    dir_hashes: Mutex<HashMap<Box<[u8]>, Vec<&'static CaCert>>>,
+    dir_hashes: Mutex<BTreeMap<Box<[u8]>, Vec<&'static CaCert>>>,
     /// Bundle paths whose serving has been logged.
     bundle_paths_logged: Mutex<Vec<Vec<u8>>>,
 }
@@ -88,7 +88,7 @@ pub fn shim() -> &'static Shim {
             config,
             bundle: OnceLock::new(),
             bundle_stat: OnceLock::new(),
-            dir_hashes: Mutex::new(HashMap::new()),
+            dir_hashes: Mutex::new(BTreeMap::new()),
             bundle_paths_logged: Mutex::new(Vec::new()),
         }
     })

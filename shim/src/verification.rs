@@ -4,7 +4,7 @@
 //! the same libcrypto that verified (never another) and explained.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
@@ -17,16 +17,16 @@ use crate::logger;
 use crate::state::shim;
 
 /// Trust sources by store address. Entries go when the store is freed; the
-/// map is bounded so a program that leaks stores cannot grow it forever.
-static STORES: Mutex<Option<HashMap<usize, Vec<TrustSource>>>> = Mutex::new(None);
+/// map is bounded so a program that leaks stores cannot grow it forever. (A
+/// B-tree, not a HashMap: no random seed, so the shim needs no getrandom.)
+static STORES: Mutex<BTreeMap<usize, Vec<TrustSource>>> = Mutex::new(BTreeMap::new());
 const STORES_LIMIT: usize = 4096;
 
 pub fn add_source(store: *mut c_void, source: TrustSource) {
     if store.is_null() {
         return;
     }
-    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    let map = stores.get_or_insert_with(HashMap::new);
+    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
     if map.len() >= STORES_LIMIT && !map.contains_key(&(store as usize)) {
         map.clear();
     }
@@ -37,15 +37,18 @@ pub fn add_source(store: *mut c_void, source: TrustSource) {
 }
 
 pub fn forget_store(store: *mut c_void) {
-    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(map) = stores.as_mut() {
-        map.remove(&(store as usize));
-    }
+    STORES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&(store as usize));
 }
 
 fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
-    let stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    stores.as_ref()?.get(&(store as usize)).cloned()
+    STORES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(store as usize))
+        .cloned()
 }
 
 /// What one `X509_verify_cert` in progress has seen.
