@@ -16,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROUNDS=${ROUNDS:-7}
+# The 1000-process script is the noisiest measure (a second or two per run,
+# the whole machine involved): it gets more rounds.
+PROCS_ROUNDS=${PROCS_ROUNDS:-$((2 * ROUNDS + 1))}
 QUICK=${QUICK:-0}
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -47,7 +50,13 @@ rec() { echo "$2" >>"$W/res/$1"; }
 med() { sort -g "$W/res/$1" | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 ratio() { awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN {printf "%.3f", a/b}'; }
 # Range of the per-round ratios $1/$2 (line i of each file is round i).
-spread() { paste "$W/res/$1" "$W/res/$2" | awk 'NR==1 {lo=hi=$1/$2} {r=$1/$2; if (r<lo) lo=r; if (r>hi) hi=r} END {printf "%.3f–%.3f", lo, hi}'; }
+# Range of the per-round ratios and, in parentheses, their median: on a VM
+# whose speed drifts between rounds this is steadier than the ratio of the
+# medians, since both variants of a round ran seconds apart.
+spread() {
+    paste "$W/res/$1" "$W/res/$2" | awk '{print $1/$2}' | sort -g |
+        awk '{r[NR]=$1} END {m = (NR%2) ? r[(NR+1)/2] : (r[NR/2]+r[NR/2+1])/2; printf "%.3f–%.3f (median %.3f)", r[1], r[NR], m}'
+}
 verdict() { # ratio target range
     awk -v r="$1" -v t="$2" -v s="$3" 'BEGIN {
         split(s, x, "–"); v = (r <= t) ? "met" : "**missed**";
@@ -69,7 +78,7 @@ order() { if (( $1 % 2 )); then echo "$2 $3"; else echo "$3 $2"; fi; }
     echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
     echo "kernel $(uname -r); $(ldd --version | head -1 | sed 's/^ldd //'); $(openssl version); $(rustc --version)"
     echo "libcafix.so $(stat -c %s "$SO") bytes, NEEDED: $(readelf -d "$SO" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
-    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS; quick $QUICK"
+    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh); quick $QUICK"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$W/machine"
 cat "$W/machine" >&2
@@ -253,7 +262,7 @@ procs() { # extra env assignments...
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b-a)*1000}'
 }
-for ((r = 1; r <= ROUNDS; r++)); do
+for ((r = 1; r <= PROCS_ROUNDS; r++)); do
     for v in $(order "$r" off on); do
         if [ "$v" = on ]; then rec procs.on "$(procs LD_PRELOAD="$SO")"; else rec procs.off "$(procs)"; fi
     done
@@ -294,7 +303,7 @@ done
 off
 EOF
     if [ -e /etc/ld.so.preload ]; then PRELOAD_HOW="libcafix.so added to /etc/ld.so.preload (bind mount)"; else PRELOAD_HOW="/etc/ld.so.preload created in a copy of /etc bound over /etc"; fi
-    unshare -m --propagation private bash "$W/preload_inner.sh" "$W" "$SO" "$ROUNDS" "$ROOT" "$PATHVAR" |
+    unshare -m --propagation private bash "$W/preload_inner.sh" "$W" "$SO" "$PROCS_ROUNDS" "$ROOT" "$PATHVAR" |
         while read -r a b; do rec sys.off "$a"; rec sys.on "$b"; done
     pair_row "\`benches/procs.sh\` with libcafix.so in /etc/ld.so.preload (private mount namespace), ms" ms sys.off sys.on 1.05
 fi
