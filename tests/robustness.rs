@@ -21,39 +21,31 @@ const SERVED: &str = "/usr/local/ssl/certs/4042bcee.0";
 
 fn program() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = common::target_dir().join("cafix-tests");
-        fs::create_dir_all(&dir).unwrap();
-        let bin = dir.join(format!("robust-{}", std::process::id()));
-        let out = Command::new("cc")
-            .args(["-O1", "-Wall", "-pthread", "-o"])
-            .arg(&bin)
-            .arg(common::repo_root().join("c-tests/robust.c"))
-            .arg("-ldl")
-            .output()
-            .expect("cc must be installed");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        bin
-    })
+    BIN.get_or_init(|| compile("robust.c", "robust", &["-pthread"]))
 }
 
 /// `c-tests/interposer.c` built as a preloadable library.
 fn interposer() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let dir = common::target_dir().join("cafix-tests");
-        fs::create_dir_all(&dir).unwrap();
-        let lib = dir.join(format!("libinterposer-{}.so", std::process::id()));
-        let out = Command::new("cc")
-            .args(["-O1", "-Wall", "-shared", "-fPIC", "-o"])
-            .arg(&lib)
-            .arg(common::repo_root().join("c-tests/interposer.c"))
-            .arg("-ldl")
-            .output()
-            .expect("cc must be installed");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        lib
-    })
+    LIB.get_or_init(|| compile("interposer.c", "libinterposer.so", &["-shared", "-fPIC"]))
+}
+
+/// Compiles `c-tests/<source>` into the tests' directory, named per test process.
+fn compile(source: &str, name: &str, flags: &[&str]) -> PathBuf {
+    let dir = common::target_dir().join("cafix-tests");
+    fs::create_dir_all(&dir).unwrap();
+    let out_path = dir.join(format!("{}-{name}", std::process::id()));
+    let out = Command::new("cc")
+        .args(["-O1", "-Wall"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out_path)
+        .arg(common::repo_root().join("c-tests").join(source))
+        .arg("-ldl")
+        .output()
+        .expect("cc must be installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out_path
 }
 
 /// Runs the program with `args` in a namespace where `/usr/local` is empty.
