@@ -65,7 +65,7 @@ impl Real {
 macro_rules! reals {
     ($($ident:ident = $name:literal;)*) => {
         $(pub static $ident: Real = Real::new($name);)*
-        pub static ALL: &[&Real] = &[$(&$ident),*];
+        pub static ALL: [&Real; [$(stringify!($ident)),*].len()] = [$(&$ident),*];
     };
 }
 
@@ -99,12 +99,9 @@ reals! {
 
 /// Resolves every real function; called once from the constructor.
 pub fn resolve_all() {
-    let mut keys: [(&[u8], u32); 32] = [(&[], 0); 32];
-    let mut found = [None; 32];
-    for (key, real) in keys.iter_mut().zip(ALL) {
-        *key = real.key();
-    }
-    crate::next_symbol::resolve(&keys[..ALL.len()], &mut found[..ALL.len()]);
+    let keys = ALL.map(Real::key);
+    let mut found = [None; ALL.len()];
+    crate::next_symbol::resolve(&keys, &mut found);
     for (real, found) in ALL.iter().zip(found) {
         match found {
             Some(p) => real.ptr.store(p, Ordering::Relaxed),

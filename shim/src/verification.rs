@@ -18,7 +18,7 @@ use crate::state::shim;
 
 /// Trust sources by store address. Entries go when the store is freed; the
 /// map is bounded so a program that leaks stores cannot grow it forever. (A
-/// B-tree, not a HashMap: no random seed, so the shim needs no getrandom.)
+/// B-tree: const-initialised, so no `Option` around it and no hasher seed.)
 static STORES: Mutex<BTreeMap<usize, Vec<TrustSource>>> = Mutex::new(BTreeMap::new());
 const STORES_LIMIT: usize = 4096;
 
