@@ -10,6 +10,8 @@
 #   $(PKGLIBDIR)/libcafix.so               the preload library, at a stable path
 #                                          packagers can name in wrappers,
 #                                          .desktop files or /etc/ld.so.preload
+#   $(PKGLIBDIR)/libcafix_engine.so        what libcafix.so loads from its own
+#                                          directory when it is needed
 #   $(MANDIR)/man1/cafix.1, man8/libcafix.8
 #   bash, zsh and fish completions
 #   $(SYSCONFDIR)/cafix.conf.example       (never overwrites /etc/cafix.conf)
@@ -29,13 +31,17 @@ ARCH    := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
 
 BIN := $(TARGET_DIR)/release/cafix
 LIB := $(TARGET_DIR)/release/libcafix.so
+ENGINE := $(TARGET_DIR)/release/libcafix_engine.so
 
 .PHONY: all build install uninstall deb clean
 
 all: build
 
+# The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/front is
+# its own workspace (panic = "abort"), built into the same target directory.
 build:
 	$(CARGO) build --release --workspace
+	$(CARGO) build --release --manifest-path shim/front/Cargo.toml --target-dir $(TARGET_DIR)
 
 # Generated from the command's own definitions, so they match --help.
 $(TARGET_DIR)/generated: build
@@ -48,6 +54,7 @@ $(TARGET_DIR)/generated: build
 install: build $(TARGET_DIR)/generated
 	install -Dm755 $(BIN) $(DESTDIR)$(BINDIR)/cafix
 	install -Dm644 $(LIB) $(DESTDIR)$(PKGLIBDIR)/libcafix.so
+	install -Dm644 $(ENGINE) $(DESTDIR)$(PKGLIBDIR)/libcafix_engine.so
 	for page in $(TARGET_DIR)/generated/man/*.[0-9]; do \
 	  section=$${page##*.}; \
 	  install -Dm644 $$page $(DESTDIR)$(MANDIR)/man$$section/$$(basename $$page); \
@@ -59,7 +66,7 @@ install: build $(TARGET_DIR)/generated
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cafix
-	rm -f $(DESTDIR)$(PKGLIBDIR)/libcafix.so
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libcafix.so $(DESTDIR)$(PKGLIBDIR)/libcafix_engine.so
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/cafix.1 $(DESTDIR)$(MANDIR)/man8/libcafix.8
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/cafix

@@ -30,19 +30,18 @@ PATHVAR=PATH=/usr/local/bin:/usr/bin:/bin
 clean() { env -i "$PATHVAR" "$@"; }
 
 # ---- build -------------------------------------------------------------------
-say "building libcafix.so and the bundle_index bench (release)..."
+say "building libcafix.so, libcafix_engine.so and the bundle_index bench (release)..."
 cargo build --release -p cafix-shim >&2
+cargo build --release --manifest-path shim/front/Cargo.toml --target-dir target >&2
 cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2
 SO=$ROOT/target/release/libcafix.so
 for p in stat_loop spawn_true first_miss; do
     cc -O2 -Wall -o "$W/bin/$p" "benches/$p.c"
 done
 cc -O2 -Wall -o "$W/bin/verify_loop" benches/verify_loop.c -lcrypto
-# Two reference preloads for the start-up decomposition: an empty object,
-# and an empty object that needs libgcc_s.so.1 as libcafix.so does.
+# A reference preload for the start-up decomposition: an empty object.
 echo 'void cafix_bench_empty(void) {}' >"$W/empty.c"
 cc -O2 -shared -fPIC -o "$W/libempty.so" "$W/empty.c"
-cc -O2 -shared -fPIC -o "$W/libempty_gcc_s.so" "$W/empty.c" -Wl,--no-as-needed -lgcc_s
 B=$W/bin
 
 # ---- result bookkeeping ------------------------------------------------------
@@ -77,7 +76,9 @@ order() { if (( $1 % 2 )); then echo "$2 $3"; else echo "$3 $2"; fi; }
 {
     echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
     echo "kernel $(uname -r); $(ldd --version | head -1 | sed 's/^ldd //'); $(openssl version); $(rustc --version)"
-    echo "libcafix.so $(stat -c %s "$SO") bytes, NEEDED: $(readelf -d "$SO" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+    for so in "$SO" "${SO%/*}/libcafix_engine.so"; do
+        echo "${so##*/} $(stat -c %s "$so") bytes, NEEDED: $(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+    done
     echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh); quick $QUICK"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$W/machine"
@@ -122,21 +123,19 @@ done
 say "2. /bin/true start..."
 NSPAWN=$(n 2000)
 for ((r = 1; r <= ROUNDS; r++)); do
-    rot=(off on empty gcc_s)
-    for ((i = 0; i < 4; i++)); do
-        v=${rot[(i + r) % 4]}
+    rot=(off on empty)
+    for ((i = 0; i < 3; i++)); do
+        v=${rot[(i + r) % 3]}
         case $v in
             off) env=() ;;
             on) env=(LD_PRELOAD="$SO") ;;
             empty) env=(LD_PRELOAD="$W/libempty.so") ;;
-            gcc_s) env=(LD_PRELOAD="$W/libempty_gcc_s.so") ;;
         esac
         rec "spawn.$v" "$("$B/spawn_true" "$NSPAWN" /bin/true "${env[@]}")"
     done
 done
 pair_row "posix_spawn + wait of \`/bin/true\` (N=$NSPAWN per round), µs/process" µs spawn.off spawn.on 1.10
 row "  reference: an empty preloaded object, µs/process" "$(med spawn.off) µs" "$(med spawn.empty) µs" "$(ratio spawn.empty spawn.off)×" "$(spread spawn.empty spawn.off)" "" "(decomposition)"
-row "  reference: an empty preloaded object that needs libgcc_s.so.1, µs/process" "$(med spawn.off) µs" "$(med spawn.gcc_s) µs" "$(ratio spawn.gcc_s spawn.off)×" "$(spread spawn.gcc_s spawn.off)" "" "(decomposition)"
 
 if command -v hyperfine >/dev/null && command -v python3 >/dev/null; then
     say "   hyperfine..."
@@ -335,9 +334,9 @@ if command -v valgrind >/dev/null; then
             echo "| \`stat_loop ${M1[$m]} ${P1[$m]}\`, per call | $a | $b | +$((b - a)) | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", b/a}')× |"
         done
         a=$(ir /bin/true); b=$(ir LD_PRELOAD="$SO" /bin/true)
-        e=$(ir LD_PRELOAD="$W/libempty.so" /bin/true); g=$(ir LD_PRELOAD="$W/libempty_gcc_s.so" /bin/true)
+        e=$(ir LD_PRELOAD="$W/libempty.so" /bin/true)
         echo "| \`/bin/true\`, whole process (ld.so included) | $a | $b | +$((b - a)) | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", b/a}')× |"
-        echo "|   reference: empty preload / empty preload + libgcc_s | $a | $e / $g | +$((e - a)) / +$((g - a)) | |"
+        echo "|   reference: an empty preloaded object | $a | $e | +$((e - a)) | $(awk -v a="$a" -v b="$e" 'BEGIN {printf "%.2f", b/a}')× |"
         b1=$(per ir 100 200 "$B/verify_loop" dir "$P/hashdir" "${V[@]}")
         bs=$(per ir 100 200 LD_PRELOAD="$SO" "$B/verify_loop" dir "$P/hashdir" "${V[@]}")
         a1=$(per ir_a 100 200 LD_PRELOAD="$SO" "$B/verify_loop" dir "$TD" "${V[@]}")

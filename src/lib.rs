@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bundle;
 pub mod config;
 pub mod elf_lookup;
+pub mod engine_abi;
 pub mod explain;
 pub mod locations;
 pub mod pem;

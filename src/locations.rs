@@ -176,8 +176,8 @@ pub fn parse_hash_entry_name(name: &[u8]) -> Option<(u32, u32)> {
     if !looks_like_hash_entry(name) {
         return None;
     }
-    let hash = u32::from_str_radix(std::str::from_utf8(&name[..8]).ok()?, 16).ok()?;
-    let index = std::str::from_utf8(&name[9..]).ok()?.parse::<u32>().ok()?;
+    let hash = u32::from_str_radix(core::str::from_utf8(&name[..8]).ok()?, 16).ok()?;
+    let index = core::str::from_utf8(&name[9..]).ok()?.parse::<u32>().ok()?;
     Some((hash, index))
 }
 

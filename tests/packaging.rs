@@ -11,6 +11,7 @@ use std::process::Command;
 const INSTALLED: &[&str] = &[
     "usr/bin/cafix",
     "usr/lib/cafix/libcafix.so",
+    "usr/lib/cafix/libcafix_engine.so",
     "usr/share/man/man1/cafix.1",
     "usr/share/man/man8/libcafix.8",
     "usr/share/bash-completion/completions/cafix",
@@ -54,6 +55,30 @@ fn install_uninstall_and_deb() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         stage.join("usr/lib/cafix/libcafix.so").display().to_string()
+    );
+    // The installed libcafix.so loads the installed engine next to it, on
+    // the first lookup of a trust path (a `<hash>.0` no bundle has), and
+    // not before.
+    let front = stage.join("usr/lib/cafix/libcafix.so");
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "grep -c libcafix_engine /proc/$$/maps; test -e /etc/ssl/certs/00000000.0; grep libcafix_engine /proc/$$/maps",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LD_PRELOAD", &front)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("0"), "engine loaded before any lookup:\n{stdout}");
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.ends_with(&stage.join("usr/lib/cafix/libcafix_engine.so").display().to_string())),
+        "the installed engine was not loaded:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     // The man pages are real roff.
     let page = fs::read_to_string(stage.join("usr/share/man/man8/libcafix.8")).unwrap();

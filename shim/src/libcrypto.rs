@@ -1,8 +1,8 @@
 //! Calling the right OpenSSL: the real libcrypto function behind a hook is
 //! the one *the caller* would have reached without the shim.
 //!
-//! The hooks are exported unversioned, so the dynamic linker binds every
-//! caller to them, whichever OpenSSL symbol version it asked for (an
+//! libcafix.so's trampolines are exported unversioned, so the dynamic linker
+//! binds every caller to them (and they jump here), whichever OpenSSL symbol version it asked for (an
 //! unversioned definition satisfies a versioned reference). Each hook learns
 //! its caller's return address (see `hooks/openssl.rs`), and here:
 //! 1. `dladdr` names the object the call came from (libssl.so.1.1, Python's
@@ -10,8 +10,10 @@
 //! 2. `dlopen(that object, RTLD_NOLOAD)` + `dlsym(handle, name)` searches that
 //!    object and *its own* dependencies — the libcrypto it was linked with,
 //!    even when it was `dlopen`ed `RTLD_LOCAL` (where `RTLD_NEXT` cannot see);
-//! 3. if that finds nothing, or finds the shim itself (the program and
-//!    global-scope objects see the preload first), `dlsym(RTLD_NEXT, name)`.
+//! 3. if that finds nothing, or finds cafix itself (the program and
+//!    global-scope objects see libcafix.so's trampolines first),
+//!    `dlsym(RTLD_NEXT, name)` as libcafix.so sees it (the engine, loaded
+//!    with `dlopen`, would see only its own dependencies).
 //!
 //! So with libssl.so.1.1 and libssl.so.3 in one process, each one's calls go
 //! to its own libcrypto. Results are cached by return address; the cache is
@@ -166,8 +168,7 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
     if !from_caller.is_null() && !is_own(from_caller, own_stub) {
         return from_caller;
     }
-    // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
+    let next = crate::front_calls::front().map_or(std::ptr::null_mut(), |front| front.dlsym_next(name));
     if !next.is_null() && !is_own(next, own_stub) {
         return next;
     }
@@ -226,8 +227,18 @@ fn log_ambiguity(name: &CStr, count: usize) {
     });
 }
 
+/// Is `p` one of cafix's own functions: in the engine (`own_stub` is one of
+/// its exports) or in libcafix.so, whose trampolines lead back here?
 fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
-    std::ptr::eq(p, own_stub) || (!p.is_null() && object_base(p) == object_base(own_stub as *mut c_void))
+    if std::ptr::eq(p, own_stub) {
+        return true;
+    }
+    if p.is_null() {
+        return false;
+    }
+    let base = object_base(p);
+    base == object_base(own_stub as *mut c_void)
+        || crate::front_calls::front().is_some_and(|front| base == object_base(front.anchor as *mut c_void))
 }
 
 fn object_base(p: *mut c_void) -> usize {

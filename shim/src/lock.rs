@@ -69,9 +69,9 @@ extern "C" fn after_fork() {
     unlock();
 }
 
-/// Registers the fork handlers; called once from the load-time constructor.
+/// Registers the fork handlers; called once when the engine starts.
 pub fn install_fork_handlers() {
     // SAFETY: registering plain functions that live as long as the process
-    // (the shim is preloaded and never unloaded).
+    // (the engine is loaded RTLD_NODELETE and never unloaded).
     unsafe { pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork)) };
 }

@@ -84,14 +84,12 @@ fn identity_of_fd2() -> Option<(u64, u64)> {
     (unsafe { libc::fstat(libc::STDERR_FILENO, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
 }
 
-/// Called from the load-time constructor: remembers what stderr is, so a
-/// program that closes fd 2 and opens one of its own files there never gets
-/// a log line written into that file.
-pub fn remember_stderr() {
-    if let Some((dev, ino)) = identity_of_fd2() {
-        STDERR_AT_LOAD[0].store(dev, Ordering::Relaxed);
-        STDERR_AT_LOAD[1].store(ino, Ordering::Relaxed);
-    }
+/// What stderr was when libcafix.so was loaded (the front's constructor
+/// noted it): a program that closes fd 2 and opens one of its own files
+/// there never gets a log line written into that file.
+pub fn set_stderr_at_load(dev: u64, ino: u64) {
+    STDERR_AT_LOAD[0].store(dev, Ordering::Relaxed);
+    STDERR_AT_LOAD[1].store(ino, Ordering::Relaxed);
 }
 
 fn stderr_is_still_stderr() -> bool {

@@ -40,8 +40,12 @@ pub fn find_library() -> Result<PathBuf, String> {
     match candidates.iter().find(|p| p.is_file()) {
         Some(p) => Ok(std::fs::canonicalize(p).unwrap_or_else(|_| absolute(p))),
         None => Err(format!(
-            "{LIBRARY_NAME} not found; looked in CAFIX_LIB (not set), {}. Build it with `cargo build -p cafix-shim` or set CAFIX_LIB",
-            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            "{LIBRARY_NAME} not found; looked in CAFIX_LIB (not set), {}. Build it with `make` or set CAFIX_LIB",
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }

@@ -27,6 +27,8 @@ use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeNam
 use openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
 
 // Each harness stands alone; a test that uses two of them loads this twice.
+#[path = "../shared_build/mod.rs"]
+mod shared_build;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
@@ -525,21 +527,14 @@ extern "C" {
     fn libc_geteuid() -> u32;
 }
 
-/// `cargo build -p cafix-shim`, once; the path of libcafix.so.
+/// libcafix.so (with libcafix_engine.so beside it), built once, next to the
+/// cafix binary, where `cafix run` looks for it.
 pub fn shim() -> &'static Path {
     static SHIM: OnceLock<PathBuf> = OnceLock::new();
     SHIM.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "cafix-shim"])
-            .current_dir(&root)
-            .status()
-            .expect("cargo build -p cafix-shim");
-        assert!(status.success(), "building the shim failed");
-        // The cafix binary looks for the library next to itself.
-        let so = Path::new(bin()).parent().unwrap().join("libcafix.so");
-        assert!(so.is_file(), "{} missing after cargo build -p cafix-shim", so.display());
-        so.canonicalize().unwrap()
+        let target_dir = Path::new(bin()).parent().unwrap().parent().unwrap();
+        shared_build::build_shim(&root, target_dir)
     })
 }
 

@@ -53,6 +53,8 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 // Each harness stands alone; a test that uses two of them loads this twice.
+#[path = "../shared_build/mod.rs"]
+mod shared_build;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
@@ -421,24 +423,10 @@ pub fn pki() -> &'static Pki {
 // Builds: the shim and the C/C++ clients
 // ---------------------------------------------------------------------------
 
-/// `libcafix.so`, built once per process with `cargo build -p cafix-shim`.
+/// `libcafix.so` (with `libcafix_engine.so` beside it), built once per process.
 pub fn shim() -> &'static Path {
     static SHIM: OnceLock<PathBuf> = OnceLock::new();
-    SHIM.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "cafix-shim"])
-            .current_dir(repo_root())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-        assert!(status.success(), "cargo build -p cafix-shim failed ({status})");
-        let so = target_dir().join("debug/libcafix.so");
-        assert!(
-            so.is_file(),
-            "{} is missing after cargo build -p cafix-shim",
-            so.display()
-        );
-        so.canonicalize().unwrap()
-    })
+    SHIM.get_or_init(|| shared_build::build_shim(&repo_root(), &target_dir()))
 }
 
 /// The compiled clients of `c-tests/`.

@@ -1,28 +1,11 @@
-//! The interposed libc functions. Every hook calls the real function first;
-//! only when that fails with `ENOENT` on a path that *could* be a trust
-//! location does it take the slow path ([`missing`]). So for every other path
-//! a hook makes exactly the real call's system calls, takes no lock,
-//! allocates nothing and leaves errno as the real call left it.
+//! The engine's side of the hooks. The libc hooks themselves live in
+//! libcafix.so (shim/front/src/hooks.rs): they call the real function and
+//! come here only when it failed with `ENOENT` on a path that *could* be a
+//! trust location; these slow paths decide ([`missing`]) and serve.
 //!
 //! - `stat.rs`: the stat family (`stat`, `lstat`, `fstatat`, `__xstat`, `statx` …) and `access`.
 //! - `open.rs`: `fopen`, `fopen64`, `open`, `openat` and their fortified forms.
 //! - `openssl.rs`: libcrypto's `X509_STORE_load_*`, `X509_LOOKUP_ctrl`, `X509_verify_cert` (observe only).
-
-/// The real function behind hook `$real` (a [`crate::real`] entry) as the
-/// function-pointer type `$ty`; if the C library has none, the hook fails
-/// with `ENOSYS` and returns `$fail`.
-macro_rules! real_fn {
-    ($real:ident, $ty:ty, $fail:expr) => {{
-        let p = crate::real::$real.get();
-        if p.is_null() {
-            crate::sys::set_errno(libc::ENOSYS);
-            return $fail;
-        }
-        // SAFETY: `p` is the next definition of this very symbol, whose C
-        // signature is `$ty`.
-        unsafe { std::mem::transmute::<*mut libc::c_void, $ty>(p) }
-    }};
-}
 
 pub mod open;
 pub mod openssl;
@@ -66,17 +49,6 @@ fn slow_path(path: &[u8]) -> Option<Served> {
         served
     })
     .flatten()
-}
-
-/// Is the path absolute? A relative one depends on a directory fd or the
-/// working directory, which are never trust locations to the shim.
-///
-/// # Safety
-/// `path` is NULL or NUL-terminated.
-#[inline]
-pub unsafe fn absolute(path: *const c_char) -> bool {
-    // SAFETY: a non-null C string has at least its terminator.
-    !path.is_null() && unsafe { *path } == b'/' as c_char
 }
 
 /// Restores errno after a served call succeeded, so the caller sees what it

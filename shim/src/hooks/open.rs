@@ -1,15 +1,16 @@
-//! Hooks for opening files: `fopen`/`fopen64` (what OpenSSL's `BIO_new_file`
-//! uses for hash entries and bundles) and `open`/`openat` with their `64`
-//! and fortified (`__open_2` …) forms, for programs that read trust files
-//! with plain file descriptors.
+//! The slow paths of opening files: `fopen`/`fopen64` (what OpenSSL's
+//! `BIO_new_file` uses for hash entries and bundles) and `open`/`openat` with
+//! their `64` and fortified (`__open_2` …) forms, for programs that read trust
+//! files with plain file descriptors. libcafix.so's hooks come here only when
+//! the real call failed on a path that could be a trust location.
 //!
 //! Served content is only ever opened read-only: a `FILE` over the in-memory
 //! PEM (`fmemopen`), a sealed memfd for a certificate, or the system bundle
 //! itself for a missing bundle path. Nothing is written anywhere.
 
-use libc::{c_char, c_int, c_uint, FILE};
+use libc::{c_char, c_int, FILE};
 
-use super::{absolute, missing, restore_errno};
+use super::{missing, restore_errno};
 use crate::state::Served;
 use crate::sys;
 
@@ -41,7 +42,7 @@ fn served_stream(served: Served) -> *mut FILE {
 ///
 /// # Safety
 /// `path` and `mode` are NULL or NUL-terminated.
-unsafe fn after_fopen(file: *mut FILE, path: *const c_char, mode: *const c_char, saved: c_int) -> *mut FILE {
+pub unsafe fn after_fopen(file: *mut FILE, path: *const c_char, mode: *const c_char, saved: c_int) -> *mut FILE {
     // SAFETY: per this function's contract.
     if !file.is_null() || !unsafe { read_only_mode(mode) } {
         return file;
@@ -58,25 +59,6 @@ unsafe fn after_fopen(file: *mut FILE, path: *const c_char, mode: *const c_char,
     }
     file
 }
-
-macro_rules! fopen_hook {
-    ($(#[$doc:meta])* $name:ident, $real:ident) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
-            let saved = sys::errno();
-            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE, std::ptr::null_mut());
-            // SAFETY: arguments passed through unchanged; then the shared tail.
-            unsafe { after_fopen(real(path, mode), path, mode, saved) }
-        }
-    };
-}
-
-fopen_hook!(
-    /// `fopen(3)`: how OpenSSL reads a hash entry after `stat` found it.
-    fopen, FOPEN
-);
-fopen_hook!(fopen64, FOPEN64);
 
 /// A file descriptor for served content, opened with the caller's `O_CLOEXEC`.
 fn served_fd(served: Served, flags: c_int) -> c_int {
@@ -123,7 +105,7 @@ fn servable_open(flags: c_int) -> bool {
 ///
 /// # Safety
 /// `path` is NULL or NUL-terminated.
-unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_int) -> c_int {
+pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_int) -> c_int {
     if fd >= 0 || !servable_open(flags) {
         return fd;
     }
@@ -139,96 +121,3 @@ unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_int)
     }
     fd
 }
-
-// `open` is variadic in C; the optional mode travels in the third argument
-// register on the ABIs glibc supports, so declaring it as a fixed `c_uint`
-// reads it where the caller put it (and ignores it when there is none).
-macro_rules! open_hook {
-    ($name:ident, $real:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-            let saved = sys::errno();
-            // The real open, called with the same three registers.
-            let real = real_fn!(
-                $real,
-                unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int,
-                -1
-            );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(path, flags, mode) };
-            // SAFETY: path is NULL or NUL-terminated.
-            unsafe { after_open(fd, path, flags, saved) }
-        }
-    };
-}
-
-open_hook!(open, OPEN);
-open_hook!(open64, OPEN64);
-
-macro_rules! openat_hook {
-    ($name:ident, $real:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-            let saved = sys::errno();
-            // The real openat, called with the same four registers.
-            let real = real_fn!(
-                $real,
-                unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int,
-                -1
-            );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(dirfd, path, flags, mode) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { absolute(path) } {
-                return fd;
-            }
-            // SAFETY: as above.
-            unsafe { after_open(fd, path, flags, saved) }
-        }
-    };
-}
-
-openat_hook!(openat, OPENAT);
-openat_hook!(openat64, OPENAT64);
-
-macro_rules! fortified_open_hook {
-    ($name:ident, $real:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
-            let saved = sys::errno();
-            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(path, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            unsafe { after_open(fd, path, flags, saved) }
-        }
-    };
-}
-
-fortified_open_hook!(__open_2, OPEN_2);
-fortified_open_hook!(__open64_2, OPEN64_2);
-
-macro_rules! fortified_openat_hook {
-    ($name:ident, $real:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-            let saved = sys::errno();
-            let real = real_fn!(
-                $real,
-                unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int,
-                -1
-            );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(dirfd, path, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { absolute(path) } {
-                return fd;
-            }
-            // SAFETY: as above.
-            unsafe { after_open(fd, path, flags, saved) }
-        }
-    };
-}
-
-fortified_openat_hook!(__openat_2, OPENAT_2);
-fortified_openat_hook!(__openat64_2, OPENAT64_2);

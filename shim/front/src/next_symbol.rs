@@ -14,10 +14,10 @@
 //! arithmetic, so a corrupt table cannot make this code panic (it runs inside
 //! an `extern "C"` callback, where a panic would abort the host).
 
-use std::ffi::{c_int, c_void};
-use std::mem::size_of;
+use core::ffi::{c_int, c_void};
+use core::mem::size_of;
 
-use cafix_core::elf_lookup::{
+use crate::elf_lookup::{
     binding, bloom_may_contain, bloom_word_index, chain_entry_matches, check_match, Binding, Match, SymbolEntry,
 };
 
@@ -175,11 +175,11 @@ impl Object {
         let mut segments = [(0usize, 0usize); MAX_SEGMENTS];
         let mut nsegments = 0;
         // SAFETY: forwarded from this function's contract.
-        for segment in unsafe { load_segments(info) }.take(MAX_SEGMENTS) {
-            segments[nsegments] = segment;
+        for (slot, segment) in segments.iter_mut().zip(unsafe { load_segments(info) }) {
+            *slot = segment;
             nsegments += 1;
         }
-        let segments = &segments[..nsegments];
+        let segments = segments.get(..nsegments)?;
         // The segment end for an address inside one, else None.
         let segment_end = |address: usize| {
             segments
@@ -207,7 +207,7 @@ impl Object {
             })
         })?;
         // PT_DYNAMIC must itself lie in a loaded segment.
-        if segment_end(dynamic.start).map_or(true, |end| end - dynamic.start < dynamic.room) {
+        if segment_end(dynamic.start).is_none_or(|end| end - dynamic.start < dynamic.room) {
             return None;
         }
         let mut object = Object {
@@ -222,7 +222,7 @@ impl Object {
         while let Some(at) = dynamic.at(offset, size_of::<Dyn>()) {
             offset += size_of::<Dyn>();
             // SAFETY: inside PT_DYNAMIC, which lies in a loaded segment.
-            let entry = unsafe { std::ptr::read_unaligned(at as *const Dyn) };
+            let entry = unsafe { core::ptr::read_unaligned(at as *const Dyn) };
             let slot = match entry.tag {
                 DT_NULL => break,
                 DT_GNU_HASH => &mut object.gnu_hash,
@@ -245,7 +245,7 @@ impl Object {
         let address = table.at(offset, size_of::<T>())?;
         // SAFETY: `size_of::<T>()` bytes at `address` lie inside a loaded
         // segment of the object (`Table::at`); T is plain data.
-        Some(unsafe { std::ptr::read_unaligned(address as *const T) })
+        Some(unsafe { core::ptr::read_unaligned(address as *const T) })
     }
 
     /// `do_lookup_x` for one object: `name` with GNU hash `hash`.
@@ -332,18 +332,20 @@ impl Object {
     /// runs out of the object's segment.
     fn name_is(&self, offset: usize, name: &[u8]) -> Option<bool> {
         // The name plus its terminator must be readable to compare.
-        let start = self.strtab.at(offset, name.len() + 1)?;
-        // SAFETY: `name.len() + 1` bytes from `start` lie inside a loaded segment.
-        let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, name.len() + 1) };
-        Some(&bytes[..name.len()] == name && bytes[name.len()] == 0)
+        let len = name.len().checked_add(1)?;
+        let start = self.strtab.at(offset, len)?;
+        // SAFETY: `len` bytes from `start` lie inside a loaded segment.
+        let bytes = unsafe { core::slice::from_raw_parts(start as *const u8, len) };
+        let (&terminator, chars) = bytes.split_last()?;
+        Some(chars == name && terminator == 0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cafix_core::elf_lookup::gnu_hash;
-    use std::ffi::CStr;
+    use crate::elf_lookup::gnu_hash;
+    use core::ffi::CStr;
 
     /// In a test binary the shim's code is part of the executable, so "after
     /// self" is "after the executable", and `dlsym(RTLD_NEXT)` called from

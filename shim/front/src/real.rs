@@ -1,4 +1,4 @@
-//! The real libc functions behind the hooks.
+//! The real libc functions behind the hooks (`hooks.rs`).
 //!
 //! Each hooked symbol has one [`Real`]: the next definition after
 //! libcafix.so, what `dlsym(RTLD_NEXT, …)` returns. All of them are resolved
@@ -10,9 +10,9 @@
 //! inside it). Any still unresolved (a hook called before the constructor
 //! ran) is resolved with `dlsym` on first use.
 
-use std::ffi::{c_void, CStr};
-use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use core::ffi::{c_void, CStr};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 pub struct Real {
     name: &'static CStr,
@@ -25,7 +25,7 @@ impl Real {
     pub const fn new(name: &'static CStr) -> Real {
         Real {
             name,
-            hash: cafix_core::elf_lookup::gnu_hash(name.to_bytes()),
+            hash: crate::elf_lookup::gnu_hash(name.to_bytes()),
             ptr: AtomicPtr::new(null_mut()),
         }
     }

@@ -1,0 +1,361 @@
+//! The interposed libc functions: the stat family (`stat`, `lstat`,
+//! `fstatat`, their `64` forms, the `__xstat` family of programs built
+//! against glibc < 2.33, `statx`), `access`/`faccessat`, `fopen`/`fopen64`
+//! and `open`/`openat` with their `64` and fortified (`__open_2` …) forms.
+//!
+//! Every hook calls the real function first and returns its answer untouched
+//! unless the call failed with `ENOENT` on a path that could be a trust
+//! location ([`candidate`]: bytes only). So for every other path a hook
+//! makes exactly the real call's system calls, takes no lock, allocates
+//! nothing and leaves errno as the real call left it. A candidate goes to
+//! the engine (loaded then, if it is not yet), whose `after_*` functions
+//! decide whether to serve it (only read-only opens and read checks ever
+//! are; see `shim/src/hooks/`).
+
+use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
+
+use libc::FILE;
+
+use crate::engine;
+use crate::engine_abi::{LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
+use crate::sys;
+
+/// The real function behind hook `$real` (a [`crate::real`] entry) as the
+/// function-pointer type `$ty`; if the C library has none, the hook fails
+/// with `ENOSYS` and returns `$fail`.
+macro_rules! real_fn {
+    ($real:ident, $ty:ty, $fail:expr) => {{
+        let p = crate::real::$real.get();
+        if p.is_null() {
+            sys::set_errno(libc::ENOSYS);
+            return $fail;
+        }
+        // SAFETY: `p` is the next definition of this very symbol, whose C
+        // signature is `$ty`.
+        unsafe { core::mem::transmute::<*mut c_void, $ty>(p) }
+    }};
+}
+
+/// Could the failed call be a lookup of a missing trust location? True only
+/// for `ENOENT` on an absolute path shaped like a hash entry or a bundle.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline]
+unsafe fn candidate(path: *const c_char) -> bool {
+    if sys::errno() != libc::ENOENT || path.is_null() {
+        return false;
+    }
+    // SAFETY: non-null and NUL-terminated per this function's contract.
+    crate::locations::quick_candidate(unsafe { CStr::from_ptr(path) }.to_bytes())
+}
+
+// ---- the stat family ---------------------------------------------------------
+
+macro_rules! stat_hook {
+    ($(#[$doc:meta])* $name:ident, $real:ident, $st:ty, $layout:expr) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, buf: *mut $st) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *mut $st) -> c_int, -1);
+            // SAFETY: arguments passed through unchanged.
+            let rc = unsafe { real(path, buf) };
+            // SAFETY: path is NULL or NUL-terminated per stat(2)'s contract.
+            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+                return rc;
+            }
+            // SAFETY: the caller's path and buffer, of layout `$layout`.
+            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+        }
+    };
+}
+
+stat_hook!(
+    /// `stat(2)`: what OpenSSL's hash-directory lookup calls for `<dir>/<hash>.<n>`.
+    stat, STAT, libc::stat, LAYOUT_STAT
+);
+stat_hook!(stat64, STAT64, libc::stat64, LAYOUT_STAT64);
+stat_hook!(
+    /// `lstat(2)`: OpenSSL 3 looks at an entry with `lstat` before `stat`.
+    lstat, LSTAT, libc::stat, LAYOUT_STAT
+);
+stat_hook!(lstat64, LSTAT64, libc::stat64, LAYOUT_STAT64);
+
+/// `__xstat(ver, path, buf)`: `ver` selects the kernel layout, which is `$st`
+/// on the supported targets.
+macro_rules! xstat_hook {
+    ($name:ident, $real:ident, $st:ty, $layout:expr) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(ver: c_int, path: *const c_char, buf: *mut $st) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, *mut $st) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let rc = unsafe { real(ver, path, buf) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+                return rc;
+            }
+            // SAFETY: the caller's path and buffer, of layout `$layout`.
+            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+        }
+    };
+}
+
+xstat_hook!(__xstat, XSTAT, libc::stat, LAYOUT_STAT);
+xstat_hook!(__xstat64, XSTAT64, libc::stat64, LAYOUT_STAT64);
+xstat_hook!(__lxstat, LXSTAT, libc::stat, LAYOUT_STAT);
+xstat_hook!(__lxstat64, LXSTAT64, libc::stat64, LAYOUT_STAT64);
+
+/// `fstatat`: only absolute paths are candidates (the directory fd is then
+/// ignored by the kernel too).
+macro_rules! fstatat_hook {
+    ($name:ident, $real:ident, $st:ty, $layout:expr) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, buf: *mut $st, flags: c_int) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, *mut $st, c_int) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let rc = unsafe { real(dirfd, path, buf, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+                return rc;
+            }
+            // SAFETY: the caller's path and buffer, of layout `$layout`.
+            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+        }
+    };
+}
+
+fstatat_hook!(fstatat, FSTATAT, libc::stat, LAYOUT_STAT);
+fstatat_hook!(fstatat64, FSTATAT64, libc::stat64, LAYOUT_STAT64);
+
+macro_rules! fxstatat_hook {
+    ($name:ident, $real:ident, $st:ty, $layout:expr) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            ver: c_int,
+            dirfd: c_int,
+            path: *const c_char,
+            buf: *mut $st,
+            flags: c_int,
+        ) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, c_int, *const c_char, *mut $st, c_int) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let rc = unsafe { real(ver, dirfd, path, buf, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+                return rc;
+            }
+            // SAFETY: the caller's path and buffer, of layout `$layout`.
+            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+        }
+    };
+}
+
+fxstatat_hook!(__fxstatat, FXSTATAT, libc::stat, LAYOUT_STAT);
+fxstatat_hook!(__fxstatat64, FXSTATAT64, libc::stat64, LAYOUT_STAT64);
+
+/// `statx(2)`, used by newer programs and by glibc's own `stat` on some targets.
+#[no_mangle]
+pub unsafe extern "C" fn statx(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mask: c_uint,
+    buf: *mut libc::statx,
+) -> c_int {
+    let saved = sys::errno();
+    let real = real_fn!(
+        STATX,
+        unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint, *mut libc::statx) -> c_int,
+        -1
+    );
+    // SAFETY: arguments passed through unchanged.
+    let rc = unsafe { real(dirfd, path, flags, mask, buf) };
+    // SAFETY: path is NULL or NUL-terminated.
+    if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+        return rc;
+    }
+    // SAFETY: the caller's path and buffer, a struct statx.
+    unsafe { engine::after_stat(LAYOUT_STATX, rc, path, buf.cast(), saved) }
+}
+
+// ---- access ------------------------------------------------------------------
+
+/// `access(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
+    let saved = sys::errno();
+    let real = real_fn!(ACCESS, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
+    // SAFETY: arguments passed through unchanged.
+    let rc = unsafe { real(path, mode) };
+    // SAFETY: path is NULL or NUL-terminated.
+    if rc == 0 || !unsafe { candidate(path) } {
+        return rc;
+    }
+    // SAFETY: the caller's arguments.
+    unsafe { engine::after_access(rc, path, mode, saved) }
+}
+
+/// `faccessat(2)`, absolute paths only.
+#[no_mangle]
+pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+    let saved = sys::errno();
+    let real = real_fn!(
+        FACCESSAT,
+        unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int,
+        -1
+    );
+    // SAFETY: arguments passed through unchanged.
+    let rc = unsafe { real(dirfd, path, mode, flags) };
+    // SAFETY: path is NULL or NUL-terminated.
+    if rc == 0 || !unsafe { candidate(path) } {
+        return rc;
+    }
+    // SAFETY: the caller's arguments.
+    unsafe { engine::after_access(rc, path, mode, saved) }
+}
+
+// ---- fopen -------------------------------------------------------------------
+
+macro_rules! fopen_hook {
+    ($(#[$doc:meta])* $name:ident, $real:ident) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
+            let saved = sys::errno();
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE, core::ptr::null_mut());
+            // SAFETY: arguments passed through unchanged.
+            let file = unsafe { real(path, mode) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if !file.is_null() || !unsafe { candidate(path) } {
+                return file;
+            }
+            // SAFETY: the caller's arguments.
+            unsafe { engine::after_fopen(file, path, mode, saved) }
+        }
+    };
+}
+
+fopen_hook!(
+    /// `fopen(3)`: how OpenSSL reads a hash entry after `stat` found it.
+    fopen, FOPEN
+);
+fopen_hook!(fopen64, FOPEN64);
+
+// ---- open --------------------------------------------------------------------
+
+// `open` is variadic in C; the optional mode travels in the third argument
+// register on the ABIs glibc supports, so declaring it as a fixed `c_uint`
+// reads it where the caller put it (and ignores it when there is none).
+macro_rules! open_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let saved = sys::errno();
+            // The real open, called with the same three registers.
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(path, flags, mode) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { candidate(path) } {
+                return fd;
+            }
+            // SAFETY: the caller's arguments.
+            unsafe { engine::after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+open_hook!(open, OPEN);
+open_hook!(open64, OPEN64);
+
+macro_rules! openat_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let saved = sys::errno();
+            // The real openat, called with the same four registers.
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(dirfd, path, flags, mode) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { candidate(path) } {
+                return fd;
+            }
+            // SAFETY: the caller's arguments.
+            unsafe { engine::after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+openat_hook!(openat, OPENAT);
+openat_hook!(openat64, OPENAT64);
+
+macro_rules! fortified_open_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(path, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { candidate(path) } {
+                return fd;
+            }
+            // SAFETY: the caller's arguments.
+            unsafe { engine::after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+fortified_open_hook!(__open_2, OPEN_2);
+fortified_open_hook!(__open64_2, OPEN64_2);
+
+macro_rules! fortified_openat_hook {
+    ($name:ident, $real:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+            let saved = sys::errno();
+            let real = real_fn!(
+                $real,
+                unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int,
+                -1
+            );
+            // SAFETY: arguments passed through unchanged.
+            let fd = unsafe { real(dirfd, path, flags) };
+            // SAFETY: path is NULL or NUL-terminated.
+            if fd >= 0 || !unsafe { candidate(path) } {
+                return fd;
+            }
+            // SAFETY: the caller's arguments.
+            unsafe { engine::after_open(fd, path, flags, saved) }
+        }
+    };
+}
+
+fortified_openat_hook!(__openat_2, OPENAT_2);
+fortified_openat_hook!(__openat64_2, OPENAT64_2);

@@ -1,0 +1,78 @@
+//! `libcafix.so`: the object that is preloaded into programs nobody rebuilds.
+//!
+//! It is deliberately small (`no_std`, no allocation, no unwinding) because
+//! with `/etc/ld.so.preload` every process on the machine loads it, and
+//! almost none of them ever looks up a missing certificate. It holds:
+//! - the libc hooks ([`hooks`]: `stat`, `open`, `fopen` … in `hooks.rs`),
+//!   which call the real function and return its answer untouched unless it
+//!   failed with `ENOENT` on a path that could be a trust location;
+//! - the OpenSSL entry points ([`openssl`]), trampolines to the engine;
+//! - the real-function table ([`real`], [`next_symbol`]) resolved at load;
+//! - the loader of `libcafix_engine.so` ([`engine`]), which does everything
+//!   else (configuration, the bundle index, serving, logging, OpenSSL
+//!   observation) and is loaded only on the first call that needs it.
+//!
+//! See docs/ARCHITECTURE.md for the path from a hooked call to a served
+//! certificate or a log line.
+
+#![cfg_attr(not(test), no_std)]
+// The hooks are C functions with the C library's own contracts (stat(2),
+// fopen(3), OpenSSL's manual pages); each unsafe block says why it holds.
+#![allow(clippy::missing_safety_doc)]
+// Unit tests build only the symbol-table walk, not the hooks that use the rest.
+#![cfg_attr(test, allow(dead_code))]
+
+// Shared with the `cafix` library (which tests them); `core` only.
+#[allow(dead_code)]
+#[path = "../../../src/elf_lookup.rs"]
+mod elf_lookup;
+#[allow(dead_code)]
+#[path = "../../../src/engine_abi.rs"]
+mod engine_abi;
+#[allow(dead_code)]
+#[path = "../../../src/locations.rs"]
+mod locations;
+
+#[cfg(not(test))]
+mod engine;
+#[cfg(not(test))]
+pub mod hooks;
+mod next_symbol;
+#[cfg(not(test))]
+pub mod openssl;
+mod real;
+mod sys;
+
+/// Runs when the library is loaded: resolves the real functions (symbol
+/// lookups only; no file is opened), so every later hook call is lock-free,
+/// and notes which file stderr is (one `fstat`), so a log line never lands in
+/// a file a program later opened as fd 2.
+extern "C" fn on_load() {
+    real::resolve_all();
+    sys::remember_stderr();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
+
+/// Optimised builds must contain no panicking branch: this calls a symbol
+/// nobody defines, and build.rs links release builds with `-z defs`, so one
+/// that survives optimisation fails the build. Debug builds (tests) abort.
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    #[cfg(not(debug_assertions))]
+    {
+        extern "C" {
+            fn cafix_front_has_a_panicking_branch() -> !;
+        }
+        // SAFETY: never linked (see above); a build that calls it does not link.
+        unsafe { cafix_front_has_a_panicking_branch() }
+    }
+    #[cfg(debug_assertions)]
+    // SAFETY: abort has no preconditions.
+    unsafe {
+        libc::abort()
+    }
+}

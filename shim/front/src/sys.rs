@@ -1,0 +1,120 @@
+//! The few system calls the front makes itself, without libc's `open`/`stat`
+//! symbols (which are its own hooks).
+
+use core::ffi::c_int;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The errno of the calling thread.
+#[inline]
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location always returns the thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+#[inline]
+pub fn set_errno(value: c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = value };
+}
+
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// Sleeps about `micros` microseconds (raw nanosleep: no cancellation point).
+pub fn sleep_micros(micros: u32) {
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: micros as libc::c_long * 1000,
+    };
+    // SAFETY: a valid timespec; the remainder pointer may be null.
+    unsafe {
+        libc::syscall(
+            libc::SYS_nanosleep,
+            &ts as *const libc::timespec,
+            core::ptr::null_mut::<libc::timespec>(),
+        )
+    };
+}
+
+/// The file behind fd 2 when the library was loaded (device, inode), or 0s
+/// if fd 2 was closed then. Handed to the engine, whose log lines go there.
+static STDERR_AT_LOAD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+fn identity_of_fd2() -> Option<(u64, u64)> {
+    // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
+    (unsafe { libc::fstat(2, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+pub fn remember_stderr() {
+    if let Some((dev, ino)) = identity_of_fd2() {
+        STDERR_AT_LOAD[0].store(dev, Ordering::Relaxed);
+        STDERR_AT_LOAD[1].store(ino, Ordering::Relaxed);
+    }
+}
+
+pub fn stderr_at_load() -> (u64, u64) {
+    (
+        STDERR_AT_LOAD[0].load(Ordering::Relaxed),
+        STDERR_AT_LOAD[1].load(Ordering::Relaxed),
+    )
+}
+
+/// `value` in decimal, in the end of `buf`.
+#[cfg(not(test))]
+fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 || start == 0 {
+            return &buf[start..];
+        }
+    }
+}
+
+/// Writes `cafix[<pid>]: ` and `parts` to stderr as one line (the format of
+/// the engine's text records), if fd 2 is still the stderr of load
+/// time (never into a file the program opened as fd 2 later). For the front's
+/// own rare messages (the engine cannot be loaded); the engine does the rest.
+#[cfg(not(test))]
+pub fn say(parts: &[&[u8]]) {
+    let at_load = stderr_at_load();
+    if at_load == (0, 0) || identity_of_fd2() != Some(at_load) {
+        return;
+    }
+    let mut line = [0u8; 1024];
+    let mut len = 0;
+    let mut pid_digits = [0u8; 20];
+    // SAFETY: getpid has no arguments and cannot fail.
+    let pid = decimal(unsafe { libc::syscall(libc::SYS_getpid) } as u64, &mut pid_digits);
+    for part in [b"cafix[".as_slice(), pid, b"]: "].iter().chain(parts) {
+        for &b in *part {
+            if let Some(slot) = line.get_mut(len) {
+                *slot = b;
+                len += 1;
+            }
+        }
+    }
+    let end = len.min(line.len() - 1);
+    if let Some(last) = line.get_mut(end) {
+        *last = b'\n';
+    }
+    let mut written = 0;
+    while written <= end {
+        let rest = line.get(written..=end).unwrap_or(&[]);
+        // SAFETY: writing from a valid slice.
+        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        written += n as usize;
+    }
+}

@@ -1,0 +1,115 @@
+//! What libcafix.so calls: the engine's exported entry points, named and
+//! typed in src/engine_abi.rs (which both objects compile).
+//!
+//! Each is an `extern "C"` function that never unwinds: the slow paths
+//! catch panics under the shim lock (`lock.rs`), and `init` catches its own.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use cafix_core::engine_abi::{FrontInfo, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
+use libc::FILE;
+
+use crate::hooks::{open, stat};
+
+/// What the front said at init.
+pub struct Front {
+    /// Any address inside libcafix.so.
+    pub anchor: usize,
+    dlsym_next: unsafe extern "C" fn(*const c_char) -> *mut c_void,
+}
+
+static FRONT: OnceLock<Front> = OnceLock::new();
+
+pub fn front() -> Option<&'static Front> {
+    FRONT.get()
+}
+
+impl Front {
+    /// `dlsym(RTLD_NEXT, name)` relative to libcafix.so: the next definition
+    /// in the program's scope after the preload.
+    pub fn dlsym_next(&self, name: &std::ffi::CStr) -> *mut c_void {
+        // SAFETY: the front's function takes a NUL-terminated name.
+        unsafe { (self.dlsym_next)(name.as_ptr()) }
+    }
+}
+
+/// Called once by libcafix.so right after loading this object. 0: ready.
+#[no_mangle]
+pub unsafe extern "C" fn cafix_engine_init_v1(info: *const FrontInfo) -> c_int {
+    // SAFETY: the front passes its own FrontInfo; checked for null and size.
+    let Some(info) = (unsafe { info.as_ref() }) else {
+        return -1;
+    };
+    if info.size != std::mem::size_of::<FrontInfo>() {
+        return -1;
+    }
+    let started = catch_unwind(AssertUnwindSafe(|| {
+        let _ = FRONT.set(Front {
+            anchor: info.front_anchor as usize,
+            dlsym_next: info.dlsym_next,
+        });
+        crate::logger::set_stderr_at_load(info.stderr_dev, info.stderr_ino);
+        crate::lock::install_fork_handlers();
+    }));
+    if started.is_ok() {
+        0
+    } else {
+        -1
+    }
+}
+
+/// The stat family's slow path: `buf` is a `struct stat`, `stat64` or
+/// `statx` per `layout`.
+#[no_mangle]
+pub unsafe extern "C" fn cafix_engine_after_stat_v1(
+    layout: c_int,
+    rc: c_int,
+    path: *const c_char,
+    buf: *mut c_void,
+    saved: c_int,
+) -> c_int {
+    // SAFETY: the front passes the caller's path and buffer of that layout.
+    unsafe {
+        match layout {
+            LAYOUT_STAT => stat::after_stat(rc, path, buf.cast::<libc::stat>(), saved),
+            LAYOUT_STAT64 => stat::after_stat(rc, path, buf.cast::<libc::stat64>(), saved),
+            LAYOUT_STATX => stat::after_stat(rc, path, buf.cast::<libc::statx>(), saved),
+            _ => rc,
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cafix_engine_after_access_v1(
+    rc: c_int,
+    path: *const c_char,
+    mode: c_int,
+    saved: c_int,
+) -> c_int {
+    // SAFETY: the front passes the caller's arguments.
+    unsafe { stat::after_access(rc, path, mode, saved) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cafix_engine_after_fopen_v1(
+    file: *mut FILE,
+    path: *const c_char,
+    mode: *const c_char,
+    saved: c_int,
+) -> *mut FILE {
+    // SAFETY: the front passes the caller's arguments.
+    unsafe { open::after_fopen(file, path, mode, saved) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cafix_engine_after_open_v1(
+    fd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    saved: c_int,
+) -> c_int {
+    // SAFETY: the front passes the caller's arguments.
+    unsafe { open::after_open(fd, path, flags, saved) }
+}
