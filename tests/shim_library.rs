@@ -159,13 +159,17 @@ fn debug_builds_stay_small() {
     );
 }
 
-/// Runs `script` under `sh` with libcafix.so (from `dir`) preloaded.
+/// Runs `script` under `sh` with libcafix.so `so` preloaded, `CAFIX_LOG=info`.
 fn sh_with_preload(so: &Path, script: &str) -> std::process::Output {
+    sh_with_preload_logging(so, script, "info")
+}
+
+fn sh_with_preload_logging(so: &Path, script: &str, level: &str) -> std::process::Output {
     let mut cmd = Command::new("sh");
     common::clear_env(&mut cmd)
         .args(["-c", script])
         .env("LD_PRELOAD", so)
-        .env("CAFIX_LOG", "info")
+        .env("CAFIX_LOG", level)
         .output()
         .expect("sh")
 }
@@ -215,6 +219,10 @@ fn front_without_engine_says_so_and_changes_nothing() {
             && lines[0].ends_with("; nothing will be served"),
         "{stderr}"
     );
+    // CAFIX_LOG=off silences it, as it silences the engine.
+    let out = sh_with_preload_logging(&alone, "test -e /etc/ssl/certs/00000000.0; echo $?", " OFF ");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "CAFIX_LOG=off");
 }
 
 /// Without its engine, libcafix.so's OpenSSL entry points still reach

@@ -46,15 +46,18 @@ mod sys;
 /// Runs when the library is loaded: resolves the real functions (symbol
 /// lookups only; no file is opened), so every later hook call is lock-free,
 /// and notes which file stderr is (one `fstat`), so a log line never lands in
-/// a file a program later opened as fd 2.
-extern "C" fn on_load() {
+/// a file a program later opened as fd 2. glibc passes `.init_array`
+/// functions `argc`, `argv` and the initial environment; the environment is
+/// kept for the front's own rare message (`CAFIX_LOG=off` silences it).
+extern "C" fn on_load(_argc: core::ffi::c_int, _argv: *const *const u8, envp: *const *const u8) {
     real::resolve_all();
     sys::remember_stderr();
+    sys::remember_environment(envp);
 }
 
 #[used]
 #[link_section = ".init_array"]
-static ON_LOAD: extern "C" fn() = on_load;
+static ON_LOAD: extern "C" fn(core::ffi::c_int, *const *const u8, *const *const u8) = on_load;
 
 /// Optimised builds must contain no panicking branch: this calls a symbol
 /// nobody defines, and build.rs links release builds with `-z defs`, so one

@@ -2,7 +2,7 @@
 //! symbols (which are its own hooks).
 
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 /// The errno of the calling thread.
 #[inline]
@@ -63,6 +63,39 @@ pub fn stderr_at_load() -> (u64, u64) {
     )
 }
 
+/// The environment the process started with (never freed by libc).
+static INITIAL_ENVIRONMENT: AtomicPtr<*const u8> = AtomicPtr::new(core::ptr::null_mut());
+
+pub fn remember_environment(envp: *const *const u8) {
+    INITIAL_ENVIRONMENT.store(envp as *mut *const u8, Ordering::Relaxed);
+}
+
+/// Did the process start with `CAFIX_LOG` set to `off` (or `none`, `0`), as
+/// the engine's configuration reads it?
+#[cfg(not(test))]
+fn logging_off() -> bool {
+    let mut entry = INITIAL_ENVIRONMENT.load(Ordering::Relaxed) as *const *const u8;
+    if entry.is_null() {
+        return false;
+    }
+    loop {
+        // SAFETY: the initial environment is a NULL-terminated array of
+        // NUL-terminated strings that lives as long as the process.
+        let var = unsafe { *entry };
+        if var.is_null() {
+            return false;
+        }
+        // SAFETY: as above.
+        let var = unsafe { core::ffi::CStr::from_ptr(var.cast()) }.to_bytes();
+        if let Some(value) = var.strip_prefix(b"CAFIX_LOG=") {
+            let value = value.trim_ascii();
+            return [b"off".as_slice(), b"none", b"0"].iter().any(|v| value.eq_ignore_ascii_case(v));
+        }
+        // SAFETY: not past the terminating NULL, which was checked above.
+        entry = unsafe { entry.add(1) };
+    }
+}
+
 /// `value` in decimal, in the end of `buf`.
 #[cfg(not(test))]
 fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -84,7 +117,7 @@ fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
 #[cfg(not(test))]
 pub fn say(parts: &[&[u8]]) {
     let at_load = stderr_at_load();
-    if at_load == (0, 0) || identity_of_fd2() != Some(at_load) {
+    if at_load == (0, 0) || identity_of_fd2() != Some(at_load) || logging_off() {
         return;
     }
     let mut line = [0u8; 1024];
