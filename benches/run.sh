@@ -2,7 +2,7 @@
 # cafix's benchmarks: what libcafix.so costs the programs it is preloaded
 # into. Results and how to read them: docs/BENCHMARKS.md.
 #
-#   benches/run.sh            # 7 rounds of everything (about 4 minutes)
+#   benches/run.sh            # 7 rounds of everything (31 of procs.sh; about 10 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
 #
 # Every comparison runs its variants interleaved in ONE run (A B, then B A,
@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROUNDS=${ROUNDS:-7}
 # The 1000-process script is the noisiest measure (a second or two per run,
-# the whole machine involved): it gets more rounds.
-PROCS_ROUNDS=${PROCS_ROUNDS:-$((2 * ROUNDS + 1))}
+# the whole machine involved, a few per cent to resolve): it gets more rounds.
+PROCS_ROUNDS=${PROCS_ROUNDS:-$((4 * ROUNDS + 3))}
 QUICK=${QUICK:-0}
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -262,11 +262,17 @@ procs() { # extra env assignments...
     awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b-a)*1000}'
 }
 for ((r = 1; r <= PROCS_ROUNDS; r++)); do
-    for v in $(order "$r" off on); do
-        if [ "$v" = on ]; then rec procs.on "$(procs LD_PRELOAD="$SO")"; else rec procs.off "$(procs)"; fi
+    rot=(off on empty)
+    for ((i = 0; i < 3; i++)); do
+        case ${rot[(i + r) % 3]} in
+            off) rec procs.off "$(procs)" ;;
+            on) rec procs.on "$(procs LD_PRELOAD="$SO")" ;;
+            empty) rec procs.empty "$(procs LD_PRELOAD="$W/libempty.so")" ;;
+        esac
     done
 done
 pair_row "\`benches/procs.sh\` (1000 processes: true, ls, cat, stat) with LD_PRELOAD exported, ms" ms procs.off procs.on 1.05
+row "  reference: an empty preloaded object, ms" "$(med procs.off) ms" "$(med procs.empty) ms" "$(ratio procs.empty procs.off)×" "$(spread procs.empty procs.off)" "" "(decomposition)"
 
 # The real thing: /etc/ld.so.preload, in a private mount namespace. If the
 # file exists, a copy plus libcafix.so is bound over it; if not (it cannot be
