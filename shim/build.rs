@@ -1,10 +1,12 @@
-//! Links the unwinder into libcafix.so instead of depending on libgcc_s.so.1.
+//! Links the unwinder into libcafix_engine.so instead of depending on
+//! libgcc_s.so.1.
 //!
 //! Rust's std asks the linker for `-lgcc_s` (the unwinder behind
 //! `catch_unwind`, which the hooks need so a panic never crosses into the
-//! host). Loading libgcc_s.so.1 into every process costs about 125 µs per
-//! start (docs/BENCHMARKS.md), the largest part of the preload's cost. GCC's
-//! static unwinder, libgcc_eh.a, is the same code built for static linking;
+//! host). Loading libgcc_s.so.1 costs about 125 µs (docs/BENCHMARKS.md), and
+//! programs such as `/bin/true` and most C programs do not have it loaded;
+//! the engine's load (the first lookup of a missing trust location) should
+//! be one object, not two. GCC's static unwinder, libgcc_eh.a, is the same code built for static linking;
 //! offered as `libgcc_s.a` in a directory searched first, it satisfies
 //! `-lgcc_s` and the library then needs only libc. Its symbols stay local
 //! (the cdylib exports only the hooks). If no C compiler can name the file,
@@ -15,22 +17,21 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    // Bind the shim's own imports from libc lazily (Rust links with -z now):
-    // resolving all of them at load time is work every process would pay,
-    // while most programs never reach a code path that needs them.
+    // Bind the engine's imports from libc lazily (Rust links with -z now):
+    // most of them serve code paths a given program never reaches.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,lazy");
-    // The shim's references to its own exports (the OpenSSL stubs' addresses)
-    // bind inside the library at link time instead of by symbol lookups in
-    // every process at load time.
+    // The engine's references to its own exports (the OpenSSL stubs'
+    // addresses) bind inside the library at link time instead of by symbol
+    // lookups when it is loaded.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic-functions");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
-        println!("cargo:warning=cannot run {cc}; libcafix.so will need libgcc_s.so.1");
+        println!("cargo:warning=cannot run {cc}; libcafix_engine.so will need libgcc_s.so.1");
         return;
     };
     let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     if !path.is_absolute() || !path.exists() {
-        println!("cargo:warning=no libgcc_eh.a found; libcafix.so will need libgcc_s.so.1");
+        println!("cargo:warning=no libgcc_eh.a found; libcafix_engine.so will need libgcc_s.so.1");
         return;
     }
     let dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("static-unwinder");
