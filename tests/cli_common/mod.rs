@@ -27,6 +27,7 @@ use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeNam
 use openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
 
 // Each harness stands alone; a test that uses two of them loads this twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared_build/mod.rs"]
 mod shared_build;
 #[allow(clippy::duplicate_mod)]

@@ -53,6 +53,7 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 // Each harness stands alone; a test that uses two of them loads this twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared_build/mod.rs"]
 mod shared_build;
 #[allow(clippy::duplicate_mod)]
