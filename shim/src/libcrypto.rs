@@ -23,9 +23,12 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
+use cafix_core::engine_abi::OPENSSL_HOOKS;
+
 use crate::lock::with_shim_lock;
 
-/// Hooked or called libcrypto functions, by index into [`NAMES`].
+/// Hooked or called libcrypto functions: the hooked ones first, in the order
+/// of `engine_abi::OPENSSL_HOOKS`, then [`CALLED_ONLY`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub enum Sym {
@@ -49,20 +52,9 @@ pub enum Sym {
     SslGetVerifyMode,
 }
 
-const NAMES: &[&CStr] = &[
-    c"X509_verify_cert",
-    c"X509_STORE_load_locations",
-    c"X509_STORE_load_locations_ex",
-    c"X509_STORE_load_file",
-    c"X509_STORE_load_file_ex",
-    c"X509_STORE_load_path",
-    c"X509_STORE_load_store",
-    c"X509_STORE_load_store_ex",
-    c"X509_STORE_set_default_paths",
-    c"X509_STORE_set_default_paths_ex",
-    c"X509_LOOKUP_ctrl",
-    c"X509_LOOKUP_ctrl_ex",
-    c"X509_STORE_free",
+/// The functions the engine calls but does not hook; they follow the hooked
+/// ones (`engine_abi::OPENSSL_HOOKS`, the order of the first 13 [`Sym`]s).
+const CALLED_ONLY: [&CStr; 5] = [
     c"X509_LOOKUP_get_store",
     c"X509_STORE_CTX_get_error",
     c"X509_STORE_CTX_get_ex_data",
@@ -72,7 +64,11 @@ const NAMES: &[&CStr] = &[
 
 impl Sym {
     pub fn name(self) -> &'static CStr {
-        NAMES[self as usize]
+        let i = self as usize;
+        match OPENSSL_HOOKS.get(i) {
+            Some(name) => name,
+            None => CALLED_ONLY[i - OPENSSL_HOOKS.len()],
+        }
     }
 }
 
@@ -280,4 +276,23 @@ pub fn lookup_in(object: &CStr, name: &CStr) -> *mut c_void {
     // because whoever loaded it still holds theirs.
     unsafe { libc::dlclose(handle) };
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sym;
+
+    #[test]
+    fn symbols_are_named_in_order() {
+        for (sym, name) in [
+            (Sym::VerifyCert, "X509_verify_cert"),
+            (Sym::StoreLoadPath, "X509_STORE_load_path"),
+            (Sym::LookupCtrlEx, "X509_LOOKUP_ctrl_ex"),
+            (Sym::StoreFree, "X509_STORE_free"),
+            (Sym::LookupGetStore, "X509_LOOKUP_get_store"),
+            (Sym::SslGetVerifyMode, "SSL_get_verify_mode"),
+        ] {
+            assert_eq!(sym.name().to_str().unwrap(), name);
+        }
+    }
 }
