@@ -113,32 +113,28 @@ fn the_path_register_is_put_back() {
     let dir = bundle_only_dir("regcheck");
     let entry = format!("/etc/ssl/certs/{hash}.0");
     let json_file = dir.parent().unwrap().join("regcheck.json");
-    let out = trace_fix_in(&dir, &json_file, &[bin.to_str().unwrap(), &entry]);
+    // The replacement files go to a runtime directory of this test's own
+    // (other tests of this file run in parallel and serve the same CA).
+    let runtime = dir.parent().unwrap().join("regcheck-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut inner = clean(cafix());
+    inner
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .args(["trace", "--fix", "--json", "-o"])
+        .arg(&json_file)
+        .args(["--", bin.to_str().unwrap(), &entry]);
+    let out = run(&mut in_namespace(&dir, &mut inner));
     assert_eq!(out.code(), Some(0), "{out}");
     assert!(out.stdout.starts_with("size "), "{out}");
     let json = read_json(&json_file, &out);
     let a = access(&json, &entry, "stat").unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(a["outcome"], "served");
     assert_eq!(a["count"], 3);
-    // The replacement directory is gone after the run.
     let served = json["fixed"][0]["served"].as_str().unwrap().to_string();
     assert!(!served.is_empty());
-    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("cafix-trace-"))
-        .filter(|e| {
-            std::fs::read_dir(e.path())
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        })
-        .collect();
-    assert!(
-        leftovers
-            .iter()
-            .all(|e| !e.path().join(format!("{hash}-0.pem")).exists()),
-        "{leftovers:?}"
-    );
+    // The runtime directory the trace made there is gone after the run.
+    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left after the run: {left:?}");
 }
 
 /// Eight threads open() the same missing entry and a missing bundle path
