@@ -58,7 +58,7 @@ const READY: u64 = 2;
 const FAILED: u64 = 3;
 
 const WAIT_STEP_MICROS: u32 = 200;
-pub const WAIT_LIMIT_MICROS: u32 = 2_000_000;
+const WAIT_LIMIT_MICROS: u32 = 2_000_000;
 
 /// Whether the engine is (now) loaded; loads it if nobody has tried yet.
 /// `None`: it failed to load, or cannot be waited for from here.

@@ -50,6 +50,57 @@ unsafe fn candidate(path: *const c_char) -> bool {
     crate::locations::quick_candidate(unsafe { CStr::from_ptr(path) }.to_bytes())
 }
 
+// The shared tails: the real call's answer stands unless it failed on a
+// candidate; then the engine decides. Inlined into every hook.
+
+/// # Safety
+/// `path` is NULL or NUL-terminated; `buf` is NULL or the caller's struct of `layout`.
+#[inline(always)]
+unsafe fn stat_tail(layout: c_int, rc: c_int, path: *const c_char, buf: *mut c_void, saved: c_int) -> c_int {
+    // SAFETY: per this function's contract.
+    if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
+        return rc;
+    }
+    // SAFETY: per this function's contract; path is non-null (a candidate).
+    unsafe { engine::after_stat(layout, rc, path, buf, saved) }
+}
+
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[inline(always)]
+unsafe fn access_tail(rc: c_int, path: *const c_char, mode: c_int, saved: c_int) -> c_int {
+    // SAFETY: per this function's contract.
+    if rc == 0 || !unsafe { candidate(path) } {
+        return rc;
+    }
+    // SAFETY: path is non-null and NUL-terminated (a candidate).
+    unsafe { engine::after_access(rc, path, mode, saved) }
+}
+
+/// # Safety
+/// `path` and `mode` are NULL or NUL-terminated.
+#[inline(always)]
+unsafe fn fopen_tail(file: *mut FILE, path: *const c_char, mode: *const c_char, saved: c_int) -> *mut FILE {
+    // SAFETY: per this function's contract.
+    if !file.is_null() || !unsafe { candidate(path) } {
+        return file;
+    }
+    // SAFETY: path is non-null and NUL-terminated (a candidate); mode per the contract.
+    unsafe { engine::after_fopen(file, path, mode, saved) }
+}
+
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[inline(always)]
+unsafe fn open_tail(fd: c_int, path: *const c_char, flags: c_int, saved: c_int) -> c_int {
+    // SAFETY: per this function's contract.
+    if fd >= 0 || !unsafe { candidate(path) } {
+        return fd;
+    }
+    // SAFETY: path is non-null and NUL-terminated (a candidate).
+    unsafe { engine::after_open(fd, path, flags, saved) }
+}
+
 // ---- the stat family ---------------------------------------------------------
 
 macro_rules! stat_hook {
@@ -59,14 +110,9 @@ macro_rules! stat_hook {
         pub unsafe extern "C" fn $name(path: *const c_char, buf: *mut $st) -> c_int {
             let saved = sys::errno();
             let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *mut $st) -> c_int, -1);
-            // SAFETY: arguments passed through unchanged.
-            let rc = unsafe { real(path, buf) };
-            // SAFETY: path is NULL or NUL-terminated per stat(2)'s contract.
-            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
-                return rc;
-            }
-            // SAFETY: the caller's path and buffer, of layout `$layout`.
-            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail
+            // with the caller's path and buffer, of layout `$layout`.
+            unsafe { stat_tail($layout, real(path, buf), path, buf.cast(), saved) }
         }
     };
 }
@@ -94,14 +140,9 @@ macro_rules! xstat_hook {
                 unsafe extern "C" fn(c_int, *const c_char, *mut $st) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let rc = unsafe { real(ver, path, buf) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
-                return rc;
-            }
-            // SAFETY: the caller's path and buffer, of layout `$layout`.
-            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail
+            // with the caller's path and buffer, of layout `$layout`.
+            unsafe { stat_tail($layout, real(ver, path, buf), path, buf.cast(), saved) }
         }
     };
 }
@@ -123,14 +164,9 @@ macro_rules! fstatat_hook {
                 unsafe extern "C" fn(c_int, *const c_char, *mut $st, c_int) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let rc = unsafe { real(dirfd, path, buf, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
-                return rc;
-            }
-            // SAFETY: the caller's path and buffer, of layout `$layout`.
-            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail
+            // with the caller's path and buffer, of layout `$layout`.
+            unsafe { stat_tail($layout, real(dirfd, path, buf, flags), path, buf.cast(), saved) }
         }
     };
 }
@@ -154,14 +190,17 @@ macro_rules! fxstatat_hook {
                 unsafe extern "C" fn(c_int, c_int, *const c_char, *mut $st, c_int) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let rc = unsafe { real(ver, dirfd, path, buf, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
-                return rc;
+            // SAFETY: arguments passed through unchanged; then the shared tail
+            // with the caller's path and buffer, of layout `$layout`.
+            unsafe {
+                stat_tail(
+                    $layout,
+                    real(ver, dirfd, path, buf, flags),
+                    path,
+                    buf.cast(),
+                    saved,
+                )
             }
-            // SAFETY: the caller's path and buffer, of layout `$layout`.
-            unsafe { engine::after_stat($layout, rc, path, buf.cast(), saved) }
         }
     };
 }
@@ -184,14 +223,17 @@ pub unsafe extern "C" fn statx(
         unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint, *mut libc::statx) -> c_int,
         -1
     );
-    // SAFETY: arguments passed through unchanged.
-    let rc = unsafe { real(dirfd, path, flags, mask, buf) };
-    // SAFETY: path is NULL or NUL-terminated.
-    if rc == 0 || buf.is_null() || !unsafe { candidate(path) } {
-        return rc;
+    // SAFETY: arguments passed through unchanged; then the shared tail with
+    // the caller's path and buffer, a struct statx.
+    unsafe {
+        stat_tail(
+            LAYOUT_STATX,
+            real(dirfd, path, flags, mask, buf),
+            path,
+            buf.cast(),
+            saved,
+        )
     }
-    // SAFETY: the caller's path and buffer, a struct statx.
-    unsafe { engine::after_stat(LAYOUT_STATX, rc, path, buf.cast(), saved) }
 }
 
 // ---- access ------------------------------------------------------------------
@@ -201,14 +243,8 @@ pub unsafe extern "C" fn statx(
 pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
     let saved = sys::errno();
     let real = real_fn!(ACCESS, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
-    // SAFETY: arguments passed through unchanged.
-    let rc = unsafe { real(path, mode) };
-    // SAFETY: path is NULL or NUL-terminated.
-    if rc == 0 || !unsafe { candidate(path) } {
-        return rc;
-    }
-    // SAFETY: the caller's arguments.
-    unsafe { engine::after_access(rc, path, mode, saved) }
+    // SAFETY: arguments passed through unchanged; then the shared tail.
+    unsafe { access_tail(real(path, mode), path, mode, saved) }
 }
 
 /// `faccessat(2)`, absolute paths only.
@@ -220,14 +256,8 @@ pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_in
         unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int,
         -1
     );
-    // SAFETY: arguments passed through unchanged.
-    let rc = unsafe { real(dirfd, path, mode, flags) };
-    // SAFETY: path is NULL or NUL-terminated.
-    if rc == 0 || !unsafe { candidate(path) } {
-        return rc;
-    }
-    // SAFETY: the caller's arguments.
-    unsafe { engine::after_access(rc, path, mode, saved) }
+    // SAFETY: arguments passed through unchanged; then the shared tail.
+    unsafe { access_tail(real(dirfd, path, mode, flags), path, mode, saved) }
 }
 
 // ---- fopen -------------------------------------------------------------------
@@ -239,14 +269,8 @@ macro_rules! fopen_hook {
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
             let saved = sys::errno();
             let real = real_fn!($real, unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE, core::ptr::null_mut());
-            // SAFETY: arguments passed through unchanged.
-            let file = unsafe { real(path, mode) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if !file.is_null() || !unsafe { candidate(path) } {
-                return file;
-            }
-            // SAFETY: the caller's arguments.
-            unsafe { engine::after_fopen(file, path, mode, saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { fopen_tail(real(path, mode), path, mode, saved) }
         }
     };
 }
@@ -273,14 +297,8 @@ macro_rules! open_hook {
                 unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(path, flags, mode) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { candidate(path) } {
-                return fd;
-            }
-            // SAFETY: the caller's arguments.
-            unsafe { engine::after_open(fd, path, flags, saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { open_tail(real(path, flags, mode), path, flags, saved) }
         }
     };
 }
@@ -299,14 +317,8 @@ macro_rules! openat_hook {
                 unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(dirfd, path, flags, mode) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { candidate(path) } {
-                return fd;
-            }
-            // SAFETY: the caller's arguments.
-            unsafe { engine::after_open(fd, path, flags, saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { open_tail(real(dirfd, path, flags, mode), path, flags, saved) }
         }
     };
 }
@@ -320,14 +332,8 @@ macro_rules! fortified_open_hook {
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
             let saved = sys::errno();
             let real = real_fn!($real, unsafe extern "C" fn(*const c_char, c_int) -> c_int, -1);
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(path, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { candidate(path) } {
-                return fd;
-            }
-            // SAFETY: the caller's arguments.
-            unsafe { engine::after_open(fd, path, flags, saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { open_tail(real(path, flags), path, flags, saved) }
         }
     };
 }
@@ -345,14 +351,8 @@ macro_rules! fortified_openat_hook {
                 unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int,
                 -1
             );
-            // SAFETY: arguments passed through unchanged.
-            let fd = unsafe { real(dirfd, path, flags) };
-            // SAFETY: path is NULL or NUL-terminated.
-            if fd >= 0 || !unsafe { candidate(path) } {
-                return fd;
-            }
-            // SAFETY: the caller's arguments.
-            unsafe { engine::after_open(fd, path, flags, saved) }
+            // SAFETY: arguments passed through unchanged; then the shared tail.
+            unsafe { open_tail(real(dirfd, path, flags), path, flags, saved) }
         }
     };
 }

@@ -89,7 +89,9 @@ fn logging_off() -> bool {
         let var = unsafe { core::ffi::CStr::from_ptr(var.cast()) }.to_bytes();
         if let Some(value) = var.strip_prefix(b"CAFIX_LOG=") {
             let value = value.trim_ascii();
-            return [b"off".as_slice(), b"none", b"0"].iter().any(|v| value.eq_ignore_ascii_case(v));
+            return [b"off".as_slice(), b"none", b"0"]
+                .iter()
+                .any(|v| value.eq_ignore_ascii_case(v));
         }
         // SAFETY: not past the terminating NULL, which was checked above.
         entry = unsafe { entry.add(1) };
