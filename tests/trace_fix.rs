@@ -133,7 +133,11 @@ fn the_path_register_is_put_back() {
     let served = json["fixed"][0]["served"].as_str().unwrap().to_string();
     assert!(!served.is_empty());
     // The runtime directory the trace made there is gone after the run.
-    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(&runtime)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "left after the run: {left:?}");
 }
 

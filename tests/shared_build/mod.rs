@@ -13,27 +13,24 @@ use std::process::Command;
 
 /// Builds both objects (debug) into `target_dir`; the path of libcafix.so.
 pub fn build_shim(repo_root: &Path, target_dir: &Path) -> PathBuf {
-    let cargo = env!("CARGO");
-    let engine = Command::new(cargo)
-        .args(["build", "-p", "cafix-shim", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(repo_root)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-    assert!(engine.success(), "cargo build -p cafix-shim failed ({engine})");
-    let front = Command::new(cargo)
-        .args(["build", "--manifest-path", "shim/front/Cargo.toml", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(repo_root)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-    assert!(
-        front.success(),
-        "cargo build --manifest-path shim/front/Cargo.toml failed ({front})"
-    );
+    cargo_build(repo_root, target_dir, &["-p", "cafix-shim"]);
+    cargo_build(repo_root, target_dir, &["--manifest-path", "shim/front/Cargo.toml"]);
     for name in ["libcafix.so", "libcafix_engine.so"] {
         let so = target_dir.join("debug").join(name);
         assert!(so.is_file(), "{} is missing after building the shim", so.display());
     }
     target_dir.join("debug/libcafix.so").canonicalize().unwrap()
+}
+
+/// `cargo build ARGS --target-dir TARGET_DIR` in the repository, or panics.
+fn cargo_build(repo_root: &Path, target_dir: &Path, args: &[&str]) {
+    let status = Command::new(env!("CARGO"))
+        .arg("build")
+        .args(args)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(repo_root)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "cargo build {} failed ({status})", args.join(" "));
 }
