@@ -37,11 +37,11 @@ ENGINE := $(TARGET_DIR)/release/libcafix_engine.so
 
 all: build
 
-# The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/front is
+# The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/preload is
 # its own workspace (panic = "abort"), built into the same target directory.
 build:
 	$(CARGO) build --release --workspace
-	$(CARGO) build --release --manifest-path shim/front/Cargo.toml --target-dir $(TARGET_DIR)
+	$(CARGO) build --release --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
 
 # Generated from the command's own definitions, so they match --help.
 $(TARGET_DIR)/generated: build

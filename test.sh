@@ -7,6 +7,6 @@ cd "$(dirname "$0")"
 cargo build --workspace
 # libcafix.so is its own workspace (built with panic = "abort"); its unit
 # tests, then a build into the shared target directory for the tests above.
-cargo test --manifest-path shim/front/Cargo.toml --target-dir target
-cargo build --manifest-path shim/front/Cargo.toml --target-dir target
+cargo test --manifest-path shim/preload/Cargo.toml --target-dir target
+cargo build --manifest-path shim/preload/Cargo.toml --target-dir target
 cargo test --workspace

@@ -31,8 +31,8 @@ clean() { env -i "$PATHVAR" "$@"; }
 
 # ---- build -------------------------------------------------------------------
 say "building libcafix.so, libcafix_engine.so and the bundle_index bench (release)..."
-cargo build --release -p cafix-shim >&2
-cargo build --release --manifest-path shim/front/Cargo.toml --target-dir target >&2
+cargo build --release -p cafix-engine >&2
+cargo build --release --manifest-path shim/preload/Cargo.toml --target-dir target >&2
 cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2
 SO=$ROOT/target/release/libcafix.so
 for p in stat_loop spawn_true first_miss; do

@@ -5,13 +5,13 @@
 pub mod audit;
 pub mod bundle;
 pub mod config;
-pub mod elf_lookup;
-pub mod engine_abi;
 pub mod explain;
-pub mod locations;
 pub mod pem;
 pub mod record;
 pub mod subject_hash;
+
+// The core-only modules the preloaded object compiles too (shim/common).
+pub use cafix_common::{elf_lookup, engine_abi, locations};
 
 /// The `cafix` command's subcommands (not built into the shim).
 #[cfg(feature = "cli")]

@@ -131,7 +131,7 @@ fn front_exports_only_its_hooks() {
     assert_eq!(exports(&front()), expected);
 }
 
-/// The engine's exports are what the front calls (src/engine_abi.rs).
+/// The engine's exports are what the front calls (shim/common/src/engine_abi.rs).
 #[test]
 fn engine_exports_only_what_the_front_calls() {
     let mut expected: Vec<&str> = vec![

@@ -1,9 +1,9 @@
 //! Building libcafix.so for the tests, shared by the harnesses
 //! (tests/common, tests/cli_common).
 //!
-//! The preload is two objects in one directory: libcafix.so (shim/front, its
+//! The preload is two objects in one directory: libcafix.so (shim/preload, its
 //! own cargo workspace because it is built with panic = "abort") and
-//! libcafix_engine.so (shim/, a member of this workspace), which libcafix.so
+//! libcafix_engine.so (shim/engine, a member of this workspace), which libcafix.so
 //! loads from its own directory.
 
 #![allow(dead_code)]
@@ -13,8 +13,8 @@ use std::process::Command;
 
 /// Builds both objects (debug) into `target_dir`; the path of libcafix.so.
 pub fn build_shim(repo_root: &Path, target_dir: &Path) -> PathBuf {
-    cargo_build(repo_root, target_dir, &["-p", "cafix-shim"]);
-    cargo_build(repo_root, target_dir, &["--manifest-path", "shim/front/Cargo.toml"]);
+    cargo_build(repo_root, target_dir, &["-p", "cafix-engine"]);
+    cargo_build(repo_root, target_dir, &["--manifest-path", "shim/preload/Cargo.toml"]);
     for name in ["libcafix.so", "libcafix_engine.so"] {
         let so = target_dir.join("debug").join(name);
         assert!(so.is_file(), "{} is missing after building the shim", so.display());

@@ -1,5 +1,5 @@
 //! libcrypto's trust-source and verification entry points, as trampolines
-//! to the engine's hooks (`shim/src/hooks/openssl.rs`, observe only).
+//! to the engine's hooks (`shim/engine/src/hooks/openssl.rs`, observe only).
 //!
 //! libcafix.so must define these names itself, since only the preloaded
 //! object comes first in the program's scope. Each is a naked jump through
@@ -13,7 +13,7 @@
 //! x86_64 and aarch64.
 
 use crate::engine::{openssl_target, OPENSSL_TARGETS};
-use crate::engine_abi::OPENSSL_HOOKS;
+use cafix_common::engine_abi::OPENSSL_HOOKS;
 
 const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

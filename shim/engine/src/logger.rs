@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use cafix_core::config::{Config, Format, Level};
-use cafix_core::record::Record;
+use cafix::config::{Config, Format, Level};
+use cafix::record::Record;
 
 use crate::sys;
 

@@ -13,8 +13,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use libc::{c_char, c_int, c_long};
 
-use cafix_core::explain::TrustSource;
+use cafix::explain::TrustSource;
 
+use crate::held_back;
 use crate::libcrypto::{real_for, Sym};
 use crate::sys;
 use crate::verification;
@@ -85,10 +86,10 @@ stub!(X509_verify_cert, verify_cert_hook, 1);
 unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
     let real = real_or_fail!(caller, Sym::VerifyCert, X509_verify_cert, F, -1);
-    verification::begin();
+    held_back::begin();
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(ctx) };
-    let frame = verification::end();
+    let frame = held_back::end();
     let saved = sys::errno();
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `ctx` was just verified by `real`, the same library.
@@ -97,7 +98,7 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
         // SAFETY: as above; `caller` is where the call came from.
         let unverified = errored && unsafe { verification::peer_left_unverified(ctx, caller, real as *mut c_void) };
         let failed = errored && !unverified;
-        crate::lock::with_shim_lock(|| verification::release_deferred(frame.deferred, failed));
+        crate::lock::with_shim_lock(|| held_back::release_deferred(frame.deferred, failed));
         if failed {
             // SAFETY: as above.
             unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed, accepted) };

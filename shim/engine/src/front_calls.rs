@@ -1,39 +1,17 @@
 //! What libcafix.so calls: the engine's exported entry points, named and
-//! typed in src/engine_abi.rs (which both objects compile).
+//! typed in shim/common/src/engine_abi.rs (which both objects compile).
 //!
 //! Each is an `extern "C"` function that never unwinds: the slow paths
 //! catch panics under the shim lock (`lock.rs`), and `init` catches its own.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
 
-use cafix_core::engine_abi::{FrontInfo, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
+use cafix_common::engine_abi::{FrontInfo, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
 use libc::FILE;
 
+use crate::front;
 use crate::hooks::{open, stat};
-
-/// What the front said at init.
-pub struct Front {
-    /// Any address inside libcafix.so.
-    pub anchor: usize,
-    dlsym_next: unsafe extern "C" fn(*const c_char) -> *mut c_void,
-}
-
-static FRONT: OnceLock<Front> = OnceLock::new();
-
-pub fn front() -> Option<&'static Front> {
-    FRONT.get()
-}
-
-impl Front {
-    /// `dlsym(RTLD_NEXT, name)` relative to libcafix.so: the next definition
-    /// in the program's scope after the preload.
-    pub fn dlsym_next(&self, name: &std::ffi::CStr) -> *mut c_void {
-        // SAFETY: the front's function takes a NUL-terminated name.
-        unsafe { (self.dlsym_next)(name.as_ptr()) }
-    }
-}
 
 /// Called once by libcafix.so right after loading this object. 0: ready.
 #[no_mangle]
@@ -46,10 +24,7 @@ pub unsafe extern "C" fn cafix_engine_init_v1(info: *const FrontInfo) -> c_int {
         return -1;
     }
     let started = catch_unwind(AssertUnwindSafe(|| {
-        let _ = FRONT.set(Front {
-            anchor: info.front_anchor as usize,
-            dlsym_next: info.dlsym_next,
-        });
+        front::remember(info);
         crate::logger::set_stderr_at_load(info.stderr_dev, info.stderr_ino);
         crate::lock::install_fork_handlers();
     }));

@@ -25,7 +25,7 @@ impl Real {
     pub const fn new(name: &'static CStr) -> Real {
         Real {
             name,
-            hash: crate::elf_lookup::gnu_hash(name.to_bytes()),
+            hash: cafix_common::elf_lookup::gnu_hash(name.to_bytes()),
             ptr: AtomicPtr::new(null_mut()),
         }
     }

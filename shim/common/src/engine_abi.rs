@@ -1,11 +1,11 @@
 //! The contract between libcafix.so's two objects.
 //!
-//! `libcafix.so` (shim/front) is what gets preloaded: small, `no_std`, the
+//! `libcafix.so` (shim/preload) is what gets preloaded: small, `no_std`, the
 //! hooks' fast paths only. On the first call that needs more (a lookup of a
 //! missing trust location, or any hooked OpenSSL function) it loads
-//! `libcafix_engine.so` (shim/) from its own directory and hands it over.
-//! Both objects compile this one file (the front through `#[path]`), so the
-//! names, layouts and constants cannot drift apart. Only `core` is used here.
+//! `libcafix_engine.so` (shim/engine) from its own directory and hands it
+//! over. Both objects depend on this crate (shim/common), so the names,
+//! layouts and constants cannot drift apart. Only `core` is used here.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 

@@ -17,7 +17,7 @@
 use core::ffi::{c_int, c_void};
 use core::mem::size_of;
 
-use crate::elf_lookup::{
+use cafix_common::elf_lookup::{
     binding, bloom_may_contain, bloom_word_index, chain_entry_matches, check_match, Binding, Match, SymbolEntry,
 };
 
@@ -344,7 +344,7 @@ impl Object {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::elf_lookup::gnu_hash;
+    use cafix_common::elf_lookup::gnu_hash;
     use core::ffi::CStr;
 
     /// In a test binary the shim's code is part of the executable, so "after

@@ -1,5 +1,5 @@
 //! The engine's side of the hooks. The libc hooks themselves live in
-//! libcafix.so (shim/front/src/hooks.rs): they call the real function and
+//! libcafix.so (shim/preload/src/hooks.rs): they call the real function and
 //! come here only when it failed with `ENOENT` on a path that *could* be a
 //! trust location; these slow paths decide ([`missing`]) and serve.
 //!
@@ -29,7 +29,7 @@ pub unsafe fn missing(path: *const c_char, failed_errno: c_int) -> Option<Served
     }
     // SAFETY: forwarded from this function's contract.
     let bytes = unsafe { path_bytes(path) }?;
-    if !cafix_core::locations::quick_candidate(bytes) {
+    if !cafix_common::locations::quick_candidate(bytes) {
         return None;
     }
     slow_path(bytes)
@@ -44,7 +44,7 @@ fn slow_path(path: &[u8]) -> Option<Served> {
         if served.is_none() && path.ends_with(b".0") {
             // A directory without any entry for this hash: worth naming if
             // the verification in progress on this thread fails.
-            crate::verification::note_missed_lookup(path);
+            crate::held_back::note_missed_lookup(path);
         }
         served
     })

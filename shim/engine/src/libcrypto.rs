@@ -23,7 +23,7 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_core::engine_abi::OPENSSL_HOOKS;
+use cafix_common::engine_abi::OPENSSL_HOOKS;
 
 use crate::lock::with_shim_lock;
 
@@ -164,7 +164,7 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
     if !from_caller.is_null() && !is_own(from_caller, own_stub) {
         return from_caller;
     }
-    let next = crate::front_calls::front().map_or(std::ptr::null_mut(), |front| front.dlsym_next(name));
+    let next = crate::front::front().map_or(std::ptr::null_mut(), |front| front.dlsym_next(name));
     if !next.is_null() && !is_own(next, own_stub) {
         return next;
     }
@@ -212,8 +212,8 @@ fn defining_objects(name: &CStr, own_stub: *const c_void) -> Vec<*mut c_void> {
 fn log_ambiguity(name: &CStr, count: usize) {
     crate::lock::with_shim_lock(|| {
         let _ = crate::state::shim();
-        crate::logger::emit(&cafix_core::record::Record::new(
-            cafix_core::config::Level::Debug,
+        crate::logger::emit(&cafix::record::Record::new(
+            cafix::config::Level::Debug,
             "ambiguous-caller",
             format!(
                 "{}: called through a tail call and {count} loaded libraries define it; using the first loaded",
@@ -234,7 +234,7 @@ fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
     }
     let base = object_base(p);
     base == object_base(own_stub as *mut c_void)
-        || crate::front_calls::front().is_some_and(|front| base == object_base(front.anchor as *mut c_void))
+        || crate::front::front().is_some_and(|front| base == object_base(front.anchor as *mut c_void))
 }
 
 fn object_base(p: *mut c_void) -> usize {

@@ -1,7 +1,7 @@
 //! The slow paths of the stat family (`stat`, `lstat`, `fstatat`, their
 //! `64` forms, the `__xstat` family, `statx`) and of `access`/`faccessat`.
 //!
-//! libcafix.so's hooks (shim/front/src/hooks.rs) call the real function and
+//! libcafix.so's hooks (shim/preload/src/hooks.rs) call the real function and
 //! come here only when it failed on a path that could be a trust location;
 //! [`after_stat`] and [`after_access`] serve it if it is one. A served entry looks like a
 //! read-only regular file owned by root whose size is the served PEM's, with

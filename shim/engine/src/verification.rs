@@ -3,14 +3,13 @@
 //! `X509_verify_cert`. On a failed verification, the facts are read through
 //! the same libcrypto that verified (never another) and explained.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_core::config::Level;
-use cafix_core::explain::{self, CertSummary, TrustSource, VerifyFailure};
-use cafix_core::record::Record;
+use cafix::config::Level;
+use cafix::explain::{self, CertSummary, TrustSource, VerifyFailure};
+use cafix::record::Record;
 
 use crate::libcrypto::{self, Sym};
 use crate::logger;
@@ -49,77 +48,6 @@ fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
         .unwrap_or_else(|e| e.into_inner())
         .get(&(store as usize))
         .cloned()
-}
-
-/// What one `X509_verify_cert` in progress has seen.
-#[derive(Default)]
-pub struct Frame {
-    /// Hash-entry lookups (`<dir>/<hash>.0`) that stayed missing.
-    pub missed: Vec<String>,
-    /// "Not in the system bundle" records, held back until the outcome is
-    /// known: OpenSSL looks every issuer up in the store first (trusted
-    /// first), so a miss for an intermediate the peer sent is routine and
-    /// only worth a warning if the verification then fails.
-    pub deferred: Vec<Record>,
-}
-
-thread_local! {
-    /// One frame per `X509_verify_cert` in progress on this thread (a verify
-    /// callback may verify again).
-    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on the innermost frame, if a verification is in progress here.
-fn with_frame<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
-    FRAMES
-        .try_with(|frames| {
-            frames
-                .try_borrow_mut()
-                .ok()
-                .and_then(|mut frames| frames.last_mut().map(f))
-        })
-        .ok()
-        .flatten()
-}
-
-/// Called by the file hooks' slow path for every `<hash>.0` lookup that
-/// stayed missing, whether or not the directory is a trust directory.
-pub fn note_missed_lookup(path: &[u8]) {
-    with_frame(|frame| {
-        let p = String::from_utf8_lossy(path).into_owned();
-        if !frame.missed.contains(&p) {
-            frame.missed.push(p);
-        }
-    });
-}
-
-/// Holds `record` back until the verification in progress ends; gives it
-/// back if there is none.
-pub fn defer(record: Record) -> Option<Record> {
-    let mut record = Some(record);
-    with_frame(|frame| frame.deferred.push(record.take().expect("taken once")));
-    record
-}
-
-pub fn begin() {
-    let _ = FRAMES.try_with(|f| f.borrow_mut().push(Frame::default()));
-}
-
-pub fn end() -> Frame {
-    FRAMES
-        .try_with(|f| f.borrow_mut().pop().unwrap_or_default())
-        .unwrap_or_default()
-}
-
-/// Emits the held-back records: as they are after a failure, at debug
-/// level after a success.
-pub fn release_deferred(deferred: Vec<Record>, failed: bool) {
-    for mut record in deferred {
-        if !failed {
-            record.level = Level::Debug;
-        }
-        logger::emit(&record);
-    }
 }
 
 /// The libcrypto functions an explanation reads, all from one library.

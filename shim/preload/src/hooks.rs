@@ -10,15 +10,15 @@
 //! nothing and leaves errno as the real call left it. A candidate goes to
 //! the engine (loaded then, if it is not yet), whose `after_*` functions
 //! decide whether to serve it (only read-only opens and read checks ever
-//! are; see `shim/src/hooks/`).
+//! are; see `shim/engine/src/hooks/`).
 
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
 use libc::FILE;
 
 use crate::engine;
-use crate::engine_abi::{LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
 use crate::sys;
+use cafix_common::engine_abi::{LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
 
 /// The real function behind hook `$real` (a [`crate::real`] entry) as the
 /// function-pointer type `$ty`; if the C library has none, the hook fails
@@ -47,7 +47,7 @@ unsafe fn candidate(path: *const c_char) -> bool {
         return false;
     }
     // SAFETY: non-null and NUL-terminated per this function's contract.
-    crate::locations::quick_candidate(unsafe { CStr::from_ptr(path) }.to_bytes())
+    cafix_common::locations::quick_candidate(unsafe { CStr::from_ptr(path) }.to_bytes())
 }
 
 // The shared tails: the real call's answer stands unless it failed on a

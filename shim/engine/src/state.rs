@@ -11,12 +11,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use cafix_core::bundle::{self, BundleIndex, CaCert};
-use cafix_core::config::{Config, Level};
-use cafix_core::locations::{self, TrustPath};
-use cafix_core::record::Record;
-use cafix_core::subject_hash::hash_hex;
+use cafix::bundle::{self, BundleIndex, CaCert};
+use cafix::config::{Config, Level};
+use cafix::record::Record;
+use cafix::subject_hash::hash_hex;
+use cafix_common::locations::{self, TrustPath};
 
+use crate::held_back;
 use crate::logger;
 use crate::sys;
 
@@ -243,7 +244,7 @@ impl Shim {
             .with("_hash", hash_hex(hash))
             .with("_bundle", bundle_path);
         let record = if record.level == Level::Warn {
-            crate::verification::defer(record)
+            held_back::defer(record)
         } else {
             Some(record)
         };
@@ -378,8 +379,8 @@ fn real_entry_ders(dir: &[u8], hash: u32) -> Vec<Vec<u8>> {
             break;
         }
         if let Ok(bytes) = sys::read_file(Path::new(OsStr::from_bytes(&path)), 1 << 20) {
-            for item in cafix_core::pem::sections(&bytes) {
-                if let cafix_core::pem::PemItem::Certificate(der) = item {
+            for item in cafix::pem::sections(&bytes) {
+                if let cafix::pem::PemItem::Certificate(der) = item {
                     ders.push(der);
                 }
             }

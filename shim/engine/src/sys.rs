@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use cafix_core::config::{MAX_CONFIG_BYTES, SYSTEM_CONFIG_PATH};
+use cafix::config::{MAX_CONFIG_BYTES, SYSTEM_CONFIG_PATH};
 
 /// `AT_SECURE`: setuid, setgid or file capabilities. Read from the auxiliary
 /// vector (no system call).

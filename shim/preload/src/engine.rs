@@ -20,8 +20,8 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use libc::FILE;
 
-use crate::engine_abi::{self, FrontInfo, OPENSSL_HOOKS};
 use crate::sys;
+use cafix_common::engine_abi::{self, FrontInfo, OPENSSL_HOOKS};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
 type AfterAccess = unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int;
@@ -176,7 +176,7 @@ fn load() -> bool {
         let init = engine_symbol(handle, path, engine_abi::INIT)?;
         let api = Api {
             // SAFETY (all four): the engine defines these names with exactly
-            // these C signatures (src/engine_abi.rs, shim/src/front_calls.rs).
+            // these C signatures (shim/common/src/engine_abi.rs, shim/engine/src/front_calls.rs).
             after_stat: unsafe {
                 core::mem::transmute::<*mut c_void, AfterStat>(engine_symbol(handle, path, engine_abi::AFTER_STAT)?)
             },
@@ -207,7 +207,7 @@ fn load() -> bool {
         front_anchor: dlsym_next as *const c_void,
         dlsym_next,
     };
-    // SAFETY: the engine's init has this signature (src/engine_abi.rs).
+    // SAFETY: the engine's init has this signature (shim/common/src/engine_abi.rs).
     let init = unsafe { core::mem::transmute::<*mut c_void, Init>(init) };
     // SAFETY: `info` outlives the call; the engine copies what it keeps.
     if unsafe { init(&info) } != 0 {

@@ -1,6 +1,6 @@
 //! `libcafix_engine.so`: everything libcafix.so does beyond its fast paths.
 //!
-//! libcafix.so (shim/front) is the preloaded object: the hooks' fast paths
+//! libcafix.so (shim/preload) is the preloaded object: the hooks' fast paths
 //! and the real-symbol table, small so that every process can afford it. On
 //! the first call that needs more it loads this engine from its own
 //! directory and calls it through [`front_calls`]: the slow paths of the
@@ -14,7 +14,9 @@
 // fopen(3), OpenSSL's manual pages); each unsafe block says why it holds.
 #![allow(clippy::missing_safety_doc)]
 
+mod front;
 pub mod front_calls;
+mod held_back;
 pub mod hooks;
 mod libcrypto;
 mod lock;

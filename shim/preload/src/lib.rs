@@ -22,17 +22,6 @@
 // Unit tests build only the symbol-table walk, not the hooks that use the rest.
 #![cfg_attr(test, allow(dead_code))]
 
-// Shared with the `cafix` library (which tests them); `core` only.
-#[allow(dead_code)]
-#[path = "../../../src/elf_lookup.rs"]
-mod elf_lookup;
-#[allow(dead_code)]
-#[path = "../../../src/engine_abi.rs"]
-mod engine_abi;
-#[allow(dead_code)]
-#[path = "../../../src/locations.rs"]
-mod locations;
-
 #[cfg(not(test))]
 mod engine;
 #[cfg(not(test))]
