@@ -64,6 +64,11 @@ pub struct Config {
     pub ssl_cert_dir: Option<Vec<u8>>,
     /// Set when serving is switched off (`CAFIX_SERVE=0`): observe and log only.
     pub serve: bool,
+    /// Whether local CAs are added to stores loaded from a copy of the public
+    /// roots (`CAFIX_LOCAL_CAS=off`, `local_cas_inject = no` turn it off).
+    pub local_cas_inject: bool,
+    /// More local-CA files, from `local_cas` in `/etc/cafix.conf` only.
+    pub local_cas: Vec<PathBuf>,
     /// Problems met while reading the configuration, to be logged once.
     pub notes: Vec<String>,
 }
@@ -78,6 +83,8 @@ impl Default for Config {
             ssl_cert_file: None,
             ssl_cert_dir: None,
             serve: true,
+            local_cas_inject: true,
+            local_cas: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -89,7 +96,15 @@ pub const SYSTEM_CONFIG_PATH: &str = "/etc/cafix.conf";
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
 
 /// Keys, shared by the environment (`CAFIX_<KEY>`) and `/etc/cafix.conf` (`key = value`).
-const KEYS: &[&str] = &["log", "log_format", "log_file", "bundle", "serve"];
+const KEYS: &[&str] = &[
+    "log",
+    "log_format",
+    "log_file",
+    "bundle",
+    "serve",
+    "local_cas",
+    "local_cas_inject",
+];
 
 impl Config {
     /// Builds the configuration. `file` is the text of `/etc/cafix.conf`
@@ -111,7 +126,13 @@ impl Config {
             config.set("serve", &v, "CAFIX_SERVE");
         }
         if secure {
-            for name in ["CAFIX_LOG_FILE", "CAFIX_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+            for name in [
+                "CAFIX_LOG_FILE",
+                "CAFIX_BUNDLE",
+                "CAFIX_LOCAL_CAS",
+                "SSL_CERT_FILE",
+                "SSL_CERT_DIR",
+            ] {
                 if env(name).is_some() {
                     config.notes.push(format!(
                         "{name} ignored: this is a secure-exec (setuid/setgid/capability) process"
@@ -127,6 +148,9 @@ impl Config {
             }
             if let Some(v) = text_of("CAFIX_BUNDLE") {
                 config.set("bundle", &v, "CAFIX_BUNDLE");
+            }
+            if let Some(v) = text_of("CAFIX_LOCAL_CAS") {
+                config.set("local_cas_inject", &v, "CAFIX_LOCAL_CAS");
             }
             config.ssl_cert_file = env("SSL_CERT_FILE").filter(|v| !v.is_empty());
             config.ssl_cert_dir = env("SSL_CERT_DIR").filter(|v| !v.is_empty());
@@ -172,10 +196,22 @@ impl Config {
             },
             "log_file" if !value.is_empty() => self.log_file = Some(PathBuf::from(value)),
             "bundle" if !value.is_empty() => self.bundle = Some(PathBuf::from(value)),
-            "serve" => self.serve = !matches!(value.trim(), "0" | "no" | "off" | "false"),
+            "serve" => self.serve = !is_no(value),
+            "local_cas_inject" => self.local_cas_inject = !is_no(value),
+            // Paths separated by commas or white space; only /etc/cafix.conf sets it.
+            "local_cas" => self.local_cas.extend(
+                value
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|p| p.starts_with('/'))
+                    .map(PathBuf::from),
+            ),
             _ => {}
         }
     }
+}
+
+fn is_no(value: &str) -> bool {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "0" | "no" | "off" | "false")
 }
 
 #[cfg(test)]
@@ -239,6 +275,35 @@ mod tests {
         assert_eq!(c.ssl_cert_file, None);
         assert_eq!(c.ssl_cert_dir, None);
         assert_eq!(c.notes.len(), 4);
+    }
+
+    #[test]
+    fn local_cas_come_from_the_file_and_injection_can_be_turned_off() {
+        let file = "local_cas = /etc/corp/root.pem, /etc/corp/registry.pem\nlocal_cas_inject = yes\n";
+        let c = Config::resolve(Some(file), &env_of(&[]), false);
+        assert!(c.local_cas_inject);
+        assert_eq!(
+            c.local_cas,
+            vec![
+                PathBuf::from("/etc/corp/root.pem"),
+                PathBuf::from("/etc/corp/registry.pem")
+            ]
+        );
+        let c = Config::resolve(Some(file), &env_of(&[("CAFIX_LOCAL_CAS", "off")]), false);
+        assert!(!c.local_cas_inject);
+        let c = Config::resolve(Some("local_cas_inject = no\n"), &env_of(&[]), false);
+        assert!(!c.local_cas_inject);
+    }
+
+    #[test]
+    fn secure_exec_ignores_cafix_local_cas() {
+        let c = Config::resolve(None, &env_of(&[("CAFIX_LOCAL_CAS", "off")]), true);
+        assert!(c.local_cas_inject);
+        assert!(
+            c.notes.iter().any(|n| n.starts_with("CAFIX_LOCAL_CAS ignored")),
+            "{:?}",
+            c.notes
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bundle;
 pub mod config;
 pub mod explain;
+pub mod local_cas;
 pub mod pem;
 pub mod record;
 pub mod subject_hash;

@@ -91,6 +91,32 @@ pub const BUNDLE_PATHS: &[(&str, &str)] = &[
     ("/system/etc/security/cacerts.pem", "Android toolchains"),
 ];
 
+/// Directories where administrators put the CAs they add, by distribution.
+/// Their certificates become trusted when the distribution's update tool has
+/// copied them into the system bundle; cafix counts one as a *local CA* only
+/// then (it never trusts a file just because it sits here).
+///
+/// Each entry: (directory, whose tool reads it). Walked recursively.
+pub const LOCAL_ANCHOR_DIRS: &[(&str, &str)] = &[
+    (
+        "/usr/local/share/ca-certificates",
+        "Debian, Ubuntu, Alpine (update-ca-certificates)",
+    ),
+    (
+        "/etc/pki/ca-trust/source/anchors",
+        "Fedora, RHEL, CentOS (update-ca-trust)",
+    ),
+    (
+        "/usr/share/pki/ca-trust-source/anchors",
+        "Fedora, RHEL, CentOS (update-ca-trust, packaged anchors)",
+    ),
+    ("/etc/pki/trust/anchors", "openSUSE, SLES (update-ca-certificates)"),
+    (
+        "/etc/ca-certificates/trust-source/anchors",
+        "Arch (update-ca-trust / trust extract-compat)",
+    ),
+];
+
 /// Shortest and longest entry of [`BUNDLE_PATHS`]: a cheap first test in the fast path.
 const MIN_BUNDLE_PATH_LEN: usize = bundle_path_len_bound(false);
 const MAX_BUNDLE_PATH_LEN: usize = bundle_path_len_bound(true);
