@@ -18,6 +18,7 @@ mod front;
 pub mod front_calls;
 mod held_back;
 pub mod hooks;
+mod injection;
 mod libcrypto;
 mod lock;
 mod logger;

@@ -50,16 +50,26 @@ pub enum Sym {
     StoreCtxGetExData,
     SslGetExDataStoreCtxIdx,
     SslGetVerifyMode,
+    D2iX509,
+    StoreAddCert,
+    X509Free,
+    ErrSetMark,
+    ErrPopToMark,
 }
 
 /// The functions the engine calls but does not hook; they follow the hooked
 /// ones (`engine_abi::OPENSSL_HOOKS`, the order of the first 13 [`Sym`]s).
-const CALLED_ONLY: [&CStr; 5] = [
+const CALLED_ONLY: [&CStr; 10] = [
     c"X509_LOOKUP_get_store",
     c"X509_STORE_CTX_get_error",
     c"X509_STORE_CTX_get_ex_data",
     c"SSL_get_ex_data_X509_STORE_CTX_idx",
     c"SSL_get_verify_mode",
+    c"d2i_X509",
+    c"X509_STORE_add_cert",
+    c"X509_free",
+    c"ERR_set_mark",
+    c"ERR_pop_to_mark",
 ];
 
 impl Sym {
@@ -291,6 +301,7 @@ mod tests {
             (Sym::StoreFree, "X509_STORE_free"),
             (Sym::LookupGetStore, "X509_LOOKUP_get_store"),
             (Sym::SslGetVerifyMode, "SSL_get_verify_mode"),
+            (Sym::ErrPopToMark, "ERR_pop_to_mark"),
         ] {
             assert_eq!(sym.name().to_str().unwrap(), name);
         }

@@ -8,6 +8,7 @@
 //! first unused argument register, or for `X509_LOOKUP_ctrl_ex` (seven
 //! arguments; x86_64 passes the seventh on the stack) in a copied frame.
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -16,6 +17,7 @@ use libc::{c_char, c_int, c_long};
 use cafix::explain::TrustSource;
 
 use crate::held_back;
+use crate::injection;
 use crate::libcrypto::{real_for, Sym};
 use crate::sys;
 use crate::verification;
@@ -79,6 +81,42 @@ fn record(store: *mut c_void, sources: impl FnOnce() -> Vec<TrustSource>) {
     sys::set_errno(saved);
 }
 
+thread_local! {
+    /// Loads in progress on this thread: `X509_STORE_load_file_ex` calls
+    /// `X509_LOOKUP_ctrl_ex`, and only the outermost load adds local CAs.
+    static LOADING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs the real load `call`; after the outermost successful load of the PEM
+/// file `file`, adds the local CAs a copy of the public roots lacks to the
+/// store (`store_of`, asked only then). Unwinding caught, errno kept.
+fn load_file(
+    file: *const c_char,
+    real: *mut c_void,
+    store_of: impl FnOnce() -> *mut c_void,
+    call: impl FnOnce() -> c_int,
+) -> c_int {
+    let outermost = LOADING
+        .try_with(|depth| {
+            depth.set(depth.get() + 1);
+            depth.get() == 1
+        })
+        .unwrap_or(false);
+    let rc = call();
+    let _ = LOADING.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
+    if outermost && rc > 0 && !file.is_null() {
+        let saved = sys::errno();
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
+            if let Some(path) = unsafe { injection::path_of(file) } {
+                injection::after_file_load(store_of(), &path, real);
+            }
+        }));
+        sys::set_errno(saved);
+    }
+    rc
+}
+
 // ---- X509_verify_cert -------------------------------------------------------
 
 stub!(X509_verify_cert, verify_cert_hook, 1);
@@ -134,7 +172,7 @@ unsafe extern "C" fn load_locations_hook(
             .collect()
     });
     // SAFETY: passed through unchanged.
-    unsafe { real(store, file, dir) }
+    load_file(file, real as *mut c_void, || store, || unsafe { real(store, file, dir) })
 }
 
 stub!(X509_STORE_load_locations_ex, load_locations_ex_hook, 5);
@@ -156,7 +194,9 @@ unsafe extern "C" fn load_locations_ex_hook(
             .collect()
     });
     // SAFETY: passed through unchanged.
-    unsafe { real(store, file, dir, libctx, propq) }
+    load_file(file, real as *mut c_void, || store, || unsafe {
+        real(store, file, dir, libctx, propq)
+    })
 }
 
 stub!(X509_STORE_load_file, load_file_hook, 2);
@@ -166,7 +206,7 @@ unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, cal
     let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
-    unsafe { real(store, file) }
+    load_file(file, real as *mut c_void, || store, || unsafe { real(store, file) })
 }
 
 stub!(X509_STORE_load_file_ex, load_file_ex_hook, 4);
@@ -182,7 +222,9 @@ unsafe extern "C" fn load_file_ex_hook(
     let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
-    unsafe { real(store, file, libctx, propq) }
+    load_file(file, real as *mut c_void, || store, || unsafe {
+        real(store, file, libctx, propq)
+    })
 }
 
 stub!(X509_STORE_load_path, load_path_hook, 2);
@@ -271,8 +313,21 @@ unsafe extern "C" fn lookup_ctrl_hook(
     type F = unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::LookupCtrl, X509_LOOKUP_ctrl, F, 0);
     note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
+    let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
-    unsafe { real(lookup, cmd, argc, argl, ret) }
+    let call = || unsafe { real(lookup, cmd, argc, argl, ret) };
+    if loads_pem_file(lookup, cmd, argl) {
+        load_file(argc, real_ptr, || store_of_lookup(real_ptr, lookup), call)
+    } else {
+        call()
+    }
+}
+
+/// `X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM)`: the command a
+/// file lookup loads a CA file with (Ruby's `add_file`, OpenSSL's own loads).
+fn loads_pem_file(lookup: *mut c_void, cmd: c_int, argl: c_long) -> bool {
+    const X509_FILETYPE_PEM: c_long = 1;
+    !lookup.is_null() && cmd == X509_L_FILE_LOAD && argl == X509_FILETYPE_PEM
 }
 
 /// Records what an add-dir / load-file / store command gives the lookup's store.
@@ -340,8 +395,14 @@ unsafe extern "C" fn lookup_ctrl_ex_hook(
     ) -> c_int;
     let real = real_or_fail!(caller, Sym::LookupCtrlEx, X509_LOOKUP_ctrl_ex, F, 0);
     note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
+    let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
-    unsafe { real(lookup, cmd, argc, argl, ret, libctx, propq) }
+    let call = || unsafe { real(lookup, cmd, argc, argl, ret, libctx, propq) };
+    if loads_pem_file(lookup, cmd, argl) {
+        load_file(argc, real_ptr, || store_of_lookup(real_ptr, lookup), call)
+    } else {
+        call()
+    }
 }
 
 /// `X509_LOOKUP_get_store` of the same library as `real_ctrl` (1.1.0+).

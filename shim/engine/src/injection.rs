@@ -1,0 +1,214 @@
+//! Adding the administrator's local CAs to OpenSSL stores loaded from a copy
+//! of the public roots (certifi, conda's `cacert.pem`, botocore's copy …).
+//!
+//! The OpenSSL load hooks (`hooks/openssl.rs`) call [`after_file_load`] when
+//! a store has just loaded a PEM CA file. The file is judged by content
+//! (`cafix::local_cas::judge_copy`), once per file identity (device, inode,
+//! size, modification time): a second load of the same file costs one
+//! `stat`. If it is a copy, the local CAs it lacks are added to that store
+//! through the caller's own libcrypto (`d2i_X509`, `X509_STORE_add_cert`),
+//! with OpenSSL's error queue restored, so the program sees exactly the
+//! result it had. Only local CAs, which are in the system bundle, are ever
+//! added; the file itself is never touched.
+
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cafix::bundle::MAX_BUNDLE_BYTES;
+use cafix::config::Level;
+use cafix::local_cas::{self, LocalCas};
+use cafix::record::Record;
+
+use crate::libcrypto::{companion, Sym};
+use crate::logger;
+use crate::state::shim;
+use crate::sys;
+
+/// A file as `stat` identifies it: replaced or rewritten means judged anew.
+type FileId = (u64, u64, i64, i64, i64);
+
+/// What a loaded file turned out to be: the DER of the local CAs to add to
+/// each store loaded from it (empty for every file that is not a copy).
+struct Judged {
+    add: Vec<&'static [u8]>,
+}
+
+/// Found on the first load of a CA file, once per process.
+static LOCAL: OnceLock<LocalCas> = OnceLock::new();
+
+static JUDGED: Mutex<BTreeMap<FileId, Arc<Judged>>> = Mutex::new(BTreeMap::new());
+const JUDGED_LIMIT: usize = 256;
+
+/// `store` has just loaded `path` (PEM) successfully, through the libcrypto
+/// that contains `real` (the load function that was called).
+pub fn after_file_load(store: *mut c_void, path: &Path, real: *mut c_void) {
+    if store.is_null() {
+        return;
+    }
+    let Some(judged) = crate::lock::with_shim_lock(|| judge(path)).flatten() else {
+        return;
+    };
+    if !judged.add.is_empty() {
+        add_to_store(store, &judged.add, real);
+    }
+}
+
+/// The judgement for `path`, from the cache or made now (and logged once).
+fn judge(path: &Path) -> Option<Arc<Judged>> {
+    let state = shim();
+    if !state.config.local_cas_inject || !state.config.serve {
+        return None;
+    }
+    let st = sys::stat(path)?;
+    let id: FileId = (
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime,
+        st.st_mtime_nsec,
+    );
+    if let Some(judged) = JUDGED.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        return Some(judged.clone());
+    }
+    let local = LOCAL.get_or_init(discover);
+    let judged = Arc::new(if local.is_empty() {
+        Judged { add: Vec::new() }
+    } else {
+        judge_file(path, local)
+    });
+    let mut map = JUDGED.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= JUDGED_LIMIT {
+        map.clear();
+    }
+    map.insert(id, judged.clone());
+    Some(judged)
+}
+
+fn judge_file(path: &Path, local: &'static LocalCas) -> Judged {
+    let nothing = Judged { add: Vec::new() };
+    let Some(bundle) = shim().bundle() else {
+        return nothing;
+    };
+    let Ok(bytes) = sys::read_file(path, MAX_BUNDLE_BYTES) else {
+        return nothing;
+    };
+    let judgement = local_cas::judge_copy(&bytes, bundle, local);
+    if !judgement.is_copy || judgement.lacking.is_empty() {
+        return nothing;
+    }
+    let added: Vec<&'static local_cas::LocalCa> = judgement.lacking.iter().map(|&i| &local.cas[i]).collect();
+    let names: Vec<&str> = added.iter().map(|ca| ca.short_name()).collect();
+    logger::emit(
+        &Record::new(
+            Level::Info,
+            "local-cas-added",
+            format!(
+                "added {} local CA(s) ({}) to the store loaded from {}: a copy of the public roots \
+                 ({} certificates, {} of them in the system bundle {}) that lacks what this machine's \
+                 administrator installed",
+                added.len(),
+                names.join(", "),
+                path.display(),
+                judgement.certs,
+                judgement.in_bundle,
+                bundle.path.display()
+            ),
+        )
+        .with("_path", path.display().to_string())
+        .with("_added", names.join("; ")),
+    );
+    Judged {
+        add: added.iter().map(|ca| ca.der.as_slice()).collect(),
+    }
+}
+
+/// `d2i_X509` + `X509_STORE_add_cert` + `X509_free` for each certificate,
+/// all from `real`'s library, between `ERR_set_mark` and `ERR_pop_to_mark`.
+fn add_to_store(store: *mut c_void, ders: &[&[u8]], real: *mut c_void) {
+    let d2i = companion(real, Sym::D2iX509);
+    let add = companion(real, Sym::StoreAddCert);
+    let free = companion(real, Sym::X509Free);
+    let set_mark = companion(real, Sym::ErrSetMark);
+    let pop_to_mark = companion(real, Sym::ErrPopToMark);
+    if [d2i, add, free, set_mark, pop_to_mark].iter().any(|p| p.is_null()) {
+        return; // older than 1.1.0, or not libcrypto: nothing is added
+    }
+    type D2i = unsafe extern "C" fn(*mut *mut c_void, *mut *const u8, libc::c_long) -> *mut c_void;
+    type Add = unsafe extern "C" fn(*mut c_void, *mut c_void) -> libc::c_int;
+    type Free = unsafe extern "C" fn(*mut c_void);
+    type Mark = unsafe extern "C" fn() -> libc::c_int;
+    // SAFETY: each pointer is that function of the caller's libcrypto, with
+    // these C signatures (OpenSSL 1.1.0 and later).
+    let (d2i, add, free, set_mark, pop_to_mark) = unsafe {
+        (
+            std::mem::transmute::<*mut c_void, D2i>(d2i),
+            std::mem::transmute::<*mut c_void, Add>(add),
+            std::mem::transmute::<*mut c_void, Free>(free),
+            std::mem::transmute::<*mut c_void, Mark>(set_mark),
+            std::mem::transmute::<*mut c_void, Mark>(pop_to_mark),
+        )
+    };
+    let saved = sys::errno();
+    // SAFETY: the error-queue mark is thread-local in OpenSSL.
+    unsafe { set_mark() };
+    for der in ders {
+        let mut p = der.as_ptr();
+        // SAFETY: `p` points at `der.len()` bytes of DER that live for the process.
+        let x509 = unsafe { d2i(std::ptr::null_mut(), &mut p, der.len() as libc::c_long) };
+        if x509.is_null() {
+            continue;
+        }
+        // SAFETY: `store` is the live store the program just loaded into;
+        // add_cert takes its own reference, so ours is freed after.
+        unsafe {
+            add(store, x509);
+            free(x509);
+        }
+    }
+    // SAFETY: pops only what was pushed since the mark above.
+    unsafe { pop_to_mark() };
+    sys::set_errno(saved);
+}
+
+/// The local CAs of this machine, found on first need.
+fn discover() -> LocalCas {
+    let state = shim();
+    let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
+    let found = local_cas::discover(&sources, || state.bundle());
+    if !found.problems.is_empty() {
+        logger::emit(&Record::new(
+            Level::Warn,
+            "local-ca-problems",
+            format!("local CA files skipped: {}", found.problems.join("; ")),
+        ));
+    }
+    for ca in &found.pending {
+        logger::emit(&Record::new(
+            Level::Info,
+            "local-ca-pending",
+            format!(
+                "{} in {} is not in the system bundle, so this machine does not trust it yet and \
+                 cafix adds it nowhere; run update-ca-certificates (or update-ca-trust) if it should be trusted",
+                ca.subject,
+                ca.source.display()
+            ),
+        ));
+    }
+    found
+}
+
+/// The file a load hook was given, as a path (`None` for NULL).
+///
+/// # Safety
+/// `file` is NULL or a NUL-terminated string.
+pub unsafe fn path_of(file: *const libc::c_char) -> Option<PathBuf> {
+    if file.is_null() {
+        return None;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: forwarded from this function's contract.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(file) }.to_bytes();
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+}
