@@ -172,7 +172,12 @@ unsafe extern "C" fn load_locations_hook(
             .collect()
     });
     // SAFETY: passed through unchanged.
-    load_file(file, real as *mut c_void, || store, || unsafe { real(store, file, dir) })
+    load_file(
+        file,
+        real as *mut c_void,
+        || store,
+        || unsafe { real(store, file, dir) },
+    )
 }
 
 stub!(X509_STORE_load_locations_ex, load_locations_ex_hook, 5);
@@ -194,9 +199,12 @@ unsafe extern "C" fn load_locations_ex_hook(
             .collect()
     });
     // SAFETY: passed through unchanged.
-    load_file(file, real as *mut c_void, || store, || unsafe {
-        real(store, file, dir, libctx, propq)
-    })
+    load_file(
+        file,
+        real as *mut c_void,
+        || store,
+        || unsafe { real(store, file, dir, libctx, propq) },
+    )
 }
 
 stub!(X509_STORE_load_file, load_file_hook, 2);
@@ -222,9 +230,12 @@ unsafe extern "C" fn load_file_ex_hook(
     let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
-    load_file(file, real as *mut c_void, || store, || unsafe {
-        real(store, file, libctx, propq)
-    })
+    load_file(
+        file,
+        real as *mut c_void,
+        || store,
+        || unsafe { real(store, file, libctx, propq) },
+    )
 }
 
 stub!(X509_STORE_load_path, load_path_hook, 2);
