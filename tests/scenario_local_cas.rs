@@ -1,0 +1,627 @@
+//! A CA the administrator installed the documented way reaches programs that
+//! carry their own copy of the public roots: requests and httpx (certifi),
+//! pip (its vendored certifi), Node.js (roots compiled in).
+//!
+//! The machine is built once per test process: in a private mount namespace
+//! whose `/etc` is an overlay of the real one, the test's anchor directory is
+//! bound over `/usr/local/share/ca-certificates` and the real
+//! `update-ca-certificates --fresh` runs; the `/etc/ssl/certs` it produced is
+//! kept. Every client then runs in a namespace of its own with that
+//! directory bound over `/etc/ssl/certs` (and, for the system-wide case,
+//! libcafix.so in the overlay's `/etc/ld.so.preload`). The host's files are
+//! never touched; its own local CAs are hidden by the bind mount.
+//!
+//! The server is `openssl s_server` on loopback with a leaf signed by the
+//! local CA. Every case is run both ways: rejected without cafix, with the
+//! expected error, and trusted with it — or, for the negative cases, still
+//! rejected with it.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{clear_env, path_str};
+
+/// Everything the cases share, made once.
+struct World {
+    dir: PathBuf,
+    /// `/etc/ssl/certs` after `update-ca-certificates` with the local CA installed,
+    /// plus the dropped public root appended to the bundle.
+    certs: PathBuf,
+    /// What is bound over `/usr/local/share/ca-certificates`.
+    anchors: PathBuf,
+    /// The local CA (`cafix Local Corp CA <tag>`), as installed.
+    local_ca: Ca,
+    /// A root in the system bundle that is not a local CA and that the
+    /// certifi copy does not hold: as a public root certifi dropped.
+    dropped_root: Ca,
+    /// A private CA a program pins (never in the system bundle).
+    private_ca: Ca,
+    /// The venv with requests and httpx from PyPI.
+    venv: PathBuf,
+    /// The venv's certifi `cacert.pem`.
+    certifi: PathBuf,
+    /// pip's vendored certifi `cacert.pem`.
+    pip_certifi: PathBuf,
+}
+
+struct Ca {
+    cert: PathBuf,
+    key: PathBuf,
+    cn: String,
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn openssl(args: &[&str]) {
+    run_checked(
+        Command::new("openssl").args(args),
+        &format!("openssl {}", args.join(" ")),
+    );
+}
+
+const CNF: &str = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n\
+[v3_root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
+subjectKeyIdentifier = hash\n\
+[v3_server]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n\
+subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n";
+
+#[rustfmt::skip]
+fn make_ca(dir: &Path, name: &str, cn: &str) -> Ca {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    openssl(&[
+        "req", "-x509", "-config", path_str(&dir.join("openssl.cnf")), "-extensions", "v3_root",
+        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3",
+        "-subj", &format!("/CN={cn}/O=cafix tests"), "-keyout", path_str(&key), "-out", path_str(&cert),
+    ]);
+    Ca { cert, key, cn: cn.to_string() }
+}
+
+/// A `localhost` leaf signed by `ca`: (cert, key).
+#[rustfmt::skip]
+fn make_leaf(dir: &Path, name: &str, ca: &Ca) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let cnf = dir.join("openssl.cnf");
+    openssl(&[
+        "req", "-new", "-config", path_str(&cnf), "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-subj", "/CN=localhost", "-keyout", path_str(&key), "-out", path_str(&csr),
+    ]);
+    openssl(&[
+        "x509", "-req", "-in", path_str(&csr), "-days", "2", "-CA", path_str(&ca.cert), "-CAkey", path_str(&ca.key),
+        "-set_serial", &format!("0x{}", common::random_hex(16)), "-extfile", path_str(&cnf),
+        "-extensions", "v3_server", "-out", path_str(&cert),
+    ]);
+    (cert, key)
+}
+
+/// `target/local-cas-venv`: Debian's python3 with requests, httpx and pip
+/// from PyPI (Debian's own pip wheel is patched to use the system bundle;
+/// PyPI's vendors certifi's), made on first use and kept (pip needs the
+/// network only then).
+fn venv() -> PathBuf {
+    let venv = common::target_dir().join("local-cas-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".cafix-ready-2");
+    if !ready.exists() {
+        let _ = fs::remove_dir_all(&venv);
+        assert!(
+            Path::new("/usr/bin/python3").exists(),
+            "/usr/bin/python3 is missing (apt-get install python3 python3-venv)"
+        );
+        run_checked(
+            clear_env(Command::new("/usr/bin/python3").args(["-m", "venv", path_str(&venv)])),
+            "python3 -m venv (apt-get install python3-venv)",
+        );
+        run_checked(
+            clear_env(Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "requests",
+                "httpx",
+                "pip==24.0",
+            ])),
+            "pip install requests httpx pip==24.0 (from PyPI)",
+        );
+        fs::write(&ready, "").unwrap();
+    }
+    venv
+}
+
+fn python_value(python: &Path, code: &str) -> PathBuf {
+    let out = run_checked(clear_env(Command::new(python).args(["-c", code])), code);
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = common::unique_dir("local-cas");
+        fs::write(dir.join("openssl.cnf"), CNF).unwrap();
+        let tag = common::random_hex(8);
+        let local_ca = make_ca(&dir, "local-ca", &format!("cafix Local Corp CA {tag}"));
+        let dropped_root = make_ca(&dir, "dropped-root", &format!("cafix Dropped Public Root {tag}"));
+        let private_ca = make_ca(&dir, "private-ca", &format!("cafix Pinned Private CA {tag}"));
+
+        // Install the local CA as the administrator does, in a namespace.
+        let anchors = dir.join("anchors");
+        fs::create_dir_all(anchors.join("corp")).unwrap();
+        fs::copy(&local_ca.cert, anchors.join("corp/corp-root.crt")).unwrap();
+        let certs = dir.join("certs");
+        fs::create_dir_all(&certs).unwrap();
+        let script = format!(
+            "set -e\n{overlay}\nmount --bind {anchors} /usr/local/share/ca-certificates\n\
+             update-ca-certificates --fresh >/dev/null 2>&1\ncp -a /etc/ssl/certs/. {certs}/\n",
+            overlay = overlay_etc(&dir.join("install")),
+            anchors = path_str(&anchors),
+            certs = path_str(&certs),
+        );
+        run_checked(
+            clear_env(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script])),
+            "update-ca-certificates in a mount namespace (needs root, util-linux, ca-certificates)",
+        );
+        let bundle = certs.join("ca-certificates.crt");
+        let mut text = fs::read_to_string(&bundle).unwrap();
+        let local_pem = fs::read_to_string(&local_ca.cert).unwrap();
+        assert!(
+            text.contains(local_pem.trim()),
+            "update-ca-certificates did not add the local CA"
+        );
+        text.push_str(&fs::read_to_string(&dropped_root.cert).unwrap());
+        fs::write(&bundle, text).unwrap();
+
+        let venv = venv();
+        let python = venv.join("bin/python");
+        let certifi = python_value(&python, "import certifi; print(certifi.where())");
+        let pip_certifi = python_value(&python, "from pip._vendor import certifi; print(certifi.where())");
+        World {
+            dir,
+            certs,
+            anchors,
+            local_ca,
+            dropped_root,
+            private_ca,
+            venv,
+            certifi,
+            pip_certifi,
+        }
+    })
+}
+
+/// Shell lines that overlay `/etc` with a fresh upper layer under `work`.
+fn overlay_etc(work: &Path) -> String {
+    let _ = fs::remove_dir_all(work);
+    fs::create_dir_all(work.join("upper")).unwrap();
+    fs::create_dir_all(work.join("work")).unwrap();
+    format!(
+        "mount -t overlay overlay -o lowerdir=/etc,upperdir={}/upper,workdir={}/work /etc",
+        path_str(work),
+        path_str(work)
+    )
+}
+
+/// How libcafix.so reaches the client.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cafix {
+    Without,
+    /// `cafix run -- CLIENT`.
+    Run,
+    /// libcafix.so in `/etc/ld.so.preload`.
+    SystemWide,
+}
+
+/// Runs `args` in a namespace with the installed `/etc/ssl/certs`.
+fn client(mode: Cafix, args: &[&str], env: &[(&str, &str)]) -> Output {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let w = world();
+    let run_dir = w
+        .dir
+        .join(format!("run-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let preload = match mode {
+        Cafix::SystemWide => format!("echo {} > /etc/ld.so.preload\n", path_str(common::shim())),
+        _ => String::new(),
+    };
+    let script = format!(
+        "set -e\n{overlay}\nmount --bind {certs} /etc/ssl/certs\n\
+         mount --bind {anchors} /usr/local/share/ca-certificates\n{preload}set +e\nexec \"$@\"\n",
+        overlay = overlay_etc(&run_dir),
+        certs = path_str(&w.certs),
+        anchors = path_str(&w.anchors),
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"]);
+    if mode == Cafix::Run {
+        cmd.args([env!("CARGO_BIN_EXE_cafix"), "run", "--"]);
+    }
+    cmd.args(args);
+    clear_env(&mut cmd);
+    cmd.env("CAFIX_LIB", common::shim())
+        .env("CAFIX_LOG", "info")
+        .env("XDG_RUNTIME_DIR", &run_dir)
+        .envs(env.iter().copied());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} ({mode:?}) did not finish in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn url(&self) -> String {
+        format!("https://localhost:{}/", self.port)
+    }
+}
+
+/// `openssl s_server -www` on loopback with a leaf signed by `ca` (the leaf only).
+fn server(ca: &Ca, name: &str) -> Server {
+    let (cert, key) = make_leaf(&world().dir, name, ca);
+    for _ in 0..5 {
+        let port = common::free_port();
+        let mut child = clear_env(Command::new("openssl").args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            path_str(&cert),
+            "-key",
+            path_str(&key),
+            "-www",
+            "-quiet",
+            // The leaf alone: no chain built from the host's trust.
+            "-no-CAfile",
+            "-no-CApath",
+            "-no-CAstore",
+        ]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl must be installed");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server { child, port };
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+    }
+    panic!("the test server did not start");
+}
+
+fn local_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| server(&world().local_ca, "local-leaf"))
+}
+
+/// Python: `VERIFY` is `certifi` (requests' default), or a file to pin.
+const REQUESTS: &str = r#"
+import sys, requests
+url, verify = sys.argv[1], sys.argv[2]
+try:
+    r = requests.get(url, timeout=15, verify=True if verify == "certifi" else verify)
+    print("OK", r.status_code)
+except Exception as e:
+    print("ERROR", e)
+    sys.exit(1)
+"#;
+
+const HTTPX: &str = r#"
+import sys, httpx
+try:
+    print("OK", httpx.get(sys.argv[1], timeout=15).status_code)
+except Exception as e:
+    print("ERROR", e)
+    sys.exit(1)
+"#;
+
+const PIP_REQUESTS: &str = r#"
+import sys
+from pip._vendor import requests
+try:
+    print("OK", requests.get(sys.argv[1], timeout=15).status_code)
+except Exception as e:
+    print("ERROR", e)
+    sys.exit(1)
+"#;
+
+const NODE: &str = r#"
+require('https').get(process.argv[1], r => { console.log('OK', r.statusCode); process.exit(0); })
+  .on('error', e => { console.log('ERROR', e.code, e.message); process.exit(1); });
+"#;
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_trusted(out: &Output, what: &str) {
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK 200"),
+        "{what} should trust the server:\n{}",
+        text(out)
+    );
+}
+
+fn assert_rejected(out: &Output, expected: &str, what: &str) {
+    let all = text(out);
+    assert!(!out.status.success(), "{what} should reject the server:\n{all}");
+    assert!(all.contains(expected), "{what}: expected {expected:?}:\n{all}");
+}
+
+fn python(w: &World) -> String {
+    path_str(&w.venv.join("bin/python")).to_string()
+}
+
+/// The record of the injection, naming the local CA and the file.
+fn assert_added_line(out: &Output, file: &Path) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("local CA(s)") && l.contains(path_str(file)))
+        .unwrap_or_else(|| panic!("no 'added local CA' line for {}:\n{stderr}", file.display()));
+    assert!(line.contains(": info: added 1 local CA(s) ("), "{line}");
+    assert!(line.contains(&world().local_ca.cn), "{line}");
+    assert_eq!(
+        stderr.matches("local CA(s)").count(),
+        1,
+        "one line per file, however many stores load it:\n{stderr}"
+    );
+}
+
+const SELF_SIGNED_IN_CHAIN: &str = "certificate verify failed";
+
+#[test]
+fn requests_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
+    let w = world();
+    let url = local_server().url();
+    let py = python(w);
+    let args = [py.as_str(), "-c", REQUESTS, &url, "certifi"];
+    assert_rejected(
+        &client(Cafix::Without, &args, &[]),
+        SELF_SIGNED_IN_CHAIN,
+        "requests without cafix",
+    );
+    for mode in [Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_trusted(&out, &format!("requests ({mode:?})"));
+        assert_added_line(&out, &w.certifi);
+    }
+}
+
+#[test]
+fn httpx_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
+    let w = world();
+    let url = local_server().url();
+    let py = python(w);
+    let args = [py.as_str(), "-c", HTTPX, &url];
+    assert_rejected(
+        &client(Cafix::Without, &args, &[]),
+        SELF_SIGNED_IN_CHAIN,
+        "httpx without cafix",
+    );
+    for mode in [Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_trusted(&out, &format!("httpx ({mode:?})"));
+        assert_added_line(&out, &w.certifi);
+    }
+}
+
+#[test]
+fn pips_vendored_certifi_gets_the_local_ca() {
+    let w = world();
+    let url = local_server().url();
+    let py = python(w);
+    let args = [py.as_str(), "-c", PIP_REQUESTS, &url];
+    assert_rejected(
+        &client(Cafix::Without, &args, &[]),
+        SELF_SIGNED_IN_CHAIN,
+        "pip's requests without cafix",
+    );
+    for mode in [Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_trusted(&out, &format!("pip's requests ({mode:?})"));
+        assert_added_line(&out, &w.pip_certifi);
+    }
+}
+
+#[test]
+fn node_trusts_the_local_ca_under_cafix_run() {
+    let node = Path::new("/usr/bin/node");
+    assert!(node.exists(), "/usr/bin/node is missing (apt-get install nodejs)");
+    let url = local_server().url();
+    let args = ["/usr/bin/node", "-e", NODE, &url];
+    assert_rejected(
+        &client(Cafix::Without, &args, &[]),
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "node without cafix",
+    );
+    let out = client(Cafix::Run, &args, &[]);
+    assert_trusted(&out, "node under cafix run");
+    // An explicit NODE_EXTRA_CA_CERTS is the user's: cafix run leaves it.
+    let other = world().private_ca.cert.clone();
+    let out = client(Cafix::Run, &args, &[("NODE_EXTRA_CA_CERTS", path_str(&other))]);
+    assert_rejected(
+        &out,
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "node with the user's own NODE_EXTRA_CA_CERTS",
+    );
+}
+
+#[test]
+fn a_program_pinning_its_own_ca_file_gets_nothing_added() {
+    let w = world();
+    let url = local_server().url();
+    let py = python(w);
+    let pinned = path_str(&w.private_ca.cert);
+    let args = [py.as_str(), "-c", REQUESTS, &url, pinned];
+    for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_rejected(&out, SELF_SIGNED_IN_CHAIN, &format!("requests verify=FILE ({mode:?})"));
+        assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
+    }
+    let empty = w.dir.join("empty-capath");
+    fs::create_dir_all(&empty).unwrap();
+    let args = ["curl", "-sS", "--cacert", pinned, "--capath", path_str(&empty), &url];
+    for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_rejected(
+            &out,
+            "curl: (60)",
+            &format!("curl --cacert FILE --capath EMPTY ({mode:?})"),
+        );
+        assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn a_public_root_the_copy_dropped_is_not_added() {
+    let w = world();
+    let dropped = server(&w.dropped_root, "dropped-leaf");
+    let url = dropped.url();
+    // It is in the system bundle: curl, with the system's trust, accepts it …
+    assert_trusted_curl(&client(
+        Cafix::Without,
+        &["curl", "-sS", "-o", "/dev/null", "-w", "OK %{http_code}\n", &url],
+        &[],
+    ));
+    // … but the copy does not have it, and cafix adds only local CAs.
+    let py = python(w);
+    for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &[py.as_str(), "-c", REQUESTS, &url, "certifi"], &[]);
+        assert_rejected(
+            &out,
+            SELF_SIGNED_IN_CHAIN,
+            &format!("requests to a dropped root ({mode:?})"),
+        );
+        let added: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("local CA(s)"))
+            .map(str::to_string)
+            .collect();
+        assert!(added.iter().all(|l| !l.contains(&w.dropped_root.cn)), "{added:?}");
+    }
+}
+
+fn assert_trusted_curl(out: &Output) {
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK 200"),
+        "curl with the system's trust should accept the dropped root:\n{}",
+        text(out)
+    );
+}
+
+#[test]
+fn a_ca_file_under_the_threshold_gets_nothing() {
+    let w = world();
+    let url = local_server().url();
+    // 49 public roots: a company bundle, not a copy of the public roots.
+    let certifi = fs::read_to_string(&w.certifi).unwrap();
+    let sections: Vec<&str> = certifi.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    let small = w.dir.join("forty-nine.pem");
+    fs::write(&small, sections[..49].concat()).unwrap();
+    let py = python(w);
+    let args = [py.as_str(), "-c", REQUESTS, &url, path_str(&small)];
+    for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[]);
+        assert_rejected(
+            &out,
+            SELF_SIGNED_IN_CHAIN,
+            &format!("requests with 49 roots ({mode:?})"),
+        );
+        assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn the_copy_keeps_its_bytes_and_injection_can_be_turned_off() {
+    let w = world();
+    let url = local_server().url();
+    let certifi = path_str(&w.certifi);
+    let before = fs::read(&w.certifi).unwrap();
+    let py = python(w);
+    // Reads of the file as data see its real bytes, with cafix loaded and
+    // after a store was given the local CA.
+    let read_back = r#"
+import sys, hashlib, requests
+requests.get(sys.argv[1], timeout=15)
+print(hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest())
+"#;
+    let out = client(Cafix::SystemWide, &[py.as_str(), "-c", read_back, &url, certifi], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sha = |bytes: &[u8]| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sha(&before));
+    let out = client(Cafix::SystemWide, &["sha256sum", certifi], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&sha(&before)),
+        "{}",
+        text(&out)
+    );
+    let copy = w.dir.join("cp-of-certifi.pem");
+    let out = client(Cafix::SystemWide, &["cp", certifi, path_str(&copy)], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read(&copy).unwrap(), before);
+    assert_eq!(
+        fs::read(&w.certifi).unwrap(),
+        before,
+        "the copy itself is never changed"
+    );
+
+    // CAFIX_LOCAL_CAS=off: the program trusts exactly what it did before.
+    let args = [py.as_str(), "-c", REQUESTS, &url, "certifi"];
+    let out = client(Cafix::Run, &args, &[("CAFIX_LOCAL_CAS", "off")]);
+    assert_rejected(&out, SELF_SIGNED_IN_CHAIN, "requests with CAFIX_LOCAL_CAS=off");
+    assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
+}
