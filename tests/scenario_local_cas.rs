@@ -625,3 +625,89 @@ print(hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest())
     assert_rejected(&out, SELF_SIGNED_IN_CHAIN, "requests with CAFIX_LOCAL_CAS=off");
     assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
 }
+
+/// A setuid-root program that loads `COPY` into a store and verifies `LEAF`
+/// offline: prints `secure=<AT_SECURE> verify=<1|0> <error>`.
+const VERIFY_C: &str = r#"#include <stdio.h>
+#include <sys/auxv.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+int main(int argc, char **argv) {
+    FILE *f = fopen(argv[2], "r");
+    X509 *leaf = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (!leaf) return 2;
+    X509_STORE *store = X509_STORE_new();
+    if (X509_STORE_load_locations(store, argv[1], NULL) != 1) return 3;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf, NULL);
+    int rc = X509_verify_cert(ctx);
+    printf("secure=%lu verify=%d %s\n", getauxval(AT_SECURE), rc,
+           X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    return 0;
+}
+"#;
+
+#[test]
+fn secure_exec_counts_only_root_owned_local_ca_sources_and_ignores_the_environment() {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let w = world();
+    let dir = w.dir.join("secure");
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let src = dir.join("verify.c");
+    fs::write(&src, VERIFY_C).unwrap();
+    let plain = dir.join("verify");
+    run_checked(
+        Command::new("cc").arg("-o").arg(&plain).arg(&src).arg("-lcrypto"),
+        "cc verify.c -lcrypto (gcc, libssl-dev)",
+    );
+    let setuid = dir.join("verify-setuid");
+    fs::copy(&plain, &setuid).unwrap();
+    fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
+    let copy = dir.join("copy.pem");
+    fs::copy(&w.certifi, &copy).unwrap();
+    fs::write(dir.join("openssl.cnf"), CNF).unwrap();
+    let (local_leaf, _) = make_leaf(&dir, "secure-local-leaf", &w.local_ca);
+    let (dropped_leaf, _) = make_leaf(&dir, "secure-dropped-leaf", &w.dropped_root);
+    // The dropped root, named by /etc/cafix.conf in a file nobody owns: a
+    // local CA for ordinary processes (it is in the system bundle), not for
+    // secure-exec ones.
+    let named = dir.join("named-by-conf.pem");
+    fs::copy(&w.dropped_root.cert, &named).unwrap();
+    chown(&named, Some(65534), Some(65534)).unwrap();
+    let conf = format!("local_cas = {}", path_str(&named));
+    let hostile = [
+        ("CAFIX_LOCAL_CAS", "off"),
+        ("CAFIX_BUNDLE", "/nonexistent/evil.pem"),
+        ("SSL_CERT_FILE", "/nonexistent/evil.pem"),
+        ("SSL_CERT_DIR", "/nonexistent"),
+    ];
+    let run = |bin: &Path, leaf: &Path, env: &[(&str, &str)]| -> String {
+        let out = client(
+            Cafix::SystemWide,
+            &[
+                "sh",
+                "-c",
+                "printf '%s\\n' \"$0\" > /etc/cafix.conf && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\"",
+                &conf,
+                path_str(bin),
+                path_str(&copy),
+                path_str(leaf),
+            ],
+            env,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Ordinary process: both the anchor CA and the conf-named one count.
+    assert!(run(&plain, &local_leaf, &[]).contains("secure=0 verify=1"));
+    assert!(run(&plain, &dropped_leaf, &[]).contains("secure=0 verify=1"));
+    // … and the environment can turn injection off.
+    assert!(run(&plain, &local_leaf, &[("CAFIX_LOCAL_CAS", "off")]).contains("secure=0 verify=0"));
+    // Secure-exec: the root-owned anchor still counts, hostile variables are
+    // ignored, the file nobody owns does not count.
+    let out = run(&setuid, &local_leaf, &hostile);
+    assert!(out.contains("secure=1 verify=1"), "{out}");
+    let out = run(&setuid, &dropped_leaf, &hostile);
+    assert!(out.contains("secure=1 verify=0"), "{out}");
+}
