@@ -232,6 +232,11 @@ enum Cafix {
 
 /// Runs `args` in a namespace with the installed `/etc/ssl/certs`.
 fn client(mode: Cafix, args: &[&str], env: &[(&str, &str)]) -> Output {
+    client_with(mode, args, env, "")
+}
+
+/// The same, with more shell lines (`mounts`) run before the client.
+fn client_with(mode: Cafix, args: &[&str], env: &[(&str, &str)], mounts: &str) -> Output {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let w = world();
     let run_dir = w
@@ -243,7 +248,7 @@ fn client(mode: Cafix, args: &[&str], env: &[(&str, &str)]) -> Output {
     };
     let script = format!(
         "set -e\n{overlay}\nmount --bind {certs} /etc/ssl/certs\n\
-         mount --bind {anchors} /usr/local/share/ca-certificates\n{preload}set +e\nexec \"$@\"\n",
+         {mounts}\nmount --bind {anchors} /usr/local/share/ca-certificates\n{preload}set +e\nexec \"$@\"\n",
         overlay = overlay_etc(&run_dir),
         certs = path_str(&w.certs),
         anchors = path_str(&w.anchors),
@@ -710,4 +715,43 @@ fn secure_exec_counts_only_root_owned_local_ca_sources_and_ignores_the_environme
     assert!(out.contains("secure=1 verify=1"), "{out}");
     let out = run(&setuid, &dropped_leaf, &hostile);
     assert!(out.contains("secure=1 verify=0"), "{out}");
+}
+
+#[test]
+fn an_openssl_with_its_own_copy_as_default_file_gets_the_local_ca() {
+    // conda's shape: an OpenSSL whose OPENSSLDIR (here the built-in
+    // /usr/local/ssl of OpenSSL 1.1.1 built from source) holds its own copy
+    // of the public roots as cert.pem, loaded by SSL_CTX_set_default_verify_paths.
+    let w = world();
+    let builds = common::openssl_builds();
+    let ssl_dir = w.dir.join("own-openssldir");
+    fs::create_dir_all(ssl_dir.join("certs")).unwrap();
+    fs::copy(&w.certifi, ssl_dir.join("cert.pem")).unwrap();
+    // /usr/local/ssl need not exist on the host: an overlay of /usr/local
+    // makes the mount point in the namespace only.
+    let layer = w.dir.join("usr-local-layer");
+    let _ = fs::remove_dir_all(&layer);
+    fs::create_dir_all(layer.join("upper")).unwrap();
+    fs::create_dir_all(layer.join("work")).unwrap();
+    let mounts = format!(
+        "mount -t overlay overlay -o lowerdir=/usr/local,upperdir={l}/upper,workdir={l}/work /usr/local\n\
+         mkdir -p /usr/local/ssl\nmount --bind {d} /usr/local/ssl",
+        l = path_str(&layer),
+        d = path_str(&ssl_dir)
+    );
+    let port = local_server().port.to_string();
+    let args = [path_str(&builds.shared_111), "127.0.0.1", port.as_str(), "localhost"];
+    let out = client_with(Cafix::Without, &args, &[], &mounts);
+    assert_rejected(
+        &out,
+        "ERROR: unable to get local issuer certificate (OpenSSL 1.1.1",
+        "OpenSSL 1.1.1 defaults",
+    );
+    let out = client_with(Cafix::SystemWide, &args, &[], &mounts);
+    assert!(
+        out.status.success() && text(&out).contains("OK OpenSSL 1.1.1"),
+        "{}",
+        text(&out)
+    );
+    assert_added_line(&out, Path::new("/usr/local/ssl/cert.pem"));
 }

@@ -86,7 +86,9 @@ programs would, \fBdoctor\fR reports them
 the system bundle \fBdoctor\fR and \fBlookup\fR report, as libcafix.so would serve from it
 .PP
 \fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_BUNDLE and CAFIX_SERVE for the
-command from its options; see \fBlibcafix\fR(8).
+command from its options; see \fBlibcafix\fR(8). When NODE_EXTRA_CA_CERTS is unset and this machine
+has local CAs, \fBrun\fR sets it to a file holding them (in \fB$XDG_RUNTIME_DIR/cafix\fR or
+\fB/tmp/cafix-\fR\fIuid\fR), for Node.js, whose roots are compiled in.
 .SH EXAMPLES
 .TP
 .B cafix run \-\- zeal

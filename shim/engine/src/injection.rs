@@ -67,7 +67,16 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
         return Some(judged.clone());
     }
     let local = LOCAL.get_or_init(discover);
-    let judged = Arc::new(if local.is_empty() {
+    // The system bundle itself (OpenSSL's default file on most systems) has
+    // every local CA by definition: no need to read it again.
+    let is_system_bundle = || {
+        state
+            .bundle_stat
+            .get()
+            .and_then(|st| st.as_ref())
+            .is_some_and(|b| b.st_dev == st.st_dev && b.st_ino == st.st_ino)
+    };
+    let judged = Arc::new(if local.is_empty() || is_system_bundle() {
         Judged { add: Vec::new() }
     } else {
         judge_file(path, local)

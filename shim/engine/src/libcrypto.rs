@@ -55,11 +55,12 @@ pub enum Sym {
     X509Free,
     ErrSetMark,
     ErrPopToMark,
+    GetDefaultCertFile,
 }
 
 /// The functions the engine calls but does not hook; they follow the hooked
 /// ones (`engine_abi::OPENSSL_HOOKS`, the order of the first 13 [`Sym`]s).
-const CALLED_ONLY: [&CStr; 10] = [
+const CALLED_ONLY: [&CStr; 11] = [
     c"X509_LOOKUP_get_store",
     c"X509_STORE_CTX_get_error",
     c"X509_STORE_CTX_get_ex_data",
@@ -70,6 +71,7 @@ const CALLED_ONLY: [&CStr; 10] = [
     c"X509_free",
     c"ERR_set_mark",
     c"ERR_pop_to_mark",
+    c"X509_get_default_cert_file",
 ];
 
 impl Sym {

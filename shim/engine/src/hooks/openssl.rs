@@ -87,11 +87,11 @@ thread_local! {
     static LOADING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Runs the real load `call`; after the outermost successful load of the PEM
-/// file `file`, adds the local CAs a copy of the public roots lacks to the
-/// store (`store_of`, asked only then). Unwinding caught, errno kept.
+/// Runs the real load `call`; after the outermost successful load of a PEM
+/// file (`file_of`), adds the local CAs a copy of the public roots lacks to
+/// the store (`store_of`; both asked only then). Unwinding caught, errno kept.
 fn load_file(
-    file: *const c_char,
+    file_of: impl FnOnce() -> Option<std::path::PathBuf>,
     real: *mut c_void,
     store_of: impl FnOnce() -> *mut c_void,
     call: impl FnOnce() -> c_int,
@@ -104,11 +104,10 @@ fn load_file(
         .unwrap_or(false);
     let rc = call();
     let _ = LOADING.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
-    if outermost && rc > 0 && !file.is_null() {
+    if outermost && rc > 0 {
         let saved = sys::errno();
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
-            if let Some(path) = unsafe { injection::path_of(file) } {
+            if let Some(path) = file_of() {
                 injection::after_file_load(store_of(), &path, real);
             }
         }));
@@ -173,7 +172,7 @@ unsafe extern "C" fn load_locations_hook(
     });
     // SAFETY: passed through unchanged.
     load_file(
-        file,
+        named(file),
         real as *mut c_void,
         || store,
         || unsafe { real(store, file, dir) },
@@ -200,7 +199,7 @@ unsafe extern "C" fn load_locations_ex_hook(
     });
     // SAFETY: passed through unchanged.
     load_file(
-        file,
+        named(file),
         real as *mut c_void,
         || store,
         || unsafe { real(store, file, dir, libctx, propq) },
@@ -214,7 +213,12 @@ unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, cal
     let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
-    load_file(file, real as *mut c_void, || store, || unsafe { real(store, file) })
+    load_file(
+        named(file),
+        real as *mut c_void,
+        || store,
+        || unsafe { real(store, file) },
+    )
 }
 
 stub!(X509_STORE_load_file_ex, load_file_ex_hook, 4);
@@ -231,7 +235,7 @@ unsafe extern "C" fn load_file_ex_hook(
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
     load_file(
-        file,
+        named(file),
         real as *mut c_void,
         || store,
         || unsafe { real(store, file, libctx, propq) },
@@ -280,8 +284,14 @@ unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, X509_STORE_set_default_paths, F, 0);
     record(store, || vec![TrustSource::Defaults]);
+    let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
-    unsafe { real(store) }
+    load_file(
+        || default_cert_file(real_ptr),
+        real_ptr,
+        || store,
+        || unsafe { real(store) },
+    )
 }
 
 stub!(X509_STORE_set_default_paths_ex, set_default_paths_ex_hook, 3);
@@ -301,8 +311,14 @@ unsafe extern "C" fn set_default_paths_ex_hook(
         0
     );
     record(store, || vec![TrustSource::Defaults]);
+    let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
-    unsafe { real(store, libctx, propq) }
+    load_file(
+        || default_cert_file(real_ptr),
+        real_ptr,
+        || store,
+        || unsafe { real(store, libctx, propq) },
+    )
 }
 
 // `X509_LOOKUP_ctrl` commands (x509_vfy.h), the same in 1.1 and 3.x.
@@ -327,18 +343,66 @@ unsafe extern "C" fn lookup_ctrl_hook(
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
     let call = || unsafe { real(lookup, cmd, argc, argl, ret) };
-    if loads_pem_file(lookup, cmd, argl) {
-        load_file(argc, real_ptr, || store_of_lookup(real_ptr, lookup), call)
-    } else {
-        call()
+    match file_load(lookup, cmd, argl) {
+        Some(FileLoad::Named) => load_file(named(argc), real_ptr, || store_of_lookup(real_ptr, lookup), call),
+        Some(FileLoad::Default) => load_file(
+            || default_cert_file(real_ptr),
+            real_ptr,
+            || store_of_lookup(real_ptr, lookup),
+            call,
+        ),
+        None => call(),
     }
 }
 
-/// `X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM)`: the command a
-/// file lookup loads a CA file with (Ruby's `add_file`, OpenSSL's own loads).
-fn loads_pem_file(lookup: *mut c_void, cmd: c_int, argl: c_long) -> bool {
+enum FileLoad {
+    /// `X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM)` (Ruby's
+    /// `add_file`, OpenSSL's own `X509_STORE_load_file`).
+    Named,
+    /// `X509_FILETYPE_DEFAULT`: the default CA file (`set_default_paths`),
+    /// which for an OpenSSL with its own OPENSSLDIR (conda's) is its own
+    /// copy of the public roots.
+    Default,
+}
+
+fn file_load(lookup: *mut c_void, cmd: c_int, argl: c_long) -> Option<FileLoad> {
     const X509_FILETYPE_PEM: c_long = 1;
-    !lookup.is_null() && cmd == X509_L_FILE_LOAD && argl == X509_FILETYPE_PEM
+    const X509_FILETYPE_DEFAULT: c_long = 3;
+    if lookup.is_null() || cmd != X509_L_FILE_LOAD {
+        return None;
+    }
+    match argl {
+        X509_FILETYPE_PEM => Some(FileLoad::Named),
+        X509_FILETYPE_DEFAULT => Some(FileLoad::Default),
+        _ => None,
+    }
+}
+
+/// The path argument of a load, asked for after the load.
+fn named(file: *const c_char) -> impl FnOnce() -> Option<std::path::PathBuf> {
+    // SAFETY: OpenSSL's API takes NULL or a NUL-terminated path, which the
+    // caller keeps alive for the call this runs after.
+    move || unsafe { injection::path_of(file) }
+}
+
+/// The file a default load reads, as OpenSSL decides it: `SSL_CERT_FILE`
+/// (not in secure-exec, where OpenSSL ignores it too), else the library's
+/// compiled-in `X509_get_default_cert_file()`.
+fn default_cert_file(real: *mut c_void) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    if !sys::is_secure_exec() {
+        if let Some(v) = sys::getenv("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+            return Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(v)));
+        }
+    }
+    let f = crate::libcrypto::companion(real, Sym::GetDefaultCertFile);
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: X509_get_default_cert_file(void) -> const char *, same library.
+    let f: unsafe extern "C" fn() -> *const c_char = unsafe { std::mem::transmute(f) };
+    // SAFETY: it returns a static NUL-terminated string (or NULL).
+    unsafe { injection::path_of(f()) }
 }
 
 /// Records what an add-dir / load-file / store command gives the lookup's store.
@@ -409,10 +473,15 @@ unsafe extern "C" fn lookup_ctrl_ex_hook(
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
     let call = || unsafe { real(lookup, cmd, argc, argl, ret, libctx, propq) };
-    if loads_pem_file(lookup, cmd, argl) {
-        load_file(argc, real_ptr, || store_of_lookup(real_ptr, lookup), call)
-    } else {
-        call()
+    match file_load(lookup, cmd, argl) {
+        Some(FileLoad::Named) => load_file(named(argc), real_ptr, || store_of_lookup(real_ptr, lookup), call),
+        Some(FileLoad::Default) => load_file(
+            || default_cert_file(real_ptr),
+            real_ptr,
+            || store_of_lookup(real_ptr, lookup),
+            call,
+        ),
+        None => call(),
     }
 }
 
