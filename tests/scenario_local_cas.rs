@@ -335,6 +335,7 @@ fn server(ca: &Ca, name: &str) -> Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
+        let _ = child.wait();
     }
     panic!("the test server did not start");
 }
