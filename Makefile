@@ -4,6 +4,7 @@
 #   make install PREFIX=/usr DESTDIR=/tmp/stage
 #   make uninstall PREFIX=/usr DESTDIR=/tmp/stage
 #   make deb                  build target/debian/cafix_<version>_<arch>.deb
+#   make rpm                  build target/rpm/RPMS/<arch>/cafix-<version>-1.<arch>.rpm
 #
 # Installed files:
 #   $(BINDIR)/cafix                        the command
@@ -58,7 +59,7 @@ BIN := $(TARGET_DIR)/release/cafix
 LIB := $(TARGET_DIR)/release/libcafix.so
 ENGINE := $(TARGET_DIR)/release/libcafix_engine.so
 
-.PHONY: all build install uninstall deb clean print-libdir
+.PHONY: all build install uninstall deb rpm clean print-libdir
 
 all: build
 
@@ -121,6 +122,29 @@ deb:
 	# ldconfig runs once the package is unpacked, so ld.so.cache names libcafix.so.
 	install -m644 packaging/debian-triggers $(STAGE)/DEBIAN/triggers
 	dpkg-deb --root-owner-group --build $(STAGE) $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
+
+# An RPM from packaging/cafix.spec: the same install rule into a staging
+# tree, with the directories of rpm's own configuration (%{_libdir} is
+# /usr/lib64 on x86_64), which the spec's %install copies.
+RPMTOP := $(abspath $(TARGET_DIR)/rpm)
+RPMDIRS = PREFIX=$(shell rpm --eval '%{_prefix}') \
+  BINDIR=$(shell rpm --eval '%{_bindir}') \
+  LIBDIR=$(shell rpm --eval '%{_libdir}') \
+  PKGLIBDIR=$(shell rpm --eval '%{_prefix}/lib/cafix') \
+  MANDIR=$(shell rpm --eval '%{_mandir}') \
+  DATADIR=$(shell rpm --eval '%{_datadir}') \
+  SYSCONFDIR=$(shell rpm --eval '%{_sysconfdir}')
+
+rpm:
+	rm -rf $(RPMTOP)
+	$(MAKE) install $(RPMDIRS) DESTDIR=$(RPMTOP)/stage
+	# Compressed as Fedora's brp-compress would (the spec turns it off).
+	gzip -9n $(RPMTOP)/stage$(shell rpm --eval '%{_mandir}')/man*/*.[0-9]
+	rpmbuild -bb \
+	  --define "_topdir $(RPMTOP)" \
+	  --define "cafix_version $(VERSION)" \
+	  --define "cafix_stage $(RPMTOP)/stage" \
+	  packaging/cafix.spec
 
 # What LIBDIR is here (for scripts and tests).
 print-libdir:

@@ -16,14 +16,14 @@ cd "$(dirname "$0")"
 # Debian 12 packages the build and the tests use: the clients the scenarios
 # run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL), their compilers and
 # libraries, the namespace and tracing tools, and the packagers' tools
-# (dpkg-deb, dpkg-architecture).
+# (dpkg-deb, dpkg-architecture, rpmbuild).
 PACKAGES=(
     ca-certificates openssl libssl-dev curl
     g++ gcc make perl pkg-config
     qtbase5-dev qt6-base-dev
     python3 ruby libio-socket-ssl-perl git openssh-client
     util-linux mount strace binutils
-    dpkg dpkg-dev
+    dpkg dpkg-dev rpm
 )
 
 install_missing() {

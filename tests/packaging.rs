@@ -1,14 +1,14 @@
-//! `make install`, `make uninstall` and `make deb`: what a packager runs;
-//! and `LD_PRELOAD=libcafix.so PROGRAM`, by name, against the installed
-//! files, as users type it.
+//! `make install`, `make uninstall`, `make deb` and `make rpm`: what a
+//! packager runs; and `LD_PRELOAD=libcafix.so PROGRAM`, by name, against the
+//! installed files, as users type it.
 //!
 //! The by-name runs happen in a private mount namespace (`unshare -m`) where
 //! the staged `usr/lib` is overlaid, read-only, on the real `/usr/lib`: the
 //! staged files appear in the real directories (`/usr/lib/<multiarch>`,
 //! `/usr/lib/cafix`) next to the host's, which are neither replaced nor
-//! touched. Needs root, `unshare`, overlayfs, `setpriv`, `cc`, `dpkg-deb` and
-//! `dpkg-architecture`; a missing one fails the test. Builds the release
-//! binaries (a few minutes the first time).
+//! touched. Needs root, `unshare`, overlayfs, `setpriv`, `cc`, `dpkg-deb`,
+//! `dpkg-architecture` and `rpmbuild`; a missing one fails the test. Builds
+//! the release binaries (a few minutes the first time).
 
 mod common;
 
@@ -264,6 +264,81 @@ fn install_uninstall_and_deb() {
         String::from_utf8_lossy(&triggers.stdout).contains("activate-noawait ldconfig"),
         "no ldconfig trigger in {}",
         deb.display()
+    );
+    let _ = fs::remove_dir_all(&stage);
+}
+
+#[test]
+fn rpm_holds_what_make_install_installs() {
+    let rpm_eval = |expr: &str| {
+        let out = Command::new("rpm")
+            .args(["--eval", expr])
+            .output()
+            .expect("rpm must be installed (Debian package rpm)");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // What `make install` installs with the RPM's directories (Fedora's
+    // libdir is /usr/lib64).
+    let rpm_libdir = rpm_eval("%{_libdir}");
+    assert_eq!(rpm_libdir, "/usr/lib64");
+    let stage = common::unique_dir("packaging-rpm");
+    let destdir = format!("DESTDIR={}", stage.display());
+    make(&["install", "PREFIX=/usr", &format!("LIBDIR={rpm_libdir}"), &destdir]);
+    let installed = entries(&stage, "");
+    assert!(
+        installed.contains("usr/lib/cafix/libcafix.so -> ../../lib64/libcafix.so"),
+        "{installed:?}"
+    );
+
+    make(&["rpm"]);
+    let rpm = find_package(&common::target_dir().join("rpm/RPMS"), "rpm");
+    let out = Command::new("rpm")
+        .args(["-qp", "--qf", "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\\n]"])
+        .arg(&rpm)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let in_rpm: BTreeSet<String> = listing
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .map(|l| {
+            let mut fields = l.split(' ');
+            let (perms, path) = (fields.next().unwrap(), fields.next().unwrap().trim_start_matches('/'));
+            let target = fields.next().unwrap_or("");
+            if perms.starts_with('l') {
+                format!("{path} -> {target}")
+            } else {
+                path.to_string()
+            }
+        })
+        .collect();
+    assert_eq!(
+        in_rpm,
+        gzipped_man_pages(&installed),
+        "{} differs from make install:\n{listing}",
+        rpm.display()
+    );
+    // `rpm -qlp`, the list a packager reads, names the same paths.
+    let out = Command::new("rpm").arg("-qlp").arg(&rpm).output().unwrap();
+    let qlp: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_start_matches('/').to_string())
+        .filter(|l| l != "usr/lib/cafix")
+        .collect();
+    let paths: BTreeSet<String> = in_rpm
+        .iter()
+        .map(|e| e.split(" -> ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(qlp, paths);
+    let out = Command::new("rpm")
+        .args(["-qp", "--qf", "%{NAME} %{VERSION}"])
+        .arg(&rpm)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("cafix {}", env!("CARGO_PKG_VERSION"))
     );
     let _ = fs::remove_dir_all(&stage);
 }
