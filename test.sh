@@ -24,6 +24,7 @@ PACKAGES=(
     python3 ruby libio-socket-ssl-perl git openssh-client
     util-linux mount strace binutils
     dpkg dpkg-dev rpm
+    python3-venv nodejs
 )
 
 install_missing() {
