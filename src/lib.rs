@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod config;
+pub mod der_walk;
 pub mod elf_lookup;
 pub mod engine_abi;
 pub mod explain;
