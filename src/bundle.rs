@@ -3,13 +3,20 @@
 //!
 //! Parsing is forgiving: whatever parses is indexed and everything else is
 //! counted as a problem to log once. Nothing here panics on bad input.
+//!
+//! The index is built for the shim's first miss, where only "which
+//! certificates have subject hash H" matters: it is made without parsing
+//! the certificates in full (see [`BundleIndex`]).
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use x509_parser::certificate::X509CertificateParser;
 use x509_parser::nom::Parser;
 
 use crate::config::Config;
+use crate::der_walk;
 use crate::locations::BUNDLE_PATHS;
 use crate::pem::{self, PemItem};
 use crate::subject_hash;
@@ -114,34 +121,178 @@ fn attr_value_text(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> String 
     }
 }
 
-/// The parsed system bundle, indexed by subject hash.
+/// The system bundle, indexed by subject hash.
+///
+/// Building it decides, for every certificate, what the full parse
+/// ([`CaCert::from_der`]) would: whether it is indexed and under which
+/// subject hash. It does so without that parse where it can ([`der_walk`]'s
+/// strict walk and the canonical-name hash straight from the DER, about a
+/// microsecond a certificate against fifteen); a certificate is parsed in
+/// full only when it is used: [`BundleIndex::with_hash`] parses the
+/// certificates of that hash, [`BundleIndex::certs`] all of them.
 #[derive(Debug, Default)]
 pub struct BundleIndex {
     pub path: PathBuf,
     /// The bundle file as read: served whole for a missing bundle path.
     pub bytes: Vec<u8>,
     /// Certificates sorted by subject hash (bundle order within one hash).
-    pub certs: Vec<CaCert>,
+    /// Dereferencing it parses every certificate; a lookup needs only
+    /// [`BundleIndex::with_hash`] and [`BundleIndex::len`].
+    pub certs: Certs,
     /// What could not be parsed, for one log line.
     pub problems: Vec<String>,
 }
 
+/// The indexed certificates: subject hash and DER of each, and each
+/// certificate's full parse, made on first use and kept.
+///
+/// Derefs to the slice of all of them, parsed (the command's view, which
+/// needs names and validity of every one); the shim never does that.
+#[derive(Debug, Default)]
+pub struct Certs {
+    /// Sorted by subject hash, bundle order within one hash.
+    entries: Vec<Entry>,
+    /// Runs of `entries` with one hash, in hash order.
+    groups: Vec<Group>,
+    all: OnceLock<Vec<CaCert>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    subject_hash: u32,
+    der: Vec<u8>,
+    /// The full parse, when building the index needed it already.
+    parsed: Option<CaCert>,
+}
+
+impl Entry {
+    /// What the full parse gives. It succeeds for every entry (the strict
+    /// walk accepts a subset of what it accepts, and the differential fuzz
+    /// target `cert_walk` checks that); one that failed would be left out.
+    fn full(&self) -> Option<CaCert> {
+        match &self.parsed {
+            Some(cert) => Some(cert.clone()),
+            None => CaCert::from_der(self.der.clone()).filter(|c| c.subject_hash == self.subject_hash),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Group {
+    hash: u32,
+    entries: Range<usize>,
+    parsed: OnceLock<Box<[CaCert]>>,
+}
+
+impl Certs {
+    fn new(mut entries: Vec<Entry>) -> Certs {
+        // Stable: certificates with one hash keep their bundle order.
+        entries.sort_by_key(|e| e.subject_hash);
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if g.hash == e.subject_hash => g.entries.end = i + 1,
+                _ => groups.push(Group {
+                    hash: e.subject_hash,
+                    entries: i..i + 1,
+                    parsed: OnceLock::new(),
+                }),
+            }
+        }
+        Certs {
+            entries,
+            groups,
+            all: OnceLock::new(),
+        }
+    }
+
+    /// How many certificates are indexed (no parsing).
+    pub fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Subject hash and DER of every certificate, in index order (no parsing).
+    pub fn hashes_and_ders(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.entries.iter().map(|e| (e.subject_hash, e.der.as_slice()))
+    }
+
+    fn with_hash(&self, hash: u32) -> &[CaCert] {
+        let Ok(i) = self.groups.binary_search_by_key(&hash, |g| g.hash) else {
+            return &[];
+        };
+        let group = &self.groups[i];
+        group.parsed.get_or_init(|| {
+            self.entries[group.entries.clone()]
+                .iter()
+                .filter_map(Entry::full)
+                .collect()
+        })
+    }
+}
+
+impl std::ops::Deref for Certs {
+    type Target = [CaCert];
+
+    fn deref(&self) -> &[CaCert] {
+        self.all
+            .get_or_init(|| self.entries.iter().filter_map(Entry::full).collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Certs {
+    type Item = &'a CaCert;
+    type IntoIter = std::slice::Iter<'a, CaCert>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 impl BundleIndex {
-    /// Parses `bytes` (the content of `path`).
+    /// Indexes `bytes` (the content of `path`) by subject hash.
     pub fn parse(path: PathBuf, bytes: Vec<u8>) -> BundleIndex {
+        Self::build(path, bytes, pem::sections, |der| match der_walk::subject_hash(&der) {
+            Some(subject_hash) => Some(Entry {
+                subject_hash,
+                der,
+                parsed: None,
+            }),
+            None => full_entry(der),
+        })
+    }
+
+    /// The same index built the way `parse` did before it had a fast path:
+    /// `rustls-pki-types`' PEM reader, and every certificate parsed in full
+    /// up front. The reference the tests, fuzz targets and benches hold
+    /// [`BundleIndex::parse`] to.
+    pub fn parse_reference(path: PathBuf, bytes: Vec<u8>) -> BundleIndex {
+        let index = Self::build(path, bytes, pem::sections_reference, full_entry);
+        let _ = index
+            .certs
+            .all
+            .set(index.certs.entries.iter().filter_map(|e| e.parsed.clone()).collect());
+        index
+    }
+
+    fn build(
+        path: PathBuf,
+        bytes: Vec<u8>,
+        sections: fn(&[u8]) -> Vec<PemItem>,
+        entry: impl Fn(Vec<u8>) -> Option<Entry>,
+    ) -> BundleIndex {
         let mut problems = Vec::new();
-        let mut certs = Vec::new();
+        let mut entries = Vec::new();
         let mut skipped = 0usize;
         let mut others = 0usize;
-        for item in pem::sections(&bytes) {
+        for item in sections(&bytes) {
             match item {
-                PemItem::Certificate(der) => match CaCert::from_der(der) {
-                    Some(cert) => certs.push(cert),
+                PemItem::Certificate(der) => match entry(der) {
+                    Some(e) => entries.push(e),
                     None => skipped += 1,
                 },
                 PemItem::Other => others += 1,
                 PemItem::Malformed(why) => {
-                    problems.push(format!("bad PEM after {} certificate(s): {why}", certs.len()))
+                    problems.push(format!("bad PEM after {} certificate(s): {why}", entries.len()))
                 }
             }
         }
@@ -151,29 +302,46 @@ impl BundleIndex {
         if others > 0 {
             problems.push(format!("{others} PEM section(s) are not certificates"));
         }
-        if certs.is_empty() {
+        if entries.is_empty() {
             problems.push("no certificates".to_string());
         }
-        // Stable: certificates with one hash keep their bundle order.
-        certs.sort_by_key(|c| c.subject_hash);
         BundleIndex {
             path,
             bytes,
-            certs,
+            certs: Certs::new(entries),
             problems,
         }
     }
 
-    /// Certificates with this subject hash, in bundle order.
-    pub fn with_hash(&self, hash: u32) -> &[CaCert] {
-        let start = self.certs.partition_point(|c| c.subject_hash < hash);
-        let end = self.certs.partition_point(|c| c.subject_hash <= hash);
-        &self.certs[start..end]
+    /// How many certificates are indexed (nothing is parsed).
+    pub fn len(&self) -> usize {
+        self.certs.count()
     }
 
-    pub fn contains_der(&self, der: &[u8]) -> bool {
-        self.certs.iter().any(|c| c.der == der)
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
+
+    /// Certificates with this subject hash, in bundle order (parsed on the
+    /// first lookup of the hash, then kept).
+    pub fn with_hash(&self, hash: u32) -> &[CaCert] {
+        self.certs.with_hash(hash)
+    }
+
+    /// Whether the bundle has this certificate (nothing is parsed).
+    pub fn contains_der(&self, der: &[u8]) -> bool {
+        self.certs.entries.iter().any(|e| e.der == der)
+    }
+}
+
+/// An entry decided by the full parse.
+fn full_entry(der: Vec<u8>) -> Option<Entry> {
+    let cert = CaCert::from_der(der)?;
+    Some(Entry {
+        subject_hash: cert.subject_hash,
+        der: cert.der.clone(),
+        parsed: Some(cert),
+    })
 }
 
 /// Where the system bundle is, in the order OpenSSL and openssl-probe look:

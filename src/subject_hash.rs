@@ -68,6 +68,57 @@ pub fn name_der_hash(name_der: &[u8]) -> Option<u32> {
     name_hash(&name)
 }
 
+/// The subject hash of a DER-encoded `Name` (the whole input, nothing after
+/// it), read with [`crate::der_walk`]'s strict reader instead of
+/// `x509-parser`: `Some` is always [`name_der_hash`]'s answer; `None` also
+/// stands for encodings the strict reader refuses (non-minimal lengths, high
+/// tag numbers, an empty RDN, anything after an attribute's value), where
+/// [`name_der_hash`] decides.
+pub fn name_der_hash_strict(name_der: &[u8]) -> Option<u32> {
+    let canon = canonical_encoding_strict(name_der)?;
+    Some(hash_of_canonical(&canon))
+}
+
+/// [`canonical_encoding`] of a DER `Name` read with the strict reader: the
+/// same attribute values go through the same [`canonical_member`], so where
+/// both readers accept a name (the strict one accepts a subset: exactly the
+/// RDNs and attributes that `x509-parser` reads and [`raw_values`] checks)
+/// they give the same encoding.
+pub fn canonical_encoding_strict(name_der: &[u8]) -> Option<Vec<u8>> {
+    use crate::der_walk::read;
+    let (name, rest) = read(name_der)?;
+    if name.identifier != 0x30 || !rest.is_empty() {
+        return None;
+    }
+    crate::der_walk::name(name.content)?;
+    let mut out = Vec::with_capacity(name.content.len());
+    let mut members = Vec::new();
+    let mut rdns = name.content;
+    while !rdns.is_empty() {
+        let (rdn, rest) = read(rdns)?;
+        rdns = rest;
+        let mut atvs = rdn.content;
+        while !atvs.is_empty() {
+            let (atv, rest) = read(atvs)?;
+            atvs = rest;
+            let (oid, value) = read(atv.content)?;
+            let (value, _) = read(value)?;
+            let identifier = value.identifier;
+            let value = AttrValue {
+                universal: identifier >> 6 == 0,
+                tag: u32::from(identifier & 0x1f),
+                constructed: identifier & 0x20 != 0,
+                identifier: Some(identifier),
+                content: value.content,
+                whole: value.whole,
+            };
+            members.push(canonical_member(oid.content, &value)?);
+        }
+        push_rdn(&mut out, &mut members);
+    }
+    Some(out)
+}
+
 /// The OpenSSL hash of a parsed name.
 pub fn name_hash(name: &X509Name<'_>) -> Option<u32> {
     let canon = canonical_encoding(name)?;
@@ -84,60 +135,94 @@ pub fn hash_of_canonical(canonical: &[u8]) -> u32 {
 pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
     let mut raw_values = raw_values(name)?.into_iter();
     let mut out = Vec::new();
+    let mut members = Vec::new();
     for rdn in name.iter() {
-        let mut members: Vec<Vec<u8>> = Vec::new();
         for atv in rdn.iter() {
-            let mut value_tlv = Vec::new();
             let value = atv.attr_value();
-            let raw_value = raw_values.next()?;
-            let tag = value.header.tag().0;
-            let universal = value.header.class() == x509_parser::der_parser::asn1_rs::Class::Universal;
-            if !universal || !is_printable_type(tag) {
-                return None; // d2i of ASN1_PRINTABLE fails: MSTRING_NOT_UNIVERSAL / MSTRING_WRONG_TAG
-            }
-            if tag == TAG_SEQUENCE {
-                // Kept in its encoded form, header included, however long its
-                // length octets; it must be constructed.
-                if !value.header.is_constructed() {
-                    return None;
-                }
-                value_tlv.extend_from_slice(raw_value);
-            } else if value.header.is_constructed() {
-                // A constructed (BER) string, which DER forbids: OpenSSL joins
-                // the segments; not handled here.
-                return None;
-            } else if is_canonicalised_type(tag) {
-                let utf8 = to_utf8(tag, value.data)?;
-                let canon = canonicalise_text(&utf8);
-                push_tlv(&mut value_tlv, TAG_UTF8_STRING as u8, &canon);
-            } else if tag == TAG_BIT_STRING {
-                push_tlv(&mut value_tlv, TAG_BIT_STRING as u8, &bit_string_content(value.data)?);
-            } else {
-                // Kept as it is: re-emit the original identifier and content.
-                let identifier = identifier_octet(value)?;
-                push_tlv(&mut value_tlv, identifier, value.data);
-            }
-            let oid = atv.attr_type().as_bytes();
-            if !is_valid_oid_encoding(oid) {
-                return None;
-            }
-            let mut atv_content = Vec::new();
-            push_tlv(&mut atv_content, 0x06, oid);
-            atv_content.extend_from_slice(&value_tlv);
-            let mut member = Vec::new();
-            push_tlv(&mut member, 0x30, &atv_content);
-            members.push(member);
+            let value = AttrValue {
+                universal: value.header.class() == x509_parser::der_parser::asn1_rs::Class::Universal,
+                tag: value.header.tag().0,
+                constructed: value.header.is_constructed(),
+                identifier: identifier_octet(value),
+                content: value.data,
+                whole: raw_values.next()?,
+            };
+            members.push(canonical_member(atv.attr_type().as_bytes(), &value)?);
         }
-        // DER SET OF: members in ascending order of their encodings, the
-        // shorter first where one is a prefix of the other (OpenSSL's der_cmp).
-        members.sort_by(|a, b| {
-            let common = a.len().min(b.len());
-            a[..common].cmp(&b[..common]).then(a.len().cmp(&b.len()))
-        });
-        let set_content: Vec<u8> = members.concat();
-        push_tlv(&mut out, 0x31, &set_content);
+        push_rdn(&mut out, &mut members);
     }
     Some(out)
+}
+
+/// One attribute value, as either reader of names sees it.
+struct AttrValue<'a> {
+    universal: bool,
+    tag: u32,
+    constructed: bool,
+    /// The identifier octet, when the tag fits in one.
+    identifier: Option<u8>,
+    content: &'a [u8],
+    /// The value's whole encoding, header included, as it is in the name.
+    whole: &'a [u8],
+}
+
+/// One attribute in canonical form: `SEQUENCE { OID, canonical value }`.
+fn canonical_member(oid: &[u8], value: &AttrValue<'_>) -> Option<Vec<u8>> {
+    let tag = value.tag;
+    if !value.universal || !is_printable_type(tag) {
+        return None; // d2i of ASN1_PRINTABLE fails: MSTRING_NOT_UNIVERSAL / MSTRING_WRONG_TAG
+    }
+    let mut value_tlv = Vec::new();
+    if tag == TAG_SEQUENCE {
+        // Kept in its encoded form, header included, however long its
+        // length octets; it must be constructed.
+        if !value.constructed {
+            return None;
+        }
+        value_tlv.extend_from_slice(value.whole);
+    } else if value.constructed {
+        // A constructed (BER) string, which DER forbids: OpenSSL joins
+        // the segments; not handled here.
+        return None;
+    } else if is_canonicalised_type(tag) {
+        let utf8 = to_utf8(tag, value.content)?;
+        let canon = canonicalise_text(&utf8);
+        push_tlv(&mut value_tlv, TAG_UTF8_STRING as u8, &canon);
+    } else if tag == TAG_BIT_STRING {
+        push_tlv(
+            &mut value_tlv,
+            TAG_BIT_STRING as u8,
+            &bit_string_content(value.content)?,
+        );
+    } else {
+        // Kept as it is: re-emit the original identifier and content.
+        push_tlv(&mut value_tlv, value.identifier?, value.content);
+    }
+    if !is_valid_oid_encoding(oid) {
+        return None;
+    }
+    let mut atv_content = Vec::with_capacity(oid.len() + value_tlv.len() + 2);
+    push_tlv(&mut atv_content, 0x06, oid);
+    atv_content.extend_from_slice(&value_tlv);
+    let mut member = Vec::with_capacity(atv_content.len() + 4);
+    push_tlv(&mut member, 0x30, &atv_content);
+    Some(member)
+}
+
+/// Appends one RDN, a DER `SET OF` of `members` (taken), to `out`.
+fn push_rdn(out: &mut Vec<u8>, members: &mut Vec<Vec<u8>>) {
+    // DER SET OF: members in ascending order of their encodings, the
+    // shorter first where one is a prefix of the other (OpenSSL's der_cmp).
+    members.sort_by(|a, b| {
+        let common = a.len().min(b.len());
+        a[..common].cmp(&b[..common]).then(a.len().cmp(&b.len()))
+    });
+    if let [one] = members.as_slice() {
+        push_tlv(out, 0x31, one);
+    } else {
+        push_tlv(out, 0x31, &members.concat());
+    }
+    members.clear();
 }
 
 /// The universal types an `ASN1_PRINTABLE` accepts: `ASN1_tag2bit(tag)`
@@ -170,7 +255,7 @@ fn bit_string_content(data: &[u8]) -> Option<Vec<u8>> {
 
 /// `c2i_ASN1_OBJECT`'s checks: at least one octet, the last one ends a
 /// sub-identifier, and no sub-identifier starts with a 0x80 padding octet.
-fn is_valid_oid_encoding(oid: &[u8]) -> bool {
+pub(crate) fn is_valid_oid_encoding(oid: &[u8]) -> bool {
     let Some(&last) = oid.last() else { return false };
     if last & 0x80 != 0 {
         return false;

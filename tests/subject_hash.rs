@@ -56,13 +56,28 @@ fn openssl_subject_hash(cert_der: &[u8]) -> Option<String> {
     openssl_hashes(cert_der).map(|(subject, _)| subject)
 }
 
+/// `certificate_subject_hash`, after checking that the bundle index's
+/// strict walk, where it decides, agrees with it (and so with OpenSSL,
+/// against which the callers check this answer).
 fn ours(cert_der: &[u8]) -> Option<String> {
-    certificate_subject_hash(cert_der).map(hash_hex)
+    let full = certificate_subject_hash(cert_der);
+    if let Some(fast) = cafix::der_walk::subject_hash(cert_der) {
+        assert_eq!(Some(fast), full, "der_walk::subject_hash against the full parse");
+    }
+    full.map(hash_hex)
 }
 
 fn issuer_hash(cert_der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
-    name_der_hash(cert.issuer().as_raw()).map(hash_hex)
+    let full = name_der_hash(cert.issuer().as_raw());
+    if let Some(strict) = cafix::subject_hash::name_der_hash_strict(cert.issuer().as_raw()) {
+        assert_eq!(
+            Some(strict),
+            full,
+            "name_der_hash_strict of the issuer against name_der_hash"
+        );
+    }
+    full.map(hash_hex)
 }
 
 struct TempDir(PathBuf);
@@ -283,6 +298,13 @@ fn check_crafted(label: &str, name_der: &[u8]) -> Option<String> {
         expected,
         "{label}: name_der_hash vs openssl"
     );
+    if let Some(strict) = cafix::subject_hash::name_der_hash_strict(name_der) {
+        assert_eq!(
+            Some(hash_hex(strict)),
+            expected,
+            "{label}: name_der_hash_strict vs openssl"
+        );
+    }
     expected
 }
 

@@ -132,7 +132,7 @@ impl Shim {
                             "system bundle {}: {}; serving the {} certificate(s) that parsed",
                             index.path.display(),
                             index.problems.join("; "),
-                            index.certs.len()
+                            index.len()
                         ),
                     ));
                 }
@@ -267,7 +267,7 @@ impl Shim {
                 format!(
                     "served {} for missing {shown} ({} certificates)",
                     bundle.path.display(),
-                    bundle.certs.len()
+                    bundle.len()
                 ),
             )
             .with("_path", shown.into_owned())
