@@ -16,7 +16,7 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use libc::FILE;
 
@@ -74,6 +74,7 @@ fn api() -> Option<&'static Api> {
 #[cold]
 fn load_or_wait() -> Option<&'static Api> {
     let me = u64::from(sys::gettid()) << 8 | LOADING;
+    register_fork_wait();
     let mut waited = 0;
     loop {
         match STATE.compare_exchange(UNLOADED, me, Ordering::Acquire, Ordering::Acquire) {
@@ -101,6 +102,53 @@ fn load_or_wait() -> Option<&'static Api> {
                 waited += WAIT_STEP_MICROS;
             }
         }
+    }
+}
+
+extern "C" {
+    /// glibc's registration behind `pthread_atfork` (which lives in
+    /// libc_nonshared.a and needs the `__dso_handle` of the start files this
+    /// object is linked without).
+    fn __register_atfork(
+        prepare: Option<extern "C" fn()>,
+        parent: Option<extern "C" fn()>,
+        child: Option<extern "C" fn()>,
+        dso_handle: *mut c_void,
+    ) -> c_int;
+}
+
+/// Registers [`finish_load_before_fork`] once, before the first load is
+/// attempted: only processes that load the engine pay for it.
+fn register_fork_wait() {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !REGISTERED.swap(true, Ordering::AcqRel) {
+        // SAFETY: a handler that only reads an atomic and sleeps; the dso
+        // handle is an address inside this object, which is never unloaded.
+        unsafe {
+            __register_atfork(
+                Some(finish_load_before_fork),
+                None,
+                None,
+                core::ptr::addr_of!(STATE) as *mut c_void,
+            )
+        };
+    }
+}
+
+/// The `fork` prepare handler: a child forked while another thread is inside
+/// the engine's `dlopen` would have no such thread to wait for (and the
+/// loader's state half-updated), so the fork waits for the load to finish,
+/// at most [`WAIT_LIMIT_MICROS`] like any waiter.
+extern "C" fn finish_load_before_fork() {
+    let me = u64::from(sys::gettid()) << 8 | LOADING;
+    let mut waited = 0;
+    loop {
+        let state = STATE.load(Ordering::Acquire);
+        if state & 0xff != LOADING || state == me || waited >= WAIT_LIMIT_MICROS {
+            return;
+        }
+        sys::sleep_micros(WAIT_STEP_MICROS);
+        waited += WAIT_STEP_MICROS;
     }
 }
 
