@@ -8,6 +8,7 @@ pub mod check;
 pub mod doctor;
 pub mod hash;
 pub mod man;
+pub mod root_stores;
 pub mod run;
 pub mod style;
 pub mod trace;
