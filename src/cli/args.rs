@@ -173,6 +173,10 @@ pub struct DoctorArgs {
     /// List every name (missing CAs, entries), not only the first few
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Where is the CA in FILE trusted here: the system bundle, each trust directory, Qt, local CAs, programs' own root stores
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

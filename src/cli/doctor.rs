@@ -175,6 +175,9 @@ pub(super) fn qt_dir_scans<'a>(qt: &QtPrediction, scans: &'a [DirScan]) -> Vec<&
 }
 
 pub fn run(args: &DoctorArgs) -> Result<i32, String> {
+    if let Some(file) = &args.ca {
+        return super::doctor_ca::run(args, file);
+    }
     let now = audit::now();
     let verbose = args.verbose || args.json;
     let mut findings: Vec<Finding> = Vec::new();
