@@ -213,7 +213,13 @@ impl Finder {
         if !self.seen_prefixes.insert(key) {
             return;
         }
+        let mut libs: Vec<PathBuf> = Vec::new();
         for lib in ["lib", "lib64"] {
+            // A venv's lib64 is a link to its lib.
+            match std::fs::canonicalize(prefix.join(lib)) {
+                Ok(c) if !libs.contains(&c) => libs.push(c),
+                _ => continue,
+            }
             for py in subdirs(&prefix.join(lib), python_dir) {
                 for sp in ["site-packages", "dist-packages"] {
                     let sp = py.join(sp);
