@@ -1,6 +1,7 @@
 //! `cafix doctor` on broken trust layouts, each in a private mount namespace
 //! with a temporary directory bind-mounted over /etc/ssl/certs (the host's
-//! is never touched); and `cafix check` / `cafix run` in the Zeal case, where
+//! is never touched) and an empty one over /usr/local/share/ca-certificates
+//! (no local CAs: programs' own root stores are not searched); and `cafix check` / `cafix run` in the Zeal case, where
 //! a stray hash file makes Qt look CAs up on demand only.
 
 mod cli_common;
@@ -28,8 +29,36 @@ fn healthy_layout(tag: &str, extra: &[u8]) -> (TempDir, usize) {
     (dir, n)
 }
 
+/// `cafix doctor ARGS` with `certs` over /etc/ssl/certs and an empty
+/// directory over /usr/local/share/ca-certificates: the host's own local CAs
+/// (and the root stores that lack them) stay out of these layouts.
 fn doctor(certs: &Path, args: &[&str]) -> Run {
-    in_namespace(certs, bin(), &[&["doctor"], args].concat())
+    assert!(is_root(), "the namespace tests need root (unshare -m, mount --bind)");
+    let anchors = TempDir::new("no-anchors");
+    let mut cmd = std::process::Command::new("unshare");
+    clean_env(&mut cmd);
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$1\" /etc/ssl/certs && mount --bind \"$2\" /usr/local/share/ca-certificates && shift 2 && exec \"$@\"",
+        "sh",
+    ])
+    .arg(certs)
+    .arg(anchors.path())
+    .arg(bin())
+    .arg("doctor")
+    .args(args)
+    .stdin(std::process::Stdio::null());
+    let r = run(cmd);
+    assert!(
+        !r.stderr.contains("unshare: ") && !r.stderr.contains("mount: "),
+        "namespace setup failed: {}",
+        r.stderr
+    );
+    r
 }
 
 fn codes(v: &serde_json::Value) -> Vec<String> {
@@ -72,6 +101,10 @@ fn healthy_store() {
     );
     assert!(
         text.stdout.contains("every system bundle CA is reachable there"),
+        "{text}"
+    );
+    assert!(
+        text.stdout.contains("Programs' own root stores\n  no local CAs ("),
         "{text}"
     );
     let json = doctor(dir.path(), &["--json"]);
@@ -245,17 +278,19 @@ fn ssl_cert_file_in_force_is_reported() {
     let mut cmd = std::process::Command::new("unshare");
     clean_env(&mut cmd);
     cmd.env("SSL_CERT_FILE", "/nonexistent/bundle.pem");
+    let anchors = TempDir::new("no-anchors");
     cmd.args([
         "-m",
         "--propagation",
         "private",
         "sh",
         "-c",
-        "mount --bind \"$1\" /etc/ssl/certs && exec \"$2\" doctor --json",
+        "mount --bind \"$1\" /etc/ssl/certs && mount --bind \"$3\" /usr/local/share/ca-certificates && exec \"$2\" doctor --json",
         "sh",
     ])
     .arg(dir.path())
-    .arg(bin());
+    .arg(bin())
+    .arg(anchors.path());
     let r = run(cmd);
     assert_eq!(r.code, 1, "{r}");
     let v = r.json();

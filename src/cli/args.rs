@@ -70,9 +70,18 @@ pub enum Command {
             duplicates, certificates not in the bundle, bundle CAs missing from it); OpenSSL's \
             compiled-in default CA file and directory and SSL_CERT_FILE/SSL_CERT_DIR in force; and \
             how Qt will find CAs here: on-demand lookup in its directories (then the bundle CAs Qt \
-            programs cannot find, by name) or loading bundle files. Ends with a verdict and the \
-            commands that fix each problem.",
-        after_help = "Exit status: 0 healthy, 1 problems found (warnings alone do not count), 2 cafix could not run."
+            programs cannot find, by name) or loading bundle files. Then programs' own root stores: \
+            certifi copies (system, user, pyenv, pipx and poetry site-packages, venvs and conda \
+            environments under the current and the home directory), pip's and botocore's vendored \
+            copies, conda's ssl/cacert.pem, Java cacerts keystores and the roots compiled into node; \
+            each copy of the public roots that lacks a local CA (a certificate under the \
+            distribution's anchor directories that is also in the system bundle) is named with the \
+            programs it breaks and the fix, and stores that are not such a copy are left alone. Ends \
+            with a verdict and the commands that fix each problem.\n\n\
+            With --ca FILE: where the CA in FILE is trusted here instead (the system bundle, the \
+            local CAs, each trust directory by its hash entries, Qt, each root store).",
+        after_help = "Exit status: 0 healthy, 1 problems found (warnings alone do not count), 2 cafix could not run. \
+            With --ca: 0 trusted everywhere it should be, 1 missing somewhere, 2 FILE unreadable."
     )]
     Doctor(DoctorArgs),
 
@@ -173,6 +182,10 @@ pub struct DoctorArgs {
     /// List every name (missing CAs, entries), not only the first few
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Where is the CA in FILE trusted here: the system bundle, each trust directory, Qt, local CAs, programs' own root stores
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

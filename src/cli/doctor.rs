@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::args::DoctorArgs;
 use super::hash::{describe_problem, env_config, trust_dir_scans};
+use super::root_stores;
 use super::style;
 use crate::audit::{
     self, format_rfc3339, format_utc, BundlePathStatus, BundleState, DirScan, EntryProblem, QtPrediction,
@@ -18,14 +19,14 @@ use crate::subject_hash::hash_hex;
 const SHORT_LIST: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Severity {
+pub(super) enum Severity {
     Problem,
     Warning,
 }
 
 /// One thing wrong, with the commands that fix it.
 #[derive(Debug, Clone)]
-struct Finding {
+pub(super) struct Finding {
     severity: Severity,
     code: &'static str,
     message: String,
@@ -34,7 +35,7 @@ struct Finding {
 }
 
 impl Finding {
-    fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Finding {
+    pub(super) fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Finding {
         Finding {
             severity,
             code,
@@ -43,11 +44,11 @@ impl Finding {
             fixes: Vec::new(),
         }
     }
-    fn items(mut self, items: Vec<String>) -> Finding {
+    pub(super) fn items(mut self, items: Vec<String>) -> Finding {
         self.items = items;
         self
     }
-    fn fix(mut self, fix: impl Into<String>) -> Finding {
+    pub(super) fn fix(mut self, fix: impl Into<String>) -> Finding {
         self.fixes.push(fix.into());
         self
     }
@@ -158,7 +159,25 @@ fn compare<'a>(scan: &'a DirScan, bundle: Option<&'a BundleIndex>) -> DirVsBundl
     DirVsBundle { missing, not_in_bundle }
 }
 
+/// The scans of Qt's directories, each directory once.
+pub(super) fn qt_dir_scans<'a>(qt: &QtPrediction, scans: &'a [DirScan]) -> Vec<&'a DirScan> {
+    let mut v: Vec<&DirScan> = Vec::new();
+    for d in &qt.dirs {
+        if let Ok(c) = std::fs::canonicalize(d) {
+            if let Some(s) = scans.iter().find(|s| s.canonical == c) {
+                if !v.iter().any(|x| x.canonical == s.canonical) {
+                    v.push(s);
+                }
+            }
+        }
+    }
+    v
+}
+
 pub fn run(args: &DoctorArgs) -> Result<i32, String> {
+    if let Some(file) = &args.ca {
+        return super::doctor_ca::run(args, file);
+    }
     let now = audit::now();
     let verbose = args.verbose || args.json;
     let mut findings: Vec<Finding> = Vec::new();
@@ -539,19 +558,7 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
 
     // --- Qt ---------------------------------------------------------------------
     let qt: QtPrediction = audit::predict_qt();
-    let qt_scans: Vec<&DirScan> = {
-        let mut v: Vec<&DirScan> = Vec::new();
-        for d in &qt.dirs {
-            if let Ok(c) = std::fs::canonicalize(d) {
-                if let Some(s) = scans.iter().find(|s| s.canonical == c) {
-                    if !v.iter().any(|x| x.canonical == s.canonical) {
-                        v.push(s);
-                    }
-                }
-            }
-        }
-        v
-    };
+    let qt_scans = qt_dir_scans(&qt, &scans);
     let mut qt_missing: Vec<&CaCert> = Vec::new();
     let mut qt_loaded = 0usize;
     if qt.on_demand {
@@ -607,6 +614,10 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         }
     }
 
+    // --- Programs' own root stores ------------------------------------------------
+    let own_stores = root_stores::Section::run(bundle.as_ref(), false);
+    findings.extend(own_stores.findings());
+
     // --- Output -------------------------------------------------------------------
     // Problems first, Qt's (the usual reason to run doctor) leading them.
     findings.sort_by_key(|f| (f.severity, f.code != "qt-missing-roots"));
@@ -660,6 +671,7 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                     "subject_hash": hash_hex(c.subject_hash),
                 })).collect::<Vec<_>>(),
             },
+            "root_stores": own_stores.json(),
         });
         style::print_json(&value);
     } else {
@@ -793,6 +805,8 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                 qt.bundle_files.len()
             );
         }
+        println!();
+        own_stores.print();
         println!();
         for (i, f) in findings.iter().enumerate() {
             let tag = match f.severity {

@@ -18,7 +18,7 @@ use crate::pem::{self, PemItem};
 use crate::subject_hash::hash_hex;
 
 /// The certificates of one input file, or why there are none.
-fn read_certificates(path: &Path) -> Result<Vec<CaCert>, String> {
+pub(super) fn read_certificates(path: &Path) -> Result<Vec<CaCert>, String> {
     let shown = path.display();
     let bytes = if path.as_os_str() == "-" {
         let mut b = Vec::new();

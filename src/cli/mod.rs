@@ -6,8 +6,10 @@
 pub mod args;
 pub mod check;
 pub mod doctor;
+pub mod doctor_ca;
 pub mod hash;
 pub mod man;
+pub mod root_stores;
 pub mod run;
 pub mod style;
 pub mod trace;
