@@ -70,6 +70,14 @@ fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<T
     Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
 }
 
+/// The sources of a `load_locations(file, dir)` call.
+fn file_and_dir(file: *const c_char, dir: *const c_char) -> Vec<TrustSource> {
+    path_source(file, TrustSource::File)
+        .into_iter()
+        .chain(path_source(dir, TrustSource::Dir))
+        .collect()
+}
+
 /// Records sources with unwinding caught and errno kept.
 fn record(store: *mut c_void, sources: impl FnOnce() -> Vec<TrustSource>) {
     let saved = sys::errno();
@@ -164,12 +172,7 @@ unsafe extern "C" fn load_locations_hook(
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadLocations, X509_STORE_load_locations, F, 0);
-    record(store, || {
-        path_source(file, TrustSource::File)
-            .into_iter()
-            .chain(path_source(dir, TrustSource::Dir))
-            .collect()
-    });
+    record(store, || file_and_dir(file, dir));
     // SAFETY: passed through unchanged.
     load_file(
         named(file),
@@ -191,12 +194,7 @@ unsafe extern "C" fn load_locations_ex_hook(
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut c_void, *const c_char) -> c_int;
     let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, X509_STORE_load_locations_ex, F, 0);
-    record(store, || {
-        path_source(file, TrustSource::File)
-            .into_iter()
-            .chain(path_source(dir, TrustSource::Dir))
-            .collect()
-    });
+    record(store, || file_and_dir(file, dir));
     // SAFETY: passed through unchanged.
     load_file(
         named(file),
