@@ -80,7 +80,7 @@ pub fn name_der_hash_strict(name_der: &[u8]) -> Option<u32> {
 }
 
 /// [`canonical_encoding`] of a DER `Name` read with the strict reader: the
-/// same attribute values go through the same [`canonical_member`], so where
+/// same attribute values go through the same [`Buffers::push_member`], so where
 /// both readers accept a name (the strict one accepts a subset: exactly the
 /// RDNs and attributes that `x509-parser` reads and [`raw_values`] checks)
 /// they give the same encoding.
@@ -92,11 +92,12 @@ pub fn canonical_encoding_strict(name_der: &[u8]) -> Option<Vec<u8>> {
     }
     crate::der_walk::name(name.content)?;
     let mut out = Vec::with_capacity(name.content.len());
-    let mut members = Vec::new();
+    let mut b = Buffers::with_capacity(name.content.len());
     let mut rdns = name.content;
     while !rdns.is_empty() {
         let (rdn, rest) = read(rdns)?;
         rdns = rest;
+        b.start_rdn();
         let mut atvs = rdn.content;
         while !atvs.is_empty() {
             let (atv, rest) = read(atvs)?;
@@ -112,9 +113,9 @@ pub fn canonical_encoding_strict(name_der: &[u8]) -> Option<Vec<u8>> {
                 content: value.content,
                 whole: value.whole,
             };
-            members.push(canonical_member(oid.content, &value)?);
+            b.push_member(oid.content, &value)?;
         }
-        push_rdn(&mut out, &mut members);
+        b.push_rdn(&mut out);
     }
     Some(out)
 }
@@ -135,8 +136,9 @@ pub fn hash_of_canonical(canonical: &[u8]) -> u32 {
 pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
     let mut raw_values = raw_values(name)?.into_iter();
     let mut out = Vec::new();
-    let mut members = Vec::new();
+    let mut b = Buffers::with_capacity(name.as_raw().len());
     for rdn in name.iter() {
+        b.start_rdn();
         for atv in rdn.iter() {
             let value = atv.attr_value();
             let value = AttrValue {
@@ -147,9 +149,9 @@ pub fn canonical_encoding(name: &X509Name<'_>) -> Option<Vec<u8>> {
                 content: value.data,
                 whole: raw_values.next()?,
             };
-            members.push(canonical_member(atv.attr_type().as_bytes(), &value)?);
+            b.push_member(atv.attr_type().as_bytes(), &value)?;
         }
-        push_rdn(&mut out, &mut members);
+        b.push_rdn(&mut out);
     }
     Some(out)
 }
@@ -166,63 +168,96 @@ struct AttrValue<'a> {
     whole: &'a [u8],
 }
 
-/// One attribute in canonical form: `SEQUENCE { OID, canonical value }`.
-fn canonical_member(oid: &[u8], value: &AttrValue<'_>) -> Option<Vec<u8>> {
-    let tag = value.tag;
-    if !value.universal || !is_printable_type(tag) {
-        return None; // d2i of ASN1_PRINTABLE fails: MSTRING_NOT_UNIVERSAL / MSTRING_WRONG_TAG
-    }
-    let mut value_tlv = Vec::new();
-    if tag == TAG_SEQUENCE {
-        // Kept in its encoded form, header included, however long its
-        // length octets; it must be constructed.
-        if !value.constructed {
-            return None;
-        }
-        value_tlv.extend_from_slice(value.whole);
-    } else if value.constructed {
-        // A constructed (BER) string, which DER forbids: OpenSSL joins
-        // the segments; not handled here.
-        return None;
-    } else if is_canonicalised_type(tag) {
-        let utf8 = to_utf8(tag, value.content)?;
-        let canon = canonicalise_text(&utf8);
-        push_tlv(&mut value_tlv, TAG_UTF8_STRING as u8, &canon);
-    } else if tag == TAG_BIT_STRING {
-        push_tlv(
-            &mut value_tlv,
-            TAG_BIT_STRING as u8,
-            &bit_string_content(value.content)?,
-        );
-    } else {
-        // Kept as it is: re-emit the original identifier and content.
-        push_tlv(&mut value_tlv, value.identifier?, value.content);
-    }
-    if !is_valid_oid_encoding(oid) {
-        return None;
-    }
-    let mut atv_content = Vec::with_capacity(oid.len() + value_tlv.len() + 2);
-    push_tlv(&mut atv_content, 0x06, oid);
-    atv_content.extend_from_slice(&value_tlv);
-    let mut member = Vec::with_capacity(atv_content.len() + 4);
-    push_tlv(&mut member, 0x30, &atv_content);
-    Some(member)
+/// Buffers kept across the attributes of one name, so that canonicalising
+/// it allocates only while they grow: the RDN being built and where each of
+/// its members is, and the current value's UTF-8, canonical text and TLV.
+struct Buffers {
+    rdn: Vec<u8>,
+    members: Vec<std::ops::Range<usize>>,
+    utf8: Vec<u8>,
+    text: Vec<u8>,
+    value: Vec<u8>,
 }
 
-/// Appends one RDN, a DER `SET OF` of `members` (taken), to `out`.
-fn push_rdn(out: &mut Vec<u8>, members: &mut Vec<Vec<u8>>) {
-    // DER SET OF: members in ascending order of their encodings, the
-    // shorter first where one is a prefix of the other (OpenSSL's der_cmp).
-    members.sort_by(|a, b| {
-        let common = a.len().min(b.len());
-        a[..common].cmp(&b[..common]).then(a.len().cmp(&b.len()))
-    });
-    if let [one] = members.as_slice() {
-        push_tlv(out, 0x31, one);
-    } else {
-        push_tlv(out, 0x31, &members.concat());
+impl Buffers {
+    /// Room for a name of `len` bytes, whose values are shorter.
+    fn with_capacity(len: usize) -> Buffers {
+        let value = len.min(128) + 8;
+        Buffers {
+            rdn: Vec::with_capacity(value + 16),
+            members: Vec::with_capacity(2),
+            utf8: Vec::with_capacity(value),
+            text: Vec::with_capacity(value),
+            value: Vec::with_capacity(value),
+        }
     }
-    members.clear();
+
+    fn start_rdn(&mut self) {
+        self.rdn.clear();
+        self.members.clear();
+    }
+
+    /// Adds one attribute to the RDN in canonical form: `SEQUENCE { OID,
+    /// canonical value }`.
+    fn push_member(&mut self, oid: &[u8], value: &AttrValue<'_>) -> Option<()> {
+        let tag = value.tag;
+        if !value.universal || !is_printable_type(tag) {
+            return None; // d2i of ASN1_PRINTABLE fails: MSTRING_NOT_UNIVERSAL / MSTRING_WRONG_TAG
+        }
+        self.value.clear();
+        if tag == TAG_SEQUENCE {
+            // Kept in its encoded form, header included, however long its
+            // length octets; it must be constructed.
+            if !value.constructed {
+                return None;
+            }
+            self.value.extend_from_slice(value.whole);
+        } else if value.constructed {
+            // A constructed (BER) string, which DER forbids: OpenSSL joins
+            // the segments; not handled here.
+            return None;
+        } else if is_canonicalised_type(tag) {
+            to_utf8_into(tag, value.content, &mut self.utf8)?;
+            canonicalise_text_into(&self.utf8, &mut self.text);
+            push_tlv(&mut self.value, TAG_UTF8_STRING as u8, &self.text);
+        } else if tag == TAG_BIT_STRING {
+            push_tlv(
+                &mut self.value,
+                TAG_BIT_STRING as u8,
+                &bit_string_content(value.content)?,
+            );
+        } else {
+            // Kept as it is: re-emit the original identifier and content.
+            push_tlv(&mut self.value, value.identifier?, value.content);
+        }
+        if !is_valid_oid_encoding(oid) {
+            return None;
+        }
+        let start = self.rdn.len();
+        push_header(&mut self.rdn, 0x30, tlv_len(oid.len()) + self.value.len());
+        push_tlv(&mut self.rdn, 0x06, oid);
+        self.rdn.extend_from_slice(&self.value);
+        self.members.push(start..self.rdn.len());
+        Some(())
+    }
+
+    /// Appends the RDN, a DER `SET OF` of its members, to `out`.
+    fn push_rdn(&mut self, out: &mut Vec<u8>) {
+        if self.members.len() > 1 {
+            // DER SET OF: members in ascending order of their encodings, the
+            // shorter first where one is a prefix of the other (OpenSSL's der_cmp).
+            let rdn = &self.rdn;
+            self.members.sort_by(|a, b| {
+                let (a, b) = (&rdn[a.clone()], &rdn[b.clone()]);
+                let common = a.len().min(b.len());
+                a[..common].cmp(&b[..common]).then(a.len().cmp(&b.len()))
+            });
+        }
+        push_header(out, 0x31, self.rdn.len());
+        for m in &self.members {
+            out.extend_from_slice(&self.rdn[m.clone()]);
+        }
+    }
 }
 
 /// The universal types an `ASN1_PRINTABLE` accepts: `ASN1_tag2bit(tag)`
@@ -358,33 +393,44 @@ fn identifier_octet(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Option
 
 /// `ASN1_STRING_to_UTF8`: one-byte types are Latin-1, BMPString is UCS-2 and
 /// UniversalString UCS-4 (both big-endian); UTF8String must be valid.
+#[cfg(test)]
 fn to_utf8(tag: u32, data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    to_utf8_into(tag, data, &mut out)?;
+    Some(out)
+}
+
+/// [`to_utf8`] into `out` (cleared first).
+fn to_utf8_into(tag: u32, data: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    out.clear();
+    let mut push = |c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     match tag {
-        TAG_UTF8_STRING => std::str::from_utf8(data).ok().map(|s| s.as_bytes().to_vec()),
+        TAG_UTF8_STRING => {
+            std::str::from_utf8(data).ok()?;
+            out.extend_from_slice(data);
+        }
         TAG_BMP_STRING => {
             if data.len() % 2 != 0 {
                 return None;
             }
-            let mut s = String::new();
             for pair in data.chunks_exact(2) {
-                s.push(char::from_u32(u32::from(u16::from_be_bytes([pair[0], pair[1]])))?);
+                push(char::from_u32(u32::from(u16::from_be_bytes([pair[0], pair[1]])))?);
             }
-            Some(s.into_bytes())
         }
         TAG_UNIVERSAL_STRING => {
             if data.len() % 4 != 0 {
                 return None;
             }
-            let mut s = String::new();
             for quad in data.chunks_exact(4) {
-                s.push(char::from_u32(u32::from_be_bytes([
+                push(char::from_u32(u32::from_be_bytes([
                     quad[0], quad[1], quad[2], quad[3],
                 ]))?);
             }
-            Some(s.into_bytes())
         }
-        _ => Some(data.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()),
+        _ if data.is_ascii() => out.extend_from_slice(data),
+        _ => data.iter().for_each(|&b| push(char::from(b))),
     }
+    Some(())
 }
 
 /// OpenSSL's `ossl_isspace`: ASCII white space only.
@@ -395,13 +441,21 @@ fn is_openssl_space(b: u8) -> bool {
 /// Trim, collapse inner white space to one space, lower-case ASCII
 /// (`asn1_string_canon`). Bytes with the high bit set pass unchanged.
 pub fn canonicalise_text(utf8: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    canonicalise_text_into(utf8, &mut out);
+    out
+}
+
+/// [`canonicalise_text`] into `out` (cleared first).
+fn canonicalise_text_into(utf8: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     let start = utf8.iter().position(|&b| !is_openssl_space(b)).unwrap_or(utf8.len());
     let end = utf8
         .iter()
         .rposition(|&b| !is_openssl_space(b))
         .map_or(start, |i| i + 1);
     let trimmed = &utf8[start..end];
-    let mut out = Vec::with_capacity(trimmed.len());
+    out.reserve(trimmed.len());
     let mut i = 0;
     while i < trimmed.len() {
         let b = trimmed[i];
@@ -415,14 +469,18 @@ pub fn canonicalise_text(utf8: &[u8]) -> Vec<u8> {
             i += 1;
         }
     }
-    out
 }
 
 /// Appends a DER TLV with a definite-form length (also used by the tests
 /// and fuzz targets that build names).
 pub fn push_tlv(out: &mut Vec<u8>, identifier: u8, content: &[u8]) {
+    push_header(out, identifier, content.len());
+    out.extend_from_slice(content);
+}
+
+/// Appends a DER header: identifier and definite-form length.
+fn push_header(out: &mut Vec<u8>, identifier: u8, len: usize) {
     out.push(identifier);
-    let len = content.len();
     if len < 0x80 {
         out.push(len as u8);
     } else {
@@ -431,7 +489,16 @@ pub fn push_tlv(out: &mut Vec<u8>, identifier: u8, content: &[u8]) {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
-    out.extend_from_slice(content);
+}
+
+/// The length of a TLV whose content is `len` bytes long (a one-octet identifier).
+fn tlv_len(len: usize) -> usize {
+    let length_octets = if len < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    };
+    1 + length_octets + len
 }
 
 #[cfg(test)]
@@ -452,6 +519,15 @@ mod tests {
         assert_eq!(hash_of_canonical(&[]), 0xeea339da);
         // An empty RDNSequence: 30 00.
         assert_eq!(name_der_hash(&[0x30, 0x00]), Some(0xeea339da));
+    }
+
+    #[test]
+    fn tlv_len_is_what_push_tlv_writes() {
+        for len in [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x123456] {
+            let mut out = Vec::new();
+            push_tlv(&mut out, 0x04, &vec![0; len]);
+            assert_eq!(tlv_len(len), out.len(), "{len}");
+        }
     }
 
     #[test]
