@@ -365,9 +365,15 @@ for client in "${clients[@]}"; do
     CAFIX_LOG=debug CAFIX_LOG_FILE="$W/hs-$client.log" "${cmd[@]}" >/dev/null
     rm -f /etc/ld.so.preload
     "$B/alternate" "$ROUNDS" /etc/ld.so.preload off "on:$SO" "on:$SO:CAFIX_SERVE=0" -- "${cmd[@]}" | sed "s/^/$client /"
+    # The same three, counted in instructions (deterministic; user space, one
+    # process each; LD_PRELOAD here, the object and its work are the same).
+    if command -v valgrind >/dev/null && [ "$client" != python ]; then
+        ir() { env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "${cmd[@]}" 2>&1 >/dev/null | awk '/Collected/ {print $4}'; }
+        echo "ir-$client $(ir) $(ir LD_PRELOAD="$SO") $(ir LD_PRELOAD="$SO" CAFIX_SERVE=0)"
+    fi
 done
 EOF
-    unshare -m --propagation private bash "$W/handshake_inner.sh" "$W" "$SO" "$HS_ROUNDS" "$P" "$HS_PORT" "$PY" "$B" >"$W/handshakes.txt"
+    unshare -m --propagation private env -i "$PATHVAR" bash "$W/handshake_inner.sh" "$W" "$SO" "$HS_ROUNDS" "$P" "$HS_PORT" "$PY" "$B" >"$W/handshakes.txt"
     kill "$HS_SERVER" 2>/dev/null || true
     HS_HOW="s_server on 127.0.0.1:$HS_PORT (leaf + intermediate, RSA-2048); clients: curl $(curl --version | head -1 | cut -d' ' -f2), $("${PY:-false}" --version 2>&1 | head -1) urllib, benches/tls_client.c; $HS_ROUNDS rounds of (off, on, CAFIX_SERVE=0), order rotating"
     for client in curl python c; do
@@ -386,6 +392,14 @@ EOF
         pair_row "healthy store, one verified handshake per process, $what, libcafix.so in /etc/ld.so.preload ($miss trust-shaped miss(es) per process), ms" ms "hs.$client.off" "hs.$client.on" 1.02
         row "  the same with CAFIX_SERVE=0 (engine loaded, no bundle read or index), ms" "$(med "hs.$client.off") ms" "$(med "hs.$client.noserve") ms" "$(ratio "hs.$client.noserve" "hs.$client.off")×" "$(spread "hs.$client.noserve" "hs.$client.off")" "" "(decomposition)"
         row "  bundle read + index + lookup on the miss (with vs CAFIX_SERVE=0), ms" "$(med "hs.$client.noserve") ms" "$(med "hs.$client.on") ms" "$(ratio "hs.$client.on" "hs.$client.noserve")×" "$(spread "hs.$client.on" "hs.$client.noserve")" "" "(+$(awk -v a="$(med "hs.$client.on")" -v b="$(med "hs.$client.noserve")" 'BEGIN {printf "%.2f", a - b}') ms)"
+    done
+    # Instruction counts of one handshake process: off, on, CAFIX_SERVE=0.
+    grep '^ir-' "$W/handshakes.txt" | while read -r what off on noserve; do
+        [ -n "$noserve" ] || continue
+        awk -v w="${what#ir-}" -v a="$off" -v b="$on" -v c="$noserve" 'BEGIN {
+            printf "| one verified handshake, %s, whole process | %d | %d | +%d | %.3f× |\n", w, a, b, b - a, b / a
+            printf "|   of which engine load + OpenSSL hooks (CAFIX_SERVE=0) / bundle read + index + lookup | | %d | +%d / +%d | %.3f× / %.3f× |\n", c, c - a, b - c, c / a, b / c
+        }' >>"$W/hs_ir.md"
     done
 fi
 
@@ -440,6 +454,11 @@ if [ -s "$W/a.stderr" ]; then
 fi
 echo
 cat "$TABLE"
+if [ -s "$W/hs_ir.md" ]; then
+    if [ -s "$CG" ]; then cat "$W/hs_ir.md" >>"$CG"; else
+        { echo "| instructions (user space, callgrind) | without shim | with shim | difference | ratio |"; echo "|---|---|---|---|---|"; cat "$W/hs_ir.md"; } >"$CG"
+    fi
+fi
 if [ -s "$CG" ]; then echo; cat "$CG"; fi
 echo
 echo "bundle_index bench:"
