@@ -12,7 +12,7 @@ use super::args::{HashArgs, LookupArgs};
 use super::style;
 use crate::audit::{self, format_rfc3339, format_utc, DirScan, EntryProblem};
 use crate::bundle::{self, BundleIndex, CaCert, MAX_BUNDLE_BYTES};
-use crate::config::Config;
+use crate::config::{Config, MAX_CONFIG_BYTES, SYSTEM_CONFIG_PATH};
 use crate::explain::sha256_hex;
 use crate::pem::{self, PemItem};
 use crate::subject_hash::hash_hex;
@@ -170,6 +170,22 @@ pub fn parse_hash_argument(arg: &str) -> Option<u32> {
 pub fn env_config() -> Config {
     let env = |name: &str| std::env::var_os(name).map(|v| v.as_bytes().to_vec());
     Config::resolve(None, &env, false)
+}
+
+/// `/etc/cafix.conf` as libcafix.so reads it: a regular file owned by root,
+/// not writable by group or others, at most `MAX_CONFIG_BYTES`, UTF-8.
+pub(super) fn system_config_text() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(SYSTEM_CONFIG_PATH).ok()?;
+    if !meta.is_file() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
+        return None;
+    }
+    let limit = MAX_CONFIG_BYTES as u64;
+    let bytes = audit::read_limited(Path::new(SYSTEM_CONFIG_PATH), limit + 1).ok()?;
+    if bytes.len() as u64 > limit {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// The system bundle as the shim would find it from here, indexed.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::args::RunArgs;
-use crate::config::{Config, MAX_CONFIG_BYTES, SYSTEM_CONFIG_PATH};
+use crate::config::Config;
 use crate::local_cas::{self, AnchorSources};
 
 /// The library's file name.
@@ -172,13 +172,8 @@ fn node_extra_ca_certs(bundle_override: Option<&Path>) -> Option<PathBuf> {
 /// The configuration the preloaded library will resolve: the environment and
 /// a root-owned `/etc/cafix.conf` (the only source of `local_cas`).
 fn run_config() -> Config {
-    use std::os::unix::fs::MetadataExt;
-    let file = std::fs::metadata(SYSTEM_CONFIG_PATH)
-        .ok()
-        .filter(|m| m.is_file() && m.uid() == 0 && m.mode() & 0o022 == 0 && m.len() <= MAX_CONFIG_BYTES as u64)
-        .and_then(|_| std::fs::read_to_string(SYSTEM_CONFIG_PATH).ok());
     let env = |name: &str| std::env::var_os(name).map(|v| v.as_bytes().to_vec());
-    Config::resolve(file.as_deref(), &env, false)
+    Config::resolve(super::hash::system_config_text().as_deref(), &env, false)
 }
 
 /// Writes `content` to a private runtime directory under a name derived from

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::doctor::{Finding, Severity};
+use super::hash::system_config_text;
 use super::style;
 use crate::audit;
 use crate::bundle::{BundleIndex, MAX_BUNDLE_BYTES};
@@ -221,18 +222,6 @@ impl SystemPreload {
     fn active(&self) -> bool {
         self.library.is_some() && self.injects
     }
-}
-
-/// `/etc/cafix.conf` if it is a regular file owned by root and not writable
-/// by others, as libcafix.so reads it.
-fn system_config_text() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(SYSTEM_CONFIG_PATH).ok()?;
-    if !meta.is_file() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
-        return None;
-    }
-    let bytes = audit::read_limited(Path::new(SYSTEM_CONFIG_PATH), crate::config::MAX_CONFIG_BYTES as u64).ok()?;
-    String::from_utf8(bytes).ok()
 }
 
 /// The local CAs as libcafix.so finds them (anchor directories, `local_cas`
