@@ -65,11 +65,17 @@ impl CaCert {
 
     /// The subject's common name, or the whole subject if it has none.
     pub fn short_name(&self) -> &str {
-        self.subject
-            .split(", ")
-            .find_map(|part| part.strip_prefix("CN="))
-            .unwrap_or(&self.subject)
+        short_name(&self.subject)
     }
+}
+
+/// A subject's common name (as [`display_name`] writes it), or the whole
+/// subject if it has none.
+pub fn short_name(subject: &str) -> &str {
+    subject
+        .split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(subject)
 }
 
 /// A name as people read it: `CN=ISRG Root X1, O=Internet Security Research Group, C=US`

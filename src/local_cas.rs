@@ -59,10 +59,7 @@ pub struct LocalCa {
 impl LocalCa {
     /// The subject's common name, or the whole subject if it has none.
     pub fn short_name(&self) -> &str {
-        self.subject
-            .split(", ")
-            .find_map(|part| part.strip_prefix("CN="))
-            .unwrap_or(&self.subject)
+        crate::bundle::short_name(&self.subject)
     }
 
     pub fn pem(&self) -> Vec<u8> {
