@@ -1,10 +1,15 @@
 //! Explaining a failed certificate verification in words a person can act on.
 //!
-//! The shim gathers the facts inside the program (OpenSSL's error, the
+//! The shim gathers the facts inside the program (the library's error, the
 //! certificate at the failing depth, the trust sources the store was given,
 //! the hash-directory lookups that missed during this verification, whether
 //! the system bundle has the missing issuer); this module turns them into one
-//! [`Record`] with a hint for the likely cause. Pure: no I/O, no OpenSSL.
+//! [`Record`] with a hint for the likely cause. OpenSSL's failures arrive
+//! with an `X509_V_ERR_*` code and depth; GnuTLS's as status bits, which
+//! [`gnutls`] turns into the same facts, so both get one classifier and one
+//! record. Pure: no I/O, no TLS library.
+
+pub mod gnutls;
 
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -24,9 +29,17 @@ pub mod code {
     pub const SELF_SIGNED_CERT_IN_CHAIN: i32 = 19;
     pub const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i32 = 20;
     pub const UNABLE_TO_VERIFY_LEAF_SIGNATURE: i32 = 21;
+    pub const CERT_SIGNATURE_FAILURE: i32 = 7;
+    pub const CERT_REVOKED: i32 = 23;
+    pub const INVALID_CA: i32 = 24;
+    pub const INVALID_PURPOSE: i32 = 26;
+    pub const PERMITTED_VIOLATION: i32 = 47;
     pub const HOSTNAME_MISMATCH: i32 = 62;
     pub const EMAIL_MISMATCH: i32 = 63;
     pub const IP_ADDRESS_MISMATCH: i32 = 64;
+    pub const EE_KEY_TOO_SMALL: i32 = 66;
+    pub const CA_KEY_TOO_SMALL: i32 = 67;
+    pub const CA_MD_TOO_WEAK: i32 = 68;
 }
 
 /// The facts about one certificate that an explanation needs.
@@ -40,6 +53,8 @@ pub struct CertSummary {
     pub is_ca: bool,
     pub not_before: i64,
     pub not_after: i64,
+    /// Signed with MD2, MD5 or SHA-1, which current libraries refuse.
+    pub weak_signature: bool,
     /// SHA-256 of the DER, lower-case hex.
     pub sha256: String,
 }
@@ -57,6 +72,7 @@ impl CertSummary {
             is_ca,
             not_before: cert.validity().not_before.timestamp(),
             not_after: cert.validity().not_after.timestamp(),
+            weak_signature: WEAK_SIGNATURE_OIDS.contains(&cert.signature_algorithm.algorithm.to_id_string().as_str()),
             sha256: sha256_hex(der),
         })
     }
@@ -65,7 +81,25 @@ impl CertSummary {
     pub fn pin(&self) -> String {
         format!("sha256${}", self.sha256)
     }
+
+    /// `AB:CD:…`, the SHA-256 fingerprint as `openssl x509 -fingerprint`,
+    /// `gnutls-cli` and browsers print it.
+    pub fn colon_fingerprint(&self) -> String {
+        let upper = self.sha256.to_ascii_uppercase();
+        let pairs: Vec<&str> = (0..upper.len() / 2).map(|i| &upper[2 * i..2 * i + 2]).collect();
+        pairs.join(":")
+    }
 }
+
+/// Signature algorithms no current TLS library accepts by default:
+/// md2/md5/sha1 with RSA, DSA with SHA-1, ECDSA with SHA-1.
+const WEAK_SIGNATURE_OIDS: [&str; 5] = [
+    "1.2.840.113549.1.1.2",
+    "1.2.840.113549.1.1.4",
+    "1.2.840.113549.1.1.5",
+    "1.2.840.10040.4.3",
+    "1.2.840.10045.4.1",
+];
 
 pub fn sha256_hex(der: &[u8]) -> String {
     Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
@@ -79,6 +113,9 @@ pub enum TrustSource {
     Store(String),
     /// `X509_STORE_set_default_paths`: OpenSSL's compiled-in file and dir.
     Defaults,
+    /// GnuTLS's `*_system_trust`: the trust file compiled into the library
+    /// (when the shim could read it off the library) or PKCS #11 (p11-kit).
+    SystemTrust(Option<String>),
 }
 
 impl std::fmt::Display for TrustSource {
@@ -88,6 +125,8 @@ impl std::fmt::Display for TrustSource {
             TrustSource::Dir(p) => write!(f, "dir {p}"),
             TrustSource::Store(p) => write!(f, "store {p}"),
             TrustSource::Defaults => write!(f, "defaults"),
+            TrustSource::SystemTrust(Some(p)) => write!(f, "system trust (file {p}, compiled into the library)"),
+            TrustSource::SystemTrust(None) => write!(f, "system trust"),
         }
     }
 }
@@ -107,11 +146,20 @@ pub struct VerifyFailure {
     pub sources: Option<Vec<TrustSource>>,
     /// Hash-directory lookups that missed during this verification.
     pub missed_lookups: Vec<String>,
+    /// Those of [`VerifyFailure::missed_lookups`] whose hash the system
+    /// bundle has no certificate for either (the shim's held-back
+    /// "unresolved" warnings, told here instead of on lines of their own).
+    pub missed_not_in_bundle: Vec<String>,
     /// Subject of the system-bundle certificate that would have been the issuer.
     pub issuer_in_bundle: Option<String>,
     pub bundle_path: Option<String>,
-    /// e.g. `OpenSSL 3.0.19 27 Jan 2026 (/lib/x86_64-linux-gnu/libcrypto.so.3)`.
+    /// e.g. `OpenSSL 3.0.19 27 Jan 2026, /lib/x86_64-linux-gnu/libcrypto.so.3`
+    /// or `GnuTLS 3.7.9, /lib/x86_64-linux-gnu/libgnutls.so.30`.
     pub library: String,
+    /// GnuTLS's verification status bits, when GnuTLS verified: `error` and
+    /// `depth` are then the OpenSSL-equivalent reading of them
+    /// ([`gnutls::locate`]), and `error_text` is GnuTLS's own sentence.
+    pub gnutls_status: Option<u32>,
     /// The host name the verification expected, if OpenSSL says.
     pub expected_host: Option<String>,
     /// `X509_verify_cert` returned success although it met this error: the
@@ -138,6 +186,8 @@ pub enum Hint {
     SelfSignedLeaf,
     /// The chain the server sent ends in a self-signed root that is not trusted here.
     UntrustedRootInChain,
+    /// A signature algorithm or key size the library refuses (SHA-1, MD5, RSA-1024).
+    InsecureAlgorithm,
     Other,
 }
 
@@ -153,6 +203,7 @@ impl Hint {
             Hint::HostnameMismatch => "hostname-mismatch",
             Hint::SelfSignedLeaf => "self-signed-leaf",
             Hint::UntrustedRootInChain => "untrusted-root-in-chain",
+            Hint::InsecureAlgorithm => "insecure-algorithm",
             Hint::Other => "other",
         }
     }
@@ -177,6 +228,7 @@ pub fn classify(f: &VerifyFailure) -> Hint {
         code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH | code::EMAIL_MISMATCH => Hint::HostnameMismatch,
         code::DEPTH_ZERO_SELF_SIGNED_CERT => Hint::SelfSignedLeaf,
         code::SELF_SIGNED_CERT_IN_CHAIN => Hint::UntrustedRootInChain,
+        code::EE_KEY_TOO_SMALL | code::CA_KEY_TOO_SMALL | code::CA_MD_TOO_WEAK => Hint::InsecureAlgorithm,
         code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
         | code::UNABLE_TO_GET_ISSUER_CERT
         | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
@@ -249,15 +301,24 @@ fn hint_text(hint: Hint, f: &VerifyFailure) -> String {
             None => "the certificate is not issued for the name connected to; connect with a name it lists, or fix the server certificate's SAN".to_string(),
         },
         Hint::SelfSignedLeaf => format!(
-            "the server's certificate \"{}\" is self-signed: nothing can vouch for it. If you trust it (trust on first use), pin its fingerprint {}",
+            "the server's certificate \"{}\" is self-signed: nothing can vouch for it. If you trust it (trust on first use), pin its fingerprint {} (SHA-256 {})",
             subject_of(f),
-            f.cert.as_ref().map_or_else(String::new, CertSummary::pin)
+            f.cert.as_ref().map_or_else(String::new, CertSummary::pin),
+            f.cert.as_ref().map_or_else(String::new, CertSummary::colon_fingerprint)
         ),
         Hint::UntrustedRootInChain => format!(
             "the server sent a self-signed root \"{}\" that is not in {bundle}; trust it explicitly only if you know it",
             subject_of(f)
         ),
-        Hint::Other => "see OpenSSL's error above".to_string(),
+        Hint::InsecureAlgorithm => format!(
+            "\"{}\" (or a CA above it) is signed with an algorithm or key this library no longer accepts (SHA-1, MD5, a short RSA key); \
+             reissue it with SHA-256 and RSA-2048 or an EC key",
+            subject_of(f)
+        ),
+        Hint::Other => match f.gnutls_status {
+            Some(_) => "see GnuTLS's status above".to_string(),
+            None => "see OpenSSL's error above".to_string(),
+        },
     }
 }
 
@@ -273,15 +334,27 @@ pub fn to_record(f: &VerifyFailure) -> Record {
     } else {
         ""
     };
-    let mut r = Record::new(
-        Level::Warn,
-        "verify-failed",
-        format!(
+    let message = match f.gnutls_status {
+        Some(status) => format!(
+            "certificate verification failed: {} (status 0x{status:x}: {}; at depth {}) [{}]",
+            f.error_text,
+            gnutls::status_words(status).join(", "),
+            f.depth,
+            f.library
+        ),
+        None => format!(
             "certificate verification failed: {} (error {} at depth {}) [{}]{callback}",
             f.error_text, f.error, f.depth, f.library
         ),
-    )
-    .with("_error", f.error.to_string())
+    };
+    let mut r = Record::new(Level::Warn, "verify-failed", message);
+    r = match f.gnutls_status {
+        Some(status) => r
+            .with("_status", format!("0x{status:x}"))
+            .with("_status_bits", gnutls::status_words(status).join(" ")),
+        None => r.with("_error", f.error.to_string()),
+    };
+    r = r
     .with("_error_text", f.error_text.clone())
     .with("_depth", f.depth.to_string())
     .with("_library", f.library.clone())
@@ -301,11 +374,22 @@ pub fn to_record(f: &VerifyFailure) -> Record {
         match &f.sources {
             Some(s) if s.is_empty() => "none".to_string(),
             Some(s) => s.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            None => "not seen (set up through direct calls into libcrypto)".to_string(),
+            None => "not seen (set up through direct calls into the library)".to_string(),
         },
     );
     if !f.missed_lookups.is_empty() {
-        r = r.with("lookups that missed", f.missed_lookups.join(", "));
+        let lookups: Vec<String> = f
+            .missed_lookups
+            .iter()
+            .map(|p| {
+                if f.missed_not_in_bundle.contains(p) {
+                    format!("{p} (its hash is not in the system bundle either)")
+                } else {
+                    p.clone()
+                }
+            })
+            .collect();
+        r = r.with("lookups that missed", lookups.join(", "));
     }
     r = r.with(
         "issuer in the system bundle",
@@ -333,7 +417,8 @@ mod tests {
             is_ca,
             not_before: 0,
             not_after: 1,
-            sha256: "ab".into(),
+            weak_signature: false,
+            sha256: "abcd".into(),
         }
     }
 
@@ -379,7 +464,8 @@ mod tests {
     fn self_signed_hint_gives_the_pin() {
         let r = to_record(&failure(18, 0, cert(false, true)));
         let hint = r.details.iter().find(|(k, _)| *k == "hint").unwrap();
-        assert!(hint.1.contains("sha256$ab"), "{}", hint.1);
+        assert!(hint.1.contains("sha256$abcd"), "{}", hint.1);
+        assert!(hint.1.contains("SHA-256 AB:CD"), "{}", hint.1);
         assert!(r.message.contains("error 18 at depth 0"));
     }
 
@@ -405,5 +491,54 @@ mod tests {
         for e in [0, 10, 18, 19, 62] {
             assert!(!is_missing_issuer(e), "{e}");
         }
+    }
+
+    #[test]
+    fn a_gnutls_failure_names_its_status_bits_and_library() {
+        let mut f = failure(20, 1, cert(true, false));
+        f.gnutls_status = Some(gnutls::status::INVALID | gnutls::status::SIGNER_NOT_FOUND);
+        f.error_text = "The certificate is NOT trusted. The certificate issuer is unknown.".into();
+        f.library = "GnuTLS 3.7.9, /lib/x86_64-linux-gnu/libgnutls.so.30".into();
+        let r = to_record(&f);
+        assert_eq!(
+            r.message,
+            "certificate verification failed: The certificate is NOT trusted. The certificate issuer is unknown. \
+             (status 0x42: invalid, signer-not-found; at depth 1) [GnuTLS 3.7.9, /lib/x86_64-linux-gnu/libgnutls.so.30]"
+        );
+        assert!(r.details.contains(&("_status_bits", "invalid signer-not-found".into())));
+        assert!(!r.details.iter().any(|(k, _)| *k == "_error"));
+        assert!(r.details.contains(&("_hint_class", "root-not-in-bundle".into())));
+        f.error = -1;
+        let hint = to_record(&f).details.into_iter().find(|(k, _)| *k == "hint").unwrap().1;
+        assert_eq!(hint, "see GnuTLS's status above");
+    }
+
+    #[test]
+    fn missed_lookups_say_which_hashes_the_bundle_lacks_too() {
+        let mut f = failure(20, 1, cert(true, false));
+        f.missed_lookups = vec!["/etc/ssl/certs/00000002.0".into(), "/etc/ssl/certs/00000003.0".into()];
+        f.missed_not_in_bundle = vec!["/etc/ssl/certs/00000003.0".into()];
+        let r = to_record(&f);
+        let line = &r.details.iter().find(|(k, _)| *k == "lookups that missed").unwrap().1;
+        assert_eq!(
+            line,
+            "/etc/ssl/certs/00000002.0, /etc/ssl/certs/00000003.0 (its hash is not in the system bundle either)"
+        );
+    }
+
+    #[test]
+    fn weak_keys_and_digests_are_insecure_algorithms() {
+        for e in [code::EE_KEY_TOO_SMALL, code::CA_KEY_TOO_SMALL, code::CA_MD_TOO_WEAK] {
+            assert_eq!(classify(&failure(e, 0, cert(false, false))), Hint::InsecureAlgorithm);
+        }
+    }
+
+    #[test]
+    fn system_trust_names_its_file() {
+        assert_eq!(
+            TrustSource::SystemTrust(Some("/etc/ssl/certs/ca-certificates.crt".into())).to_string(),
+            "system trust (file /etc/ssl/certs/ca-certificates.crt, compiled into the library)"
+        );
+        assert_eq!(TrustSource::SystemTrust(None).to_string(), "system trust");
     }
 }

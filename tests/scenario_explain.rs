@@ -185,6 +185,43 @@ fn root_not_in_bundle() {
 }
 
 #[test]
+fn the_misses_of_a_failed_verification_are_told_in_its_record_only() {
+    // curl against a root trusted nowhere: OpenSSL looks the root up in the
+    // hash directory, the lookup misses and the bundle has no such hash
+    // either. That is said once, in the failure's record, not also on a
+    // warning of its own.
+    let real = std::fs::read(SYSTEM_BUNDLE).unwrap();
+    let scenario = Scenario::new()
+        .without_hash_entries()
+        .with_file("ca-certificates.crt", real);
+    let srv = scenario.start_server();
+    let out = scenario.run("/usr/bin/curl", &["-sS", "--max-time", "10", &srv.url()], &[JSON], true);
+    assert_failed_with(&out, OPENSSL_LOCAL_ISSUER_ERROR);
+    assert!(out.json_records("unresolved").is_empty(), "{out}");
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("{\"cafix\":") && l.contains("\"level\":\"warning\""))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning, the failure's record:\n{out}");
+    let records = out.json_records("verify-failed");
+    assert_eq!(records.len(), 1, "{out}");
+    let lookups = field(&records[0], "lookups that missed");
+    assert!(
+        lookups.contains(&format!(
+            "/etc/ssl/certs/{}.0 (its hash is not in the system bundle either)",
+            pki().root.hash
+        )),
+        "{}",
+        records[0]
+    );
+    // Without cafix: the same failure, and nothing else to read.
+    let plain = scenario.run("/usr/bin/curl", &["-sS", "--max-time", "10", &srv.url()], &[], false);
+    assert_failed_with(&plain, OPENSSL_LOCAL_ISSUER_ERROR);
+    assert!(!plain.stderr.contains("cafix"), "{plain}");
+}
+
+#[test]
 fn incomplete_chain() {
     // The server omits its intermediate; the root is in the bundle.
     let scenario = Scenario::new().without_hash_entries();

@@ -75,6 +75,26 @@ const OPENSSL_HOOKS: &[&str] = &[
     "X509_verify_cert",
 ];
 
+const GNUTLS_HOOKS: &[&str] = &[
+    "gnutls_certificate_free_credentials",
+    "gnutls_certificate_set_trust_list",
+    "gnutls_certificate_set_x509_system_trust",
+    "gnutls_certificate_set_x509_trust_dir",
+    "gnutls_certificate_set_x509_trust_file",
+    "gnutls_certificate_verify_peers",
+    "gnutls_certificate_verify_peers2",
+    "gnutls_certificate_verify_peers3",
+    "gnutls_handshake",
+    "gnutls_x509_crt_check_hostname",
+    "gnutls_x509_crt_check_hostname2",
+    "gnutls_x509_trust_list_add_system_trust",
+    "gnutls_x509_trust_list_add_trust_dir",
+    "gnutls_x509_trust_list_add_trust_file",
+    "gnutls_x509_trust_list_deinit",
+    "gnutls_x509_trust_list_verify_crt",
+    "gnutls_x509_trust_list_verify_crt2",
+];
+
 #[test]
 fn front_needs_only_the_c_library() {
     // No OpenSSL, and not even libgcc_s: nothing beyond libc to load in
@@ -125,8 +145,9 @@ fn front_exports_only_its_hooks() {
         "openat",
         "openat64",
     ];
-    // libcrypto: trust sources and verification (trampolines to the engine)
+    // libcrypto and libgnutls: trust sources and verification (trampolines to the engine)
     expected.extend(OPENSSL_HOOKS);
+    expected.extend(GNUTLS_HOOKS);
     expected.sort();
     assert_eq!(exports(&front()), expected);
 }
@@ -135,13 +156,14 @@ fn front_exports_only_its_hooks() {
 #[test]
 fn engine_exports_only_what_the_front_calls() {
     let mut expected: Vec<&str> = vec![
-        "cafix_engine_after_access_v1",
-        "cafix_engine_after_fopen_v1",
-        "cafix_engine_after_open_v1",
-        "cafix_engine_after_stat_v1",
-        "cafix_engine_init_v1",
+        "cafix_engine_after_access_v2",
+        "cafix_engine_after_fopen_v2",
+        "cafix_engine_after_open_v2",
+        "cafix_engine_after_stat_v2",
+        "cafix_engine_init_v2",
     ];
     expected.extend(OPENSSL_HOOKS);
+    expected.extend(GNUTLS_HOOKS);
     expected.sort();
     assert_eq!(exports(&engine()), expected);
 }

@@ -15,18 +15,18 @@ pub const ENGINE_FILE_NAME: &[u8] = b"libcafix_engine.so";
 /// Bumped whenever anything in this file changes meaning; part of every
 /// exported name, so a front and an engine of different builds refuse each
 /// other (the front then serves nothing and says so) instead of misbehaving.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
-/// `cafix_engine_init_v1(const FrontInfo *) -> int` (0: ready).
-pub const INIT: &CStr = c"cafix_engine_init_v1";
-/// `cafix_engine_after_stat_v1(layout, rc, path, buf, saved_errno) -> int`.
-pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v1";
-/// `cafix_engine_after_access_v1(rc, path, mode, saved_errno) -> int`.
-pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v1";
-/// `cafix_engine_after_fopen_v1(file, path, mode, saved_errno) -> FILE *`.
-pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v1";
-/// `cafix_engine_after_open_v1(fd, path, flags, saved_errno) -> int`.
-pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v1";
+/// `cafix_engine_init_v2(const FrontInfo *) -> int` (0: ready).
+pub const INIT: &CStr = c"cafix_engine_init_v2";
+/// `cafix_engine_after_stat_v2(layout, rc, path, buf, saved_errno) -> int`.
+pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v2";
+/// `cafix_engine_after_access_v2(rc, path, mode, saved_errno) -> int`.
+pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v2";
+/// `cafix_engine_after_fopen_v2(file, path, mode, saved_errno) -> FILE *`.
+pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v2";
+/// `cafix_engine_after_open_v2(fd, path, flags, saved_errno) -> int`.
+pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v2";
 
 /// Which `struct` an `after_stat` buffer is.
 pub const LAYOUT_STAT: c_int = 0;
@@ -69,6 +69,60 @@ pub const OPENSSL_HOOKS: [&CStr; 13] = [
     c"X509_STORE_free",
 ];
 
+/// The GnuTLS functions libcafix.so exports and the engine hooks (observe
+/// only); trampoline `OPENSSL_HOOKS.len() + i` jumps to `GNUTLS_HOOKS[i]`.
+pub const GNUTLS_HOOKS: [&CStr; 17] = [
+    c"gnutls_certificate_verify_peers2",
+    c"gnutls_certificate_verify_peers3",
+    c"gnutls_certificate_verify_peers",
+    c"gnutls_handshake",
+    c"gnutls_x509_trust_list_verify_crt",
+    c"gnutls_x509_trust_list_verify_crt2",
+    c"gnutls_x509_crt_check_hostname",
+    c"gnutls_x509_crt_check_hostname2",
+    c"gnutls_certificate_set_x509_system_trust",
+    c"gnutls_certificate_set_x509_trust_file",
+    c"gnutls_certificate_set_x509_trust_dir",
+    c"gnutls_x509_trust_list_add_system_trust",
+    c"gnutls_x509_trust_list_add_trust_file",
+    c"gnutls_x509_trust_list_add_trust_dir",
+    c"gnutls_certificate_set_trust_list",
+    c"gnutls_certificate_free_credentials",
+    c"gnutls_x509_trust_list_deinit",
+];
+
+/// How many functions libcafix.so hooks for the engine: OpenSSL's, then GnuTLS's.
+pub const LIBRARY_HOOK_COUNT: usize = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
+
+/// The name of library hook `index` (OpenSSL's first, then GnuTLS's); ""
+/// past the end (no panicking branch: libcafix.so must have none).
+pub const fn library_hook_name(index: usize) -> &'static CStr {
+    if index < OPENSSL_HOOKS.len() {
+        OPENSSL_HOOKS[index]
+    } else if index < LIBRARY_HOOK_COUNT {
+        GNUTLS_HOOKS[index - OPENSSL_HOOKS.len()]
+    } else {
+        c""
+    }
+}
+
+/// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
+pub const GNUTLS_E_INTERNAL_ERROR: c_int = -59;
+
+/// What library hook `index` returns when no library in the process
+/// defines the function: the library's own failure. OpenSSL's functions
+/// fail with 0; GnuTLS's return a negative error code, except the host
+/// name checks, whose 0 means "does not match" (the void ones ignore it).
+pub const fn library_hook_failure(index: usize) -> c_int {
+    const CHECK_HOSTNAME: usize = OPENSSL_HOOKS.len() + 6;
+    const CHECK_HOSTNAME2: usize = OPENSSL_HOOKS.len() + 7;
+    match index {
+        i if i < OPENSSL_HOOKS.len() => 0,
+        CHECK_HOSTNAME | CHECK_HOSTNAME2 => 0,
+        _ => GNUTLS_E_INTERNAL_ERROR,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,9 +136,21 @@ mod tests {
     }
 
     #[test]
-    fn openssl_hooks_are_distinct() {
-        for (i, a) in OPENSSL_HOOKS.iter().enumerate() {
-            assert!(OPENSSL_HOOKS[i + 1..].iter().all(|b| a != b), "{a:?} twice");
+    fn library_hooks_are_distinct() {
+        let all: Vec<&CStr> = (0..LIBRARY_HOOK_COUNT).map(library_hook_name).collect();
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
         }
+        assert_eq!(library_hook_name(OPENSSL_HOOKS.len()), GNUTLS_HOOKS[0]);
+    }
+
+    #[test]
+    fn only_the_host_name_checks_fail_with_zero_among_gnutls_hooks() {
+        for (i, name) in GNUTLS_HOOKS.iter().enumerate() {
+            let failure = library_hook_failure(OPENSSL_HOOKS.len() + i);
+            let boolean = name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
+            assert_eq!(failure == 0, boolean, "{name:?}");
+        }
+        assert!((0..OPENSSL_HOOKS.len()).all(|i| library_hook_failure(i) == 0));
     }
 }

@@ -20,8 +20,8 @@ pub struct Frame {
     pub missed: Vec<String>,
     /// "Not in the system bundle" records, held back until the outcome is
     /// known: OpenSSL looks every issuer up in the store first (trusted
-    /// first), so a miss for an intermediate the peer sent is routine and
-    /// only worth a warning if the verification then fails.
+    /// first), so a miss for an intermediate the peer sent is routine; if
+    /// the verification fails, the failure's record tells them.
     pub deferred: Vec<Record>,
 }
 
@@ -73,13 +73,21 @@ pub fn end() -> Frame {
         .unwrap_or_default()
 }
 
-/// Emits the held-back records: as they are after a failure, at debug
-/// level after a success.
-pub fn release_deferred(deferred: Vec<Record>, failed: bool) {
+/// Emits the held-back records at debug level: the verification did not
+/// fail, so the misses were routine.
+pub fn release_deferred(deferred: Vec<Record>) {
     for mut record in deferred {
-        if !failed {
-            record.level = Level::Debug;
-        }
+        record.level = Level::Debug;
         logger::emit(&record);
     }
+}
+
+/// The lookups the held-back records are about: after a failed
+/// verification they are told in its record ("lookups that missed"), not
+/// on lines of their own.
+pub fn fold_into_failure(deferred: Vec<Record>) -> Vec<String> {
+    deferred
+        .into_iter()
+        .filter_map(|r| r.details.into_iter().find(|(k, _)| *k == "_path").map(|(_, v)| v))
+        .collect()
 }

@@ -1,5 +1,6 @@
-//! Calling the right OpenSSL: the real libcrypto function behind a hook is
-//! the one *the caller* would have reached without the shim.
+//! Calling the right OpenSSL (or GnuTLS): the real libcrypto (libgnutls)
+//! function behind a hook is the one *the caller* would have reached
+//! without the shim. What is said here of libcrypto holds for libgnutls.
 //!
 //! libcafix.so's trampolines are exported unversioned, so the dynamic linker
 //! binds every caller to them (and they jump here), whichever OpenSSL symbol version it asked for (an
@@ -23,12 +24,14 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_common::engine_abi::OPENSSL_HOOKS;
+use cafix_common::engine_abi::{GNUTLS_HOOKS, OPENSSL_HOOKS};
 
 use crate::lock::with_shim_lock;
 
-/// Hooked or called libcrypto functions: the hooked ones first, in the order
-/// of `engine_abi::OPENSSL_HOOKS`, then [`CALLED_ONLY`].
+/// Hooked or called library functions: libcrypto's hooked ones first, in
+/// the order of `engine_abi::OPENSSL_HOOKS`, then [`CALLED_ONLY`], then
+/// libgnutls's hooked ones (`engine_abi::GNUTLS_HOOKS`), then
+/// [`GNUTLS_CALLED_ONLY`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub enum Sym {
@@ -56,6 +59,24 @@ pub enum Sym {
     ErrSetMark,
     ErrPopToMark,
     GetDefaultCertFile,
+    GnutlsVerifyPeers2,
+    GnutlsVerifyPeers3,
+    GnutlsVerifyPeers,
+    GnutlsHandshake,
+    GnutlsTrustListVerifyCrt,
+    GnutlsTrustListVerifyCrt2,
+    GnutlsCrtCheckHostname,
+    GnutlsCrtCheckHostname2,
+    GnutlsSetSystemTrust,
+    GnutlsSetTrustFile,
+    GnutlsSetTrustDir,
+    GnutlsTrustListAddSystemTrust,
+    GnutlsTrustListAddTrustFile,
+    GnutlsTrustListAddTrustDir,
+    GnutlsSetTrustList,
+    GnutlsFreeCredentials,
+    GnutlsTrustListDeinit,
+    GnutlsGetVerifyCertStatus,
 }
 
 /// The functions the engine calls but does not hook; they follow the hooked
@@ -74,13 +95,20 @@ const CALLED_ONLY: [&CStr; 11] = [
     c"X509_get_default_cert_file",
 ];
 
+/// The libgnutls functions the engine calls but does not hook; they follow
+/// the hooked ones (`engine_abi::GNUTLS_HOOKS`).
+const GNUTLS_CALLED_ONLY: [&CStr; 1] = [c"gnutls_session_get_verify_cert_status"];
+
 impl Sym {
     pub fn name(self) -> &'static CStr {
-        let i = self as usize;
-        match OPENSSL_HOOKS.get(i) {
-            Some(name) => name,
-            None => CALLED_ONLY[i - OPENSSL_HOOKS.len()],
+        let mut i = self as usize;
+        for table in [&OPENSSL_HOOKS[..], &CALLED_ONLY[..], &GNUTLS_HOOKS[..]] {
+            match table.get(i) {
+                Some(name) => return name,
+                None => i -= table.len(),
+            }
         }
+        GNUTLS_CALLED_ONLY[i]
     }
 }
 
@@ -249,6 +277,13 @@ fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
         || crate::front::front().is_some_and(|front| base == object_base(front.anchor as *mut c_void))
 }
 
+/// Whether `a` and `b` lie in the same loaded object (a call from inside
+/// the library that defines `b`).
+pub fn same_object(a: *const c_void, b: *mut c_void) -> bool {
+    let base = object_base(b);
+    base != 0 && object_base(a as *mut c_void) == base
+}
+
 fn object_base(p: *mut c_void) -> usize {
     // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
@@ -304,6 +339,11 @@ mod tests {
             (Sym::LookupGetStore, "X509_LOOKUP_get_store"),
             (Sym::SslGetVerifyMode, "SSL_get_verify_mode"),
             (Sym::ErrPopToMark, "ERR_pop_to_mark"),
+            (Sym::GetDefaultCertFile, "X509_get_default_cert_file"),
+            (Sym::GnutlsVerifyPeers2, "gnutls_certificate_verify_peers2"),
+            (Sym::GnutlsTrustListVerifyCrt2, "gnutls_x509_trust_list_verify_crt2"),
+            (Sym::GnutlsTrustListDeinit, "gnutls_x509_trust_list_deinit"),
+            (Sym::GnutlsGetVerifyCertStatus, "gnutls_session_get_verify_cert_status"),
         ] {
             assert_eq!(sym.name().to_str().unwrap(), name);
         }

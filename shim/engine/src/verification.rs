@@ -1,7 +1,11 @@
 //! What the OpenSSL hooks remember: the trust sources each `X509_STORE` was
 //! given, and the hash-directory lookups made while a thread is inside
 //! `X509_verify_cert`. On a failed verification, the facts are read through
-//! the same libcrypto that verified (never another) and explained.
+//! the same libcrypto that verified (never another) and explained. The
+//! GnuTLS hooks keep their credentials' and trust lists' sources in the same
+//! map and explain through [`gnutls`].
+
+pub mod gnutls;
 
 use std::collections::BTreeMap;
 use std::ffi::{c_void, CStr};
@@ -35,19 +39,43 @@ pub fn add_source(store: *mut c_void, source: TrustSource) {
     }
 }
 
-pub fn forget_store(store: *mut c_void) {
-    STORES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&(store as usize));
+/// GnuTLS credentials that verify against a trust list they were given
+/// (`gnutls_certificate_set_trust_list`): credentials → list. The list's
+/// sources (added before or after) are the credentials'; the credentials
+/// own the list and free it with themselves.
+static LINKS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+/// `owner` now verifies against `list` only: what it had before no longer counts.
+pub fn link_trust_list(owner: *mut c_void, list: *mut c_void) {
+    if owner.is_null() || list.is_null() {
+        return;
+    }
+    STORES.lock().unwrap_or_else(|e| e.into_inner()).remove(&(owner as usize));
+    let mut links = LINKS.lock().unwrap_or_else(|e| e.into_inner());
+    if links.len() >= STORES_LIMIT && !links.contains_key(&(owner as usize)) {
+        links.clear();
+    }
+    links.insert(owner as usize, list as usize);
 }
 
-fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
-    STORES
+/// Forgets a freed store (or credentials, with the trust list they own).
+pub fn forget_store(store: *mut c_void) {
+    let linked = LINKS.lock().unwrap_or_else(|e| e.into_inner()).remove(&(store as usize));
+    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    map.remove(&(store as usize));
+    if let Some(list) = linked {
+        map.remove(&list);
+    }
+}
+
+pub(crate) fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
+    let key = LINKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&(store as usize))
-        .cloned()
+        .copied()
+        .unwrap_or(store as usize);
+    STORES.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
 }
 
 /// The libcrypto functions an explanation reads, all from one library.
@@ -102,7 +130,7 @@ impl Api {
 ///
 /// # Safety
 /// `F` is the `unsafe extern "C" fn` type of the C function at `p`.
-unsafe fn fn_from<F: Copy>(p: *mut c_void) -> F {
+pub(crate) unsafe fn fn_from<F: Copy>(p: *mut c_void) -> F {
     assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
     // SAFETY: same size (checked); the caller vouches for the signature.
     unsafe { std::mem::transmute_copy(&p) }
@@ -194,6 +222,7 @@ pub unsafe fn explain_failure(
     ctx: *mut c_void,
     real_verify: *mut c_void,
     missed: Vec<String>,
+    missed_not_in_bundle: Vec<String>,
     accepted_by_callback: bool,
 ) {
     if ctx.is_null() {
@@ -253,14 +282,7 @@ pub unsafe fn explain_failure(
             .unwrap_or_else(|| "OpenSSL (version unknown)".into());
         crate::lock::with_shim_lock(|| {
             let bundle = shim().bundle();
-            let issuer_in_bundle = cert.as_ref().and_then(|c| {
-                let hash = c.issuer_hash?;
-                let b = bundle?;
-                b.with_hash(hash)
-                    .iter()
-                    .find(|ca| ca.subject == c.issuer)
-                    .map(|ca| ca.subject.clone())
-            });
+            let issuer_in_bundle = issuer_in_bundle(cert.as_ref());
             let failure = VerifyFailure {
                 error,
                 error_text,
@@ -269,15 +291,30 @@ pub unsafe fn explain_failure(
                 peer_chain_len,
                 sources: if store.is_null() { None } else { sources_of(store) },
                 missed_lookups: missed,
+                missed_not_in_bundle,
                 issuer_in_bundle,
                 bundle_path: bundle.map(|b| b.path.display().to_string()),
                 library: format!("{version}, {object}"),
                 expected_host,
                 accepted_by_callback,
+                gnutls_status: None,
             };
             logger::emit(&explain::to_record(&failure));
         });
     }
+}
+
+/// The subject of the system-bundle certificate that would issue `cert`.
+/// Call under the shim lock.
+pub(crate) fn issuer_in_bundle(cert: Option<&CertSummary>) -> Option<String> {
+    let c = cert?;
+    let hash = c.issuer_hash?;
+    shim()
+        .bundle()?
+        .with_hash(hash)
+        .iter()
+        .find(|ca| ca.subject == c.issuer)
+        .map(|ca| ca.subject.clone())
 }
 
 /// Logs a verification that needs no explanation at debug level.
@@ -288,7 +325,16 @@ pub fn note_debug(event: &'static str, message: &'static str) {
     });
 }
 
-/// Logs, once per function, that no real OpenSSL function could be found.
+/// Which library a hooked function belongs to, by its name.
+fn library_of(name: &CStr) -> &'static str {
+    if name.to_bytes().starts_with(b"gnutls_") {
+        "GnuTLS"
+    } else {
+        "OpenSSL"
+    }
+}
+
+/// Logs, once per function, that no real library function could be found.
 pub fn report_unresolved(name: &'static CStr) {
     static SEEN: Mutex<Vec<&'static CStr>> = Mutex::new(Vec::new());
     crate::lock::with_shim_lock(|| {
@@ -303,8 +349,10 @@ pub fn report_unresolved(name: &'static CStr) {
             Level::Error,
             "unresolved-symbol",
             format!(
-                "{}: no OpenSSL reachable from the caller defines it; the call fails as OpenSSL reports failure",
-                name.to_string_lossy()
+                "{}: no {} reachable from the caller defines it; the call fails as {} reports failure",
+                name.to_string_lossy(),
+                library_of(name),
+                library_of(name)
             ),
         ));
     });
@@ -314,7 +362,7 @@ pub fn report_unresolved(name: &'static CStr) {
 ///
 /// # Safety
 /// `p` is NULL or NUL-terminated.
-unsafe fn cstr(p: *const libc::c_char) -> Option<String> {
+pub(crate) unsafe fn cstr(p: *const libc::c_char) -> Option<String> {
     if p.is_null() {
         None
     } else {

@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use libc::FILE;
 
 use crate::sys;
-use cafix_common::engine_abi::{self, FrontInfo, OPENSSL_HOOKS};
+use cafix_common::engine_abi::{self, library_hook_name, FrontInfo, LIBRARY_HOOK_COUNT};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
 type AfterAccess = unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int;
@@ -46,9 +46,10 @@ unsafe impl Sync for ApiCell {}
 
 static API: ApiCell = ApiCell(UnsafeCell::new(None));
 
-/// The engine's OpenSSL hooks, in [`OPENSSL_HOOKS`] order (null until loaded).
-pub static OPENSSL_TARGETS: [AtomicPtr<c_void>; OPENSSL_HOOKS.len()] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; OPENSSL_HOOKS.len()];
+/// The engine's OpenSSL and GnuTLS hooks, in [`library_hook_name`] order
+/// (null until loaded).
+pub static LIBRARY_TARGETS: [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; LIBRARY_HOOK_COUNT];
 
 /// Low byte: the state; above it, the loading thread's id (while LOADING).
 static STATE: AtomicU64 = AtomicU64::new(UNLOADED);
@@ -238,9 +239,9 @@ fn load() -> bool {
                 core::mem::transmute::<*mut c_void, AfterOpen>(engine_symbol(handle, path, engine_abi::AFTER_OPEN)?)
             },
         };
-        let mut targets = [core::ptr::null_mut(); OPENSSL_HOOKS.len()];
-        for (target, name) in targets.iter_mut().zip(OPENSSL_HOOKS) {
-            *target = engine_symbol(handle, path, name)?;
+        let mut targets = [core::ptr::null_mut(); LIBRARY_HOOK_COUNT];
+        for (index, target) in targets.iter_mut().enumerate() {
+            *target = engine_symbol(handle, path, library_hook_name(index))?;
         }
         Some((init, api, targets))
     })();
@@ -268,7 +269,7 @@ fn load() -> bool {
     }
     // SAFETY: only the loading thread writes, before READY is published.
     unsafe { *API.0.get() = Some(api) };
-    for (slot, target) in OPENSSL_TARGETS.iter().zip(targets) {
+    for (slot, target) in LIBRARY_TARGETS.iter().zip(targets) {
         slot.store(target, Ordering::Release);
     }
     true
@@ -325,25 +326,22 @@ pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_
     }
 }
 
-/// For the OpenSSL trampolines' first call: the engine's hook `index`, or,
+/// For the library trampolines' first call: the engine's hook `index`, or,
 /// if the engine cannot be had, the next definition of that function (the
-/// call then goes straight to OpenSSL, unobserved), or null.
-pub fn openssl_target(index: usize) -> *mut c_void {
-    if api_keeping_errno().is_some() {
-        if let Some(target) = OPENSSL_TARGETS.get(index) {
-            return target.load(Ordering::Acquire);
-        }
-    }
-    let Some(name) = OPENSSL_HOOKS.get(index) else {
+/// call then goes straight to the library, unobserved), or null.
+pub fn library_target(index: usize) -> *mut c_void {
+    if index >= LIBRARY_HOOK_COUNT {
         return core::ptr::null_mut();
-    };
+    }
+    if api_keeping_errno().is_some() {
+        return LIBRARY_TARGETS[index].load(Ordering::Acquire);
+    }
+    let name = library_hook_name(index);
     // SAFETY: a NUL-terminated name; RTLD_NEXT from this object.
     let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
     if STATE.load(Ordering::Acquire) == FAILED {
         // For good: later calls jump straight there.
-        if let Some(slot) = OPENSSL_TARGETS.get(index) {
-            slot.store(next, Ordering::Release);
-        }
+        LIBRARY_TARGETS[index].store(next, Ordering::Release);
     }
     next
 }

@@ -6,11 +6,12 @@
 //! - the libc hooks ([`hooks`]: `stat`, `open`, `fopen` … in `hooks.rs`),
 //!   which call the real function and return its answer untouched unless it
 //!   failed with `ENOENT` on a path that could be a trust location;
-//! - the OpenSSL entry points ([`openssl`]), trampolines to the engine;
+//! - the OpenSSL and GnuTLS entry points ([`trampolines`]), jumps to the
+//!   engine's observing hooks;
 //! - the real-function table ([`real`], [`next_symbol`]) resolved at load;
 //! - the loader of `libcafix_engine.so` ([`engine`]), which does everything
-//!   else (configuration, the bundle index, serving, logging, OpenSSL
-//!   observation) and is loaded only on the first call that needs it.
+//!   else (configuration, the bundle index, serving, logging, OpenSSL and
+//!   GnuTLS observation) and is loaded only on the first call that needs it.
 //!
 //! See docs/ARCHITECTURE.md for the path from a hooked call to a served
 //! certificate or a log line.
@@ -27,10 +28,10 @@ mod engine;
 #[cfg(not(test))]
 pub mod hooks;
 mod next_symbol;
-#[cfg(not(test))]
-pub mod openssl;
 mod real;
 mod sys;
+#[cfg(not(test))]
+pub mod trampolines;
 
 /// Runs when the library is loaded: resolves the real functions (symbol
 /// lookups only; no file is opened), so every later hook call is lock-free,

@@ -1,12 +1,11 @@
 //! Hooks on libcrypto's trust-source and verification entry points. They
 //! only observe: arguments and return values pass through unchanged.
 //!
-//! Each exported symbol is a tiny naked stub that appends the caller's return
-//! address as one more argument and jumps to the Rust hook, which uses it to
-//! call the real function of *the caller's* libcrypto (see `libcrypto.rs`).
-//! The stubs exist for x86_64 and aarch64; the extra argument goes in the
-//! first unused argument register, or for `X509_LOOKUP_ctrl_ex` (seven
-//! arguments; x86_64 passes the seventh on the stack) in a copied frame.
+//! Each exported symbol is a tiny naked stub (`stub!`, hooks/mod.rs) that
+//! appends the caller's return address as one more argument and jumps to
+//! the Rust hook, which uses it to call the real function of *the caller's*
+//! libcrypto (see `libcrypto.rs`). `X509_LOOKUP_ctrl_ex` (seven arguments;
+//! x86_64 passes the seventh on the stack) has a stub of its own here.
 
 use std::cell::Cell;
 use std::ffi::{c_void, CStr};
@@ -18,49 +17,9 @@ use cafix::explain::TrustSource;
 
 use crate::held_back;
 use crate::injection;
-use crate::libcrypto::{real_for, Sym};
+use crate::libcrypto::Sym;
 use crate::sys;
 use crate::verification;
-
-/// Defines an exported naked stub `$name` with `$n` arguments that jumps to
-/// `$hook` with the return address as argument `$n + 1`.
-macro_rules! stub {
-    ($name:ident, $hook:ident, 1) => { stub!(@emit $name, $hook, "rsi", "x1"); };
-    ($name:ident, $hook:ident, 2) => { stub!(@emit $name, $hook, "rdx", "x2"); };
-    ($name:ident, $hook:ident, 3) => { stub!(@emit $name, $hook, "rcx", "x3"); };
-    ($name:ident, $hook:ident, 4) => { stub!(@emit $name, $hook, "r8", "x4"); };
-    ($name:ident, $hook:ident, 5) => { stub!(@emit $name, $hook, "r9", "x5"); };
-    (@emit $name:ident, $hook:ident, $x86reg:literal, $armreg:literal) => {
-        #[unsafe(naked)]
-        #[no_mangle]
-        pub unsafe extern "C" fn $name() {
-            // At entry the return address is at [rsp] (x86_64) or in x30
-            // (aarch64); no register or stack slot of the caller is touched
-            // except the unused argument register it is copied into.
-            #[cfg(target_arch = "x86_64")]
-            core::arch::naked_asm!(concat!("mov ", $x86reg, ", [rsp]"), "jmp {hook}", hook = sym $hook);
-            #[cfg(target_arch = "aarch64")]
-            core::arch::naked_asm!(concat!("mov ", $armreg, ", x30"), "b {hook}", hook = sym $hook);
-        }
-    };
-}
-
-/// Finds the real function or reports it; `$stub` is our own export (never
-/// to be called back), `$fail` what OpenSSL returns on failure.
-macro_rules! real_or_fail {
-    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
-        let saved = sys::errno();
-        let real = real_for($caller, $sym, $stub as *const c_void);
-        sys::set_errno(saved);
-        if real.is_null() {
-            verification::report_unresolved($sym.name());
-            return $fail;
-        }
-        // SAFETY: `real` is the caller's libcrypto's definition of this
-        // very function, whose C signature is `$ty`.
-        unsafe { std::mem::transmute::<*mut c_void, $ty>(real) }
-    }};
-}
 
 fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
     if path.is_null() {
@@ -143,11 +102,15 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
         // SAFETY: as above; `caller` is where the call came from.
         let unverified = errored && unsafe { verification::peer_left_unverified(ctx, caller, real as *mut c_void) };
         let failed = errored && !unverified;
-        crate::lock::with_shim_lock(|| held_back::release_deferred(frame.deferred, failed));
         if failed {
+            // The held-back misses are told in the failure's record.
+            let not_in_bundle = held_back::fold_into_failure(frame.deferred);
             // SAFETY: as above.
-            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed, accepted) };
-        } else if unverified {
+            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed, not_in_bundle, accepted) };
+            return;
+        }
+        crate::lock::with_shim_lock(|| held_back::release_deferred(frame.deferred));
+        if unverified {
             verification::note_debug(
                 "verify-unchecked",
                 "certificate verification failed on a connection that does not verify its peer (SSL_VERIFY_NONE)",

@@ -1,19 +1,20 @@
-//! libcrypto's trust-source and verification entry points, as trampolines
-//! to the engine's hooks (`shim/engine/src/hooks/openssl.rs`, observe only).
+//! libcrypto's and libgnutls's trust-source and verification entry points,
+//! as trampolines to the engine's hooks (`shim/engine/src/hooks/openssl.rs`
+//! and `gnutls.rs`, observe only).
 //!
 //! libcafix.so must define these names itself, since only the preloaded
 //! object comes first in the program's scope. Each is a naked jump through
-//! [`crate::engine::OPENSSL_TARGETS`]: the engine's hook then starts with
+//! [`crate::engine::LIBRARY_TARGETS`]: the engine's hook then starts with
 //! the caller's registers, stack and return address exactly as the caller
 //! left them, which it needs (it calls the real function of *the caller's*
-//! libcrypto, found from the return address). Before the engine is loaded
+//! library, found from the return address). Before the engine is loaded
 //! the target is null and the jump goes to [`first_call`], which saves the
-//! argument registers, loads the engine ([`openssl_target`]), restores them
+//! argument registers, loads the engine ([`library_target`]), restores them
 //! and jumps on, so the first call looks no different from the others.
 //! x86_64 and aarch64.
 
-use crate::engine::{openssl_target, OPENSSL_TARGETS};
-use cafix_common::engine_abi::OPENSSL_HOOKS;
+use crate::engine::{library_target, LIBRARY_TARGETS};
+use cafix_common::engine_abi::{library_hook_failure, library_hook_name};
 
 const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -29,12 +30,12 @@ const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-/// Defines the exported trampoline `$name` for `OPENSSL_HOOKS[$index]`.
+/// Defines the exported trampoline `$name` for library hook `$index`.
 macro_rules! trampoline {
     ($name:ident, $index:literal) => {
         const _: () = assert!(
-            same_bytes(stringify!($name).as_bytes(), OPENSSL_HOOKS[$index].to_bytes()),
-            "trampoline name and index disagree with engine_abi::OPENSSL_HOOKS"
+            same_bytes(stringify!($name).as_bytes(), library_hook_name($index).to_bytes()),
+            "trampoline name and index disagree with engine_abi::OPENSSL_HOOKS / GNUTLS_HOOKS"
         );
         #[unsafe(naked)]
         #[no_mangle]
@@ -49,7 +50,7 @@ macro_rules! trampoline {
                 "2:",
                 "mov r11d, {index}",
                 "jmp {first_call}",
-                targets = sym OPENSSL_TARGETS,
+                targets = sym LIBRARY_TARGETS,
                 offset = const $index * 8,
                 index = const $index,
                 first_call = sym first_call,
@@ -65,7 +66,7 @@ macro_rules! trampoline {
                 "2:",
                 "mov x16, #{index}",
                 "b {first_call}",
-                targets = sym OPENSSL_TARGETS,
+                targets = sym LIBRARY_TARGETS,
                 offset = const $index * 8,
                 index = const $index,
                 first_call = sym first_call,
@@ -76,8 +77,8 @@ macro_rules! trampoline {
 
 /// The slow way in: the trampoline's index in r11 / x16, the caller's
 /// arguments in their registers (none of these functions takes floating
-/// point or variadic arguments, and the seventh of `X509_LOOKUP_ctrl_ex`
-/// stays on the stack, untouched).
+/// point or variadic arguments, and those passed on the stack, such as the
+/// seventh of `X509_LOOKUP_ctrl_ex`, stay there, untouched).
 #[unsafe(naked)]
 unsafe extern "C" fn first_call() {
     #[cfg(target_arch = "x86_64")]
@@ -123,21 +124,27 @@ unsafe extern "C" fn first_call() {
 }
 
 /// Where trampoline `index` goes: never null (a function that fails the
-/// call if no OpenSSL in the process defines it, which is what calling a
-/// function that is not there deserves).
+/// call the way the library does if no library in the process defines it,
+/// which is what calling a function that is not there deserves).
 extern "C" fn target_for_first_call(index: u32) -> *const () {
-    let target = openssl_target(index as usize);
-    if target.is_null() {
-        no_such_function as *const ()
-    } else {
+    let target = library_target(index as usize);
+    if !target.is_null() {
         target as *const ()
+    } else if library_hook_failure(index as usize) == 0 {
+        fails_with_zero as *const ()
+    } else {
+        fails_with_internal_error as *const ()
     }
 }
 
-/// 0 for every int-returning function here is failure; `X509_STORE_free`
-/// ignores it.
-extern "C" fn no_such_function() -> usize {
+/// OpenSSL's failure (and GnuTLS's "does not match"); void functions ignore it.
+extern "C" fn fails_with_zero() -> core::ffi::c_int {
     0
+}
+
+/// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
+extern "C" fn fails_with_internal_error() -> core::ffi::c_int {
+    cafix_common::engine_abi::GNUTLS_E_INTERNAL_ERROR
 }
 
 trampoline!(X509_verify_cert, 0);
@@ -153,3 +160,21 @@ trampoline!(X509_STORE_set_default_paths_ex, 9);
 trampoline!(X509_LOOKUP_ctrl, 10);
 trampoline!(X509_LOOKUP_ctrl_ex, 11);
 trampoline!(X509_STORE_free, 12);
+
+trampoline!(gnutls_certificate_verify_peers2, 13);
+trampoline!(gnutls_certificate_verify_peers3, 14);
+trampoline!(gnutls_certificate_verify_peers, 15);
+trampoline!(gnutls_handshake, 16);
+trampoline!(gnutls_x509_trust_list_verify_crt, 17);
+trampoline!(gnutls_x509_trust_list_verify_crt2, 18);
+trampoline!(gnutls_x509_crt_check_hostname, 19);
+trampoline!(gnutls_x509_crt_check_hostname2, 20);
+trampoline!(gnutls_certificate_set_x509_system_trust, 21);
+trampoline!(gnutls_certificate_set_x509_trust_file, 22);
+trampoline!(gnutls_certificate_set_x509_trust_dir, 23);
+trampoline!(gnutls_x509_trust_list_add_system_trust, 24);
+trampoline!(gnutls_x509_trust_list_add_trust_file, 25);
+trampoline!(gnutls_x509_trust_list_add_trust_dir, 26);
+trampoline!(gnutls_certificate_set_trust_list, 27);
+trampoline!(gnutls_certificate_free_credentials, 28);
+trampoline!(gnutls_x509_trust_list_deinit, 29);

@@ -1,0 +1,539 @@
+//! Hooks on libgnutls's trust-source and verification entry points. They
+//! only observe: arguments and return values pass through unchanged.
+//!
+//! As for OpenSSL (`openssl.rs`), each export is a naked stub that appends
+//! the caller's return address, so the real function is the one of *the
+//! caller's* libgnutls (`libcrypto.rs` resolves both libraries alike). What
+//! is observed:
+//! - the trust sources a credentials structure or a trust list is given
+//!   (`gnutls_certificate_set_x509_system_trust`, `_trust_file`,
+//!   `_trust_dir`, `gnutls_x509_trust_list_add_*`, and a trust list handed
+//!   to credentials), forgotten when they are freed;
+//! - the verifications: `gnutls_certificate_verify_peers{,2,3}`,
+//!   `gnutls_x509_trust_list_verify_crt{,2}`, the automatic verification of
+//!   `gnutls_session_set_verify_cert` (seen when `gnutls_handshake` fails
+//!   with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`), and the separate host
+//!   name check (`gnutls_x509_crt_check_hostname{,2}`) that libcurl and wget
+//!   make after verifying. A failure becomes one record
+//!   (`verification::gnutls`); a success is said at debug level.
+//!
+//! libgnutls calls many of its own exported functions through its PLT
+//! (`verify_peers2` → `verify_peers`, `set_x509_trust_dir` →
+//! `trust_list_add_trust_dir` → `_add_trust_file` per file, the verifier →
+//! `check_hostname2`), so those calls arrive here too; a call from inside
+//! the library itself ([`from_inside`]) passes straight through, so one
+//! program call is one observation. A verify callback the program runs
+//! during the handshake calls from the program, and is observed.
+
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+use libc::{c_char, c_int, c_uint};
+
+use cafix::explain::TrustSource;
+use cafix_common::engine_abi::GNUTLS_E_INTERNAL_ERROR;
+
+use crate::libcrypto::Sym;
+use crate::sys;
+use crate::verification::{self, gnutls as explain};
+
+/// `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`: the handshake's own verification failed.
+const GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: c_int = -348;
+/// `GNUTLS_DT_DNS_HOSTNAME`, the typed-data kind holding the expected host name.
+const GNUTLS_DT_DNS_HOSTNAME: c_int = 1;
+
+/// `gnutls_typed_vdata_st`.
+#[repr(C)]
+pub struct TypedVdata {
+    kind: c_int,
+    data: *const u8,
+    size: c_uint,
+}
+
+/// Whether a call returning to `caller` comes from the library that defines
+/// `real` (its own PLT call of an exported function), or returns into the
+/// engine itself: the real function of a hook here made it as a tail call
+/// (`gnutls_certificate_verify_peers2` jumps to `_verify_peers`), so it
+/// returns where the hook's call of the real function does. Cached by caller.
+fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
+    static SEEN: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
+    let key = caller as usize;
+    let cached = crate::lock::with_shim_lock(|| {
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter().find(|(k, _)| *k == key).map(|&(_, inside)| inside)
+    })
+    .flatten();
+    if let Some(inside) = cached {
+        return inside;
+    }
+    let saved = sys::errno();
+    let inside = crate::libcrypto::same_object(caller, real)
+        || crate::libcrypto::same_object(caller, from_inside as *mut c_void);
+    sys::set_errno(saved);
+    crate::lock::with_shim_lock(|| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= 256 {
+            seen.clear();
+        }
+        seen.push((key, inside));
+    });
+    inside
+}
+
+/// Runs `f` after the real call with unwinding caught and errno kept.
+fn observe(f: impl FnOnce()) {
+    let saved = sys::errno();
+    let _ = catch_unwind(AssertUnwindSafe(f));
+    sys::set_errno(saved);
+}
+
+fn record(owner: *mut c_void, source: Option<TrustSource>) {
+    if owner.is_null() {
+        return;
+    }
+    if let Some(source) = source {
+        observe(|| {
+            crate::lock::with_shim_lock(|| verification::add_source(owner, source));
+        });
+    }
+}
+
+fn path(p: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: GnuTLS's API takes NUL-terminated paths; non-null checked above.
+    Some(make(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()))
+}
+
+/// A C string argument, copied.
+///
+/// # Safety
+/// `p` is NULL or NUL-terminated.
+unsafe fn string(p: *const c_char) -> Option<String> {
+    // SAFETY: per the contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The host name among typed verification data, if any.
+///
+/// # Safety
+/// `data` is NULL or points to `elements` entries, as GnuTLS requires.
+unsafe fn hostname_in(data: *const TypedVdata, elements: c_uint) -> Option<String> {
+    if data.is_null() {
+        return None;
+    }
+    (0..elements.min(64) as usize).find_map(|i| {
+        // SAFETY: i < elements, within the caller's array.
+        let entry = unsafe { &*data.add(i) };
+        if entry.kind != GNUTLS_DT_DNS_HOSTNAME || entry.data.is_null() {
+            return None;
+        }
+        // SAFETY: GnuTLS documents this kind as a NUL-terminated host name.
+        unsafe { string(entry.data.cast()) }
+    })
+}
+
+/// What a session verification answered: the status, if it verified.
+///
+/// # Safety
+/// `status` is NULL or the caller's `unsigned int *`.
+unsafe fn status_after(rc: c_int, status: *const c_uint) -> Option<u32> {
+    // SAFETY: written by GnuTLS when it returned 0.
+    (rc == 0 && !status.is_null()).then(|| unsafe { *status })
+}
+
+/// After a session's verification: explain a failure, note a success.
+fn after_session_verify(real: *mut c_void, session: *mut c_void, status: Option<u32>, host: Option<String>) {
+    if session.is_null() {
+        return;
+    }
+    observe(|| match status {
+        // SAFETY: `session` is the live session `real`'s library just verified.
+        Some(status) if status != 0 => unsafe { explain::session_failure(real, session, status, host) },
+        Some(_) => verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS)"),
+        None => verification::note_debug(
+            "verify-error",
+            "GnuTLS could not verify the peer (no certificate, or an error before verifying)",
+        ),
+    });
+}
+
+// ---- verifications -----------------------------------------------------------
+
+stub!(gnutls_certificate_verify_peers2, verify_peers2_hook, 2);
+
+unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uint, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *mut c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers2, gnutls_certificate_verify_peers2, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(session, status) };
+    }
+    // SAFETY: the caller's arguments, passed through unchanged.
+    let rc = unsafe { real(session, status) };
+    // SAFETY: `status` is the caller's pointer GnuTLS just wrote (if rc is 0).
+    let verdict = unsafe { status_after(rc, status) };
+    after_session_verify(real as *mut c_void, session, verdict, None);
+    rc
+}
+
+stub!(gnutls_certificate_verify_peers3, verify_peers3_hook, 3);
+
+unsafe extern "C" fn verify_peers3_hook(
+    session: *mut c_void,
+    hostname: *const c_char,
+    status: *mut c_uint,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers3, gnutls_certificate_verify_peers3, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(session, hostname, status) };
+    }
+    // SAFETY: passed through unchanged.
+    let rc = unsafe { real(session, hostname, status) };
+    // SAFETY: as in verify_peers2_hook; `hostname` is NULL or NUL-terminated.
+    let (verdict, host) = unsafe { (status_after(rc, status), string(hostname)) };
+    after_session_verify(real as *mut c_void, session, verdict, host);
+    rc
+}
+
+stub!(gnutls_certificate_verify_peers, verify_peers_hook, 4);
+
+unsafe extern "C" fn verify_peers_hook(
+    session: *mut c_void,
+    data: *const TypedVdata,
+    elements: c_uint,
+    status: *mut c_uint,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const TypedVdata, c_uint, *mut c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers, gnutls_certificate_verify_peers, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(session, data, elements, status) };
+    }
+    // SAFETY: passed through unchanged.
+    let rc = unsafe { real(session, data, elements, status) };
+    // SAFETY: as in verify_peers2_hook; `data` as GnuTLS requires it.
+    let (verdict, host) = unsafe { (status_after(rc, status), hostname_in(data, elements)) };
+    after_session_verify(real as *mut c_void, session, verdict, host);
+    rc
+}
+
+stub!(gnutls_handshake, handshake_hook, 1);
+
+unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsHandshake, gnutls_handshake, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(session) };
+    }
+    // SAFETY: passed through unchanged.
+    let rc = unsafe { real(session) };
+    if rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() {
+        observe(|| {
+            // SAFETY: the session the same library just failed to verify.
+            unsafe { explain::handshake_failure(real as *mut c_void, session) }
+        });
+    }
+    rc
+}
+
+stub!(gnutls_x509_trust_list_verify_crt, trust_list_verify_crt_hook, 6);
+
+unsafe extern "C" fn trust_list_verify_crt_hook(
+    list: *mut c_void,
+    certs: *const *mut c_void,
+    count: c_uint,
+    flags: c_uint,
+    verify: *mut c_uint,
+    func: *mut c_void,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const *mut c_void, c_uint, c_uint, *mut c_uint, *mut c_void) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListVerifyCrt, gnutls_x509_trust_list_verify_crt, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, certs, count, flags, verify, func) };
+    }
+    // SAFETY: passed through unchanged.
+    let rc = unsafe { real(list, certs, count, flags, verify, func) };
+    // SAFETY: `verify` is the caller's output GnuTLS wrote (if rc is 0).
+    let verdict = unsafe { status_after(rc, verify) };
+    after_list_verify(real as *mut c_void, list, certs, count, verdict, None);
+    rc
+}
+
+stub!(gnutls_x509_trust_list_verify_crt2, trust_list_verify_crt2_hook, 8);
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn trust_list_verify_crt2_hook(
+    list: *mut c_void,
+    certs: *const *mut c_void,
+    count: c_uint,
+    data: *const TypedVdata,
+    elements: c_uint,
+    flags: c_uint,
+    verify: *mut c_uint,
+    func: *mut c_void,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(
+        *mut c_void,
+        *const *mut c_void,
+        c_uint,
+        *const TypedVdata,
+        c_uint,
+        c_uint,
+        *mut c_uint,
+        *mut c_void,
+    ) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListVerifyCrt2, gnutls_x509_trust_list_verify_crt2, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, certs, count, data, elements, flags, verify, func) };
+    }
+    // SAFETY: passed through unchanged.
+    let rc = unsafe { real(list, certs, count, data, elements, flags, verify, func) };
+    // SAFETY: as in trust_list_verify_crt_hook; `data` as GnuTLS requires it.
+    let (verdict, host) = unsafe { (status_after(rc, verify), hostname_in(data, elements)) };
+    after_list_verify(real as *mut c_void, list, certs, count, verdict, host);
+    rc
+}
+
+fn after_list_verify(
+    real: *mut c_void,
+    list: *mut c_void,
+    certs: *const *mut c_void,
+    count: c_uint,
+    status: Option<u32>,
+    host: Option<String>,
+) {
+    if list.is_null() {
+        return;
+    }
+    observe(|| match status {
+        // SAFETY: `certs` holds `count` certificates of `real`'s library,
+        // which it just verified against `list`.
+        Some(status) if status != 0 => unsafe { explain::list_failure(real, list, certs, count, status, host) },
+        Some(_) => verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS trust list)"),
+        None => verification::note_debug("verify-error", "GnuTLS could not verify the certificates (an error before verifying)"),
+    });
+}
+
+stub!(gnutls_x509_crt_check_hostname, check_hostname_hook, 2);
+
+unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_char, caller: *const c_void) -> c_uint {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_uint;
+    let real = real_or_fail!(caller, Sym::GnutlsCrtCheckHostname, gnutls_x509_crt_check_hostname, F, 0);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cert, hostname) };
+    }
+    // SAFETY: passed through unchanged.
+    let matches = unsafe { real(cert, hostname) };
+    after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    matches
+}
+
+stub!(gnutls_x509_crt_check_hostname2, check_hostname2_hook, 3);
+
+unsafe extern "C" fn check_hostname2_hook(
+    cert: *mut c_void,
+    hostname: *const c_char,
+    flags: c_uint,
+    caller: *const c_void,
+) -> c_uint {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint) -> c_uint;
+    let real = real_or_fail!(caller, Sym::GnutlsCrtCheckHostname2, gnutls_x509_crt_check_hostname2, F, 0);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cert, hostname, flags) };
+    }
+    // SAFETY: passed through unchanged.
+    let matches = unsafe { real(cert, hostname, flags) };
+    after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    matches
+}
+
+fn after_hostname_check(real: *mut c_void, cert: *mut c_void, hostname: *const c_char, matches: c_uint) {
+    if matches != 0 || cert.is_null() {
+        return;
+    }
+    observe(|| {
+        // SAFETY: `cert` is the live certificate `real`'s library just
+        // checked; `hostname` is NULL or NUL-terminated.
+        unsafe { explain::hostname_failure(real, cert, string(hostname)) }
+    });
+}
+
+// ---- how credentials and trust lists get their trust -------------------------
+
+stub!(gnutls_certificate_set_x509_system_trust, set_system_trust_hook, 1);
+
+unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsSetSystemTrust, gnutls_certificate_set_x509_system_trust, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cred) };
+    }
+    record(cred, Some(TrustSource::SystemTrust(None)));
+    // SAFETY: passed through unchanged.
+    unsafe { real(cred) }
+}
+
+stub!(gnutls_certificate_set_x509_trust_file, set_trust_file_hook, 3);
+
+unsafe extern "C" fn set_trust_file_hook(cred: *mut c_void, file: *const c_char, kind: c_int, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsSetTrustFile, gnutls_certificate_set_x509_trust_file, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cred, file, kind) };
+    }
+    record(cred, path(file, TrustSource::File));
+    // SAFETY: passed through unchanged.
+    unsafe { real(cred, file, kind) }
+}
+
+stub!(gnutls_certificate_set_x509_trust_dir, set_trust_dir_hook, 3);
+
+unsafe extern "C" fn set_trust_dir_hook(cred: *mut c_void, dir: *const c_char, kind: c_int, caller: *const c_void) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsSetTrustDir, gnutls_certificate_set_x509_trust_dir, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cred, dir, kind) };
+    }
+    record(cred, path(dir, TrustSource::Dir));
+    // SAFETY: passed through unchanged.
+    unsafe { real(cred, dir, kind) }
+}
+
+stub!(gnutls_x509_trust_list_add_system_trust, list_add_system_trust_hook, 3);
+
+unsafe extern "C" fn list_add_system_trust_hook(
+    list: *mut c_void,
+    tl_flags: c_uint,
+    tl_vflags: c_uint,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, c_uint, c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddSystemTrust, gnutls_x509_trust_list_add_system_trust, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, tl_flags, tl_vflags) };
+    }
+    record(list, Some(TrustSource::SystemTrust(None)));
+    // SAFETY: passed through unchanged.
+    unsafe { real(list, tl_flags, tl_vflags) }
+}
+
+stub!(gnutls_x509_trust_list_add_trust_file, list_add_trust_file_hook, 6);
+
+unsafe extern "C" fn list_add_trust_file_hook(
+    list: *mut c_void,
+    ca_file: *const c_char,
+    crl_file: *const c_char,
+    kind: c_int,
+    tl_flags: c_uint,
+    tl_vflags: c_uint,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddTrustFile, gnutls_x509_trust_list_add_trust_file, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) };
+    }
+    record(list, path(ca_file, TrustSource::File));
+    // SAFETY: passed through unchanged.
+    unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) }
+}
+
+stub!(gnutls_x509_trust_list_add_trust_dir, list_add_trust_dir_hook, 6);
+
+unsafe extern "C" fn list_add_trust_dir_hook(
+    list: *mut c_void,
+    ca_dir: *const c_char,
+    crl_dir: *const c_char,
+    kind: c_int,
+    tl_flags: c_uint,
+    tl_vflags: c_uint,
+    caller: *const c_void,
+) -> c_int {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddTrustDir, gnutls_x509_trust_list_add_trust_dir, F, GNUTLS_E_INTERNAL_ERROR);
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) };
+    }
+    record(list, path(ca_dir, TrustSource::Dir));
+    // SAFETY: passed through unchanged.
+    unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) }
+}
+
+stub!(gnutls_certificate_set_trust_list, set_trust_list_hook, 3);
+
+#[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
+unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, flags: c_uint, caller: *const c_void) {
+    type F = unsafe extern "C" fn(*mut c_void, *mut c_void, c_uint);
+    let real = real_or_fail!(caller, Sym::GnutlsSetTrustList, gnutls_certificate_set_trust_list, F, ());
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cred, list, flags) };
+    }
+    if !cred.is_null() && !list.is_null() {
+        // The credentials now verify against the list (and own it): its
+        // sources, added before or after, are theirs.
+        observe(|| {
+            crate::lock::with_shim_lock(|| verification::link_trust_list(cred, list));
+        });
+    }
+    // SAFETY: passed through unchanged.
+    unsafe { real(cred, list, flags) }
+}
+
+stub!(gnutls_certificate_free_credentials, free_credentials_hook, 1);
+
+#[allow(clippy::unused_unit)]
+unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_void) {
+    type F = unsafe extern "C" fn(*mut c_void);
+    let real = real_or_fail!(caller, Sym::GnutlsFreeCredentials, gnutls_certificate_free_credentials, F, ());
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(cred) };
+    }
+    forget(cred);
+    // SAFETY: passed through unchanged.
+    unsafe { real(cred) }
+}
+
+stub!(gnutls_x509_trust_list_deinit, trust_list_deinit_hook, 2);
+
+#[allow(clippy::unused_unit)]
+unsafe extern "C" fn trust_list_deinit_hook(list: *mut c_void, all: c_uint, caller: *const c_void) {
+    type F = unsafe extern "C" fn(*mut c_void, c_uint);
+    let real = real_or_fail!(caller, Sym::GnutlsTrustListDeinit, gnutls_x509_trust_list_deinit, F, ());
+    if from_inside(caller, real as *mut c_void) {
+        // SAFETY: passed through unchanged.
+        return unsafe { real(list, all) };
+    }
+    forget(list);
+    // SAFETY: passed through unchanged.
+    unsafe { real(list, all) }
+}
+
+fn forget(owner: *mut c_void) {
+    if !owner.is_null() {
+        observe(|| {
+            crate::lock::with_shim_lock(|| verification::forget_store(owner));
+        });
+    }
+}

@@ -1,0 +1,369 @@
+//! Explaining a failed GnuTLS verification: the facts are read through the
+//! libgnutls that verified (the peer's certificates, the credentials' trust
+//! sources, the library's own sentence for the status bits, its version),
+//! then `cafix::explain::gnutls` locates the failing certificate and
+//! `cafix::explain` makes the same record as for OpenSSL.
+
+use std::ffi::{c_void, CStr};
+use std::sync::Mutex;
+
+use libc::{c_char, c_int, c_uint};
+
+use cafix::explain::gnutls::{compiled_bundle_path, locate, status, status_sentence};
+use cafix::explain::{self, CertSummary, TrustSource, VerifyFailure};
+
+use super::{cstr, fn_from, issuer_in_bundle, sources_of};
+use crate::libcrypto::{self, Sym};
+use crate::logger;
+use crate::state::shim;
+
+/// `gnutls_datum_t`.
+#[repr(C)]
+struct Datum {
+    data: *mut u8,
+    size: c_uint,
+}
+
+const GNUTLS_CRD_CERTIFICATE: c_int = 1;
+const GNUTLS_CRT_X509: c_int = 1;
+const GNUTLS_X509_FMT_DER: c_int = 0;
+const GNUTLS_NAME_DNS: c_uint = 1;
+/// More certificates than any real chain; a longer list is cut here.
+const CHAIN_LIMIT: usize = 256;
+const CERT_LIMIT: usize = 1 << 20;
+
+/// The libgnutls functions an explanation reads, all from one library.
+struct Api {
+    object: String,
+    get_peers: Option<unsafe extern "C" fn(*mut c_void, *mut c_uint) -> *const Datum>,
+    credentials_get: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut *mut c_void) -> c_int>,
+    status_print: Option<unsafe extern "C" fn(c_uint, c_int, *mut Datum, c_uint) -> c_int>,
+    check_version: Option<unsafe extern "C" fn(*const c_char) -> *const c_char>,
+    /// `gnutls_free` is a variable holding the deallocator.
+    free: Option<*const unsafe extern "C" fn(*mut c_void)>,
+    crt_export2: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut Datum) -> c_int>,
+    server_name_get: Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut usize, *mut c_uint, c_uint) -> c_int>,
+}
+
+impl Api {
+    /// Resolves the API in the object that defines `real` (a hooked function).
+    fn of(real: *mut c_void) -> Option<Api> {
+        let object = libcrypto::object_of(real)?;
+        let find = |name: &CStr| {
+            let p = libcrypto::lookup_in(&object, name);
+            (!p.is_null()).then_some(p)
+        };
+        // SAFETY (all below): each pointer is the named GnuTLS symbol of the
+        // same library, a function with the C signature given (or, for
+        // `gnutls_free`, the variable holding one).
+        unsafe {
+            Some(Api {
+                get_peers: find(c"gnutls_certificate_get_peers").map(|p| fn_from(p)),
+                credentials_get: find(c"gnutls_credentials_get").map(|p| fn_from(p)),
+                status_print: find(c"gnutls_certificate_verification_status_print").map(|p| fn_from(p)),
+                check_version: find(c"gnutls_check_version").map(|p| fn_from(p)),
+                free: find(c"gnutls_free").map(|p| p as *const unsafe extern "C" fn(*mut c_void)),
+                crt_export2: find(c"gnutls_x509_crt_export2").map(|p| fn_from(p)),
+                server_name_get: find(c"gnutls_server_name_get").map(|p| fn_from(p)),
+                object: object.to_string_lossy().into_owned(),
+            })
+        }
+    }
+
+    /// Frees memory GnuTLS allocated for the caller.
+    ///
+    /// # Safety
+    /// `p` was allocated by this library for its caller (or is NULL).
+    unsafe fn release(&self, p: *mut u8) {
+        if p.is_null() {
+            return;
+        }
+        if let Some(free) = self.free {
+            // SAFETY: the variable holds the library's deallocator (never
+            // NULL once the library is initialised).
+            unsafe {
+                let free = *free;
+                free(p.cast());
+            }
+        }
+    }
+
+    /// `GnuTLS 3.7.9, /lib/x86_64-linux-gnu/libgnutls.so.30`.
+    fn library(&self) -> String {
+        // SAFETY: gnutls_check_version(NULL) returns the static version string.
+        let version = self.check_version.and_then(|f| unsafe { cstr(f(std::ptr::null())) });
+        format!("GnuTLS {}, {}", version.as_deref().unwrap_or("(version unknown)"), self.object)
+    }
+
+    /// GnuTLS's own sentence for `status`.
+    fn status_text(&self, status: u32) -> String {
+        let mut out = Datum {
+            data: std::ptr::null_mut(),
+            size: 0,
+        };
+        let printed = self.status_print.is_some_and(|f| {
+            // SAFETY: `out` is ours; GnuTLS allocates its data.
+            unsafe { f(status, GNUTLS_CRT_X509, &mut out, 0) == 0 }
+        });
+        let text = if printed && !out.data.is_null() {
+            // SAFETY: GnuTLS wrote `size` bytes (plus a NUL) at `data`.
+            let bytes = unsafe { std::slice::from_raw_parts(out.data, out.size as usize) };
+            Some(String::from_utf8_lossy(bytes).trim().to_string())
+        } else {
+            None
+        };
+        // SAFETY: allocated by this library for us, or NULL.
+        unsafe { self.release(out.data) };
+        text.filter(|t| !t.is_empty()).unwrap_or_else(|| status_sentence(status))
+    }
+
+    /// The DER of the peer's certificates, leaf first.
+    ///
+    /// # Safety
+    /// `session` is a live session of this library.
+    unsafe fn peers(&self, session: *mut c_void) -> Vec<Vec<u8>> {
+        let Some(get_peers) = self.get_peers else {
+            return Vec::new();
+        };
+        let mut count: c_uint = 0;
+        // SAFETY: the session is live; GnuTLS returns its own array or NULL.
+        let list = unsafe { get_peers(session, &mut count) };
+        if list.is_null() {
+            return Vec::new();
+        }
+        (0..(count as usize).min(CHAIN_LIMIT))
+            .filter_map(|i| {
+                // SAFETY: i < count entries of GnuTLS's array.
+                let d = unsafe { &*list.add(i) };
+                // SAFETY: each datum holds `size` bytes of DER.
+                (!d.data.is_null() && (d.size as usize) <= CERT_LIMIT)
+                    .then(|| unsafe { std::slice::from_raw_parts(d.data, d.size as usize) }.to_vec())
+            })
+            .collect()
+    }
+
+    /// The DER of a `gnutls_x509_crt_t`.
+    ///
+    /// # Safety
+    /// `cert` is a live certificate of this library.
+    unsafe fn der_of(&self, cert: *mut c_void) -> Option<Vec<u8>> {
+        let export = self.crt_export2?;
+        if cert.is_null() {
+            return None;
+        }
+        let mut out = Datum {
+            data: std::ptr::null_mut(),
+            size: 0,
+        };
+        // SAFETY: `out` is ours; GnuTLS allocates its data.
+        let rc = unsafe { export(cert, GNUTLS_X509_FMT_DER, &mut out) };
+        let der = (rc == 0 && !out.data.is_null() && (out.size as usize) <= CERT_LIMIT)
+            // SAFETY: GnuTLS wrote `size` bytes at `data`.
+            .then(|| unsafe { std::slice::from_raw_parts(out.data, out.size as usize) }.to_vec());
+        // SAFETY: allocated by this library for us, or NULL.
+        unsafe { self.release(out.data) };
+        der
+    }
+
+    /// The credentials a session verifies with (their address keys the sources).
+    ///
+    /// # Safety
+    /// `session` is a live session of this library.
+    unsafe fn credentials(&self, session: *mut c_void) -> *mut c_void {
+        let mut cred = std::ptr::null_mut();
+        match self.credentials_get {
+            // SAFETY: the session is live; `cred` is ours.
+            Some(f) if unsafe { f(session, GNUTLS_CRD_CERTIFICATE, &mut cred) } == 0 => cred,
+            _ => std::ptr::null_mut(),
+        }
+    }
+
+    /// The server name (SNI) a client session asked for.
+    ///
+    /// # Safety
+    /// `session` is a live session of this library.
+    unsafe fn server_name(&self, session: *mut c_void) -> Option<String> {
+        let f = self.server_name_get?;
+        let mut buf = [0u8; 256];
+        let mut size = buf.len();
+        let mut kind: c_uint = 0;
+        // SAFETY: `buf` holds `size` bytes; GnuTLS writes at most that.
+        let rc = unsafe { f(session, buf.as_mut_ptr().cast(), &mut size, &mut kind, 0) };
+        if rc != 0 || kind != GNUTLS_NAME_DNS {
+            return None;
+        }
+        let name = buf.get(..size.min(buf.len()))?;
+        let name = name.split(|&b| b == 0).next()?;
+        (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
+    }
+}
+
+/// A session's verification (`gnutls_certificate_verify_peers*`) ended with `status`.
+///
+/// # Safety
+/// `session` is the live session `real`'s library just verified.
+pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u32, host: Option<String>) {
+    let Some(api) = Api::of(real) else { return };
+    // SAFETY: per this function's contract.
+    let (ders, cred, sni) = unsafe { (api.peers(session), api.credentials(session), api.server_name(session)) };
+    let sources = if cred.is_null() { None } else { sources_of(cred) };
+    emit(&api, real, status, &ders, sources, host.or(sni));
+}
+
+/// `gnutls_handshake` failed with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`:
+/// the verification `gnutls_session_set_verify_cert` asked for.
+///
+/// # Safety
+/// `session` is the live session `real_handshake`'s library just failed.
+pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_void) {
+    let f = libcrypto::companion(real_handshake, Sym::GnutlsGetVerifyCertStatus);
+    if f.is_null() {
+        return;
+    }
+    // SAFETY: gnutls_session_get_verify_cert_status(gnutls_session_t) -> unsigned, same library.
+    let status = unsafe {
+        let f: unsafe extern "C" fn(*mut c_void) -> c_uint = fn_from(f);
+        f(session)
+    };
+    if status != 0 {
+        // SAFETY: per this function's contract.
+        unsafe { session_failure(real_handshake, session, status, None) };
+    }
+}
+
+/// `gnutls_x509_trust_list_verify_crt{,2}` of `count` certificates ended with `status`.
+///
+/// # Safety
+/// `certs` holds `count` live certificates of `real`'s library.
+pub unsafe fn list_failure(
+    real: *mut c_void,
+    list: *mut c_void,
+    certs: *const *mut c_void,
+    count: c_uint,
+    status: u32,
+    host: Option<String>,
+) {
+    let Some(api) = Api::of(real) else { return };
+    let ders: Vec<Vec<u8>> = if certs.is_null() {
+        Vec::new()
+    } else {
+        (0..(count as usize).min(CHAIN_LIMIT))
+            // SAFETY: i < count entries of the caller's array, each a live certificate.
+            .filter_map(|i| unsafe { api.der_of(*certs.add(i)) })
+            .collect()
+    };
+    emit(&api, real, status, &ders, sources_of(list), host);
+}
+
+/// `gnutls_x509_crt_check_hostname{,2}(cert, host)` said the name does not match.
+///
+/// # Safety
+/// `cert` is a live certificate of `real`'s library.
+pub unsafe fn hostname_failure(real: *mut c_void, cert: *mut c_void, host: Option<String>) {
+    let Some(api) = Api::of(real) else { return };
+    // SAFETY: per this function's contract.
+    let ders: Vec<Vec<u8>> = unsafe { api.der_of(cert) }.into_iter().collect();
+    emit(&api, real, status::INVALID | status::UNEXPECTED_OWNER, &ders, None, host);
+}
+
+fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], sources: Option<Vec<TrustSource>>, host: Option<String>) {
+    let summaries: Vec<Option<CertSummary>> = ders.iter().map(|d| CertSummary::from_der(d)).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let located = locate(status, &summaries, now);
+    let cert = located.index.and_then(|i| summaries.get(i).cloned().flatten());
+    let sources = sources.map(|list| {
+        list.into_iter()
+            .map(|s| match s {
+                TrustSource::SystemTrust(None) => TrustSource::SystemTrust(compiled_trust_file(real)),
+                other => other,
+            })
+            .collect()
+    });
+    let error_text = api.status_text(status);
+    let library = api.library();
+    crate::lock::with_shim_lock(|| {
+        let failure = VerifyFailure {
+            error: located.error,
+            error_text,
+            depth: located.depth,
+            issuer_in_bundle: issuer_in_bundle(cert.as_ref()),
+            cert,
+            peer_chain_len: ders.len(),
+            sources,
+            missed_lookups: Vec::new(),
+            missed_not_in_bundle: Vec::new(),
+            bundle_path: shim().bundle().map(|b| b.path.display().to_string()),
+            library,
+            expected_host: host,
+            accepted_by_callback: false,
+            gnutls_status: Some(status),
+        };
+        logger::emit(&explain::to_record(&failure));
+    });
+}
+
+/// The trust file compiled into the libgnutls that defines `real`, read
+/// once per library off its read-only segments.
+fn compiled_trust_file(real: *mut c_void) -> Option<String> {
+    static SEEN: Mutex<Vec<(usize, Option<&'static str>)>> = Mutex::new(Vec::new());
+    let base = object_base(real)?;
+    if let Some(&(_, found)) = SEEN.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(b, _)| *b == base) {
+        return found.map(str::to_string);
+    }
+    let found = read_only_segments(base)
+        .into_iter()
+        // SAFETY: each (address, length) is a loaded, readable, read-only
+        // segment of the library `real` is in, which stays loaded while its
+        // function is being observed.
+        .find_map(|(addr, len)| compiled_bundle_path(unsafe { std::slice::from_raw_parts(addr as *const u8, len) }));
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() < 16 {
+        seen.push((base, found));
+    }
+    found.map(str::to_string)
+}
+
+fn object_base(p: *mut c_void) -> Option<usize> {
+    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr accepts any address.
+    (unsafe { libc::dladdr(p, &mut info) } != 0).then_some(info.dli_fbase as usize)
+}
+
+/// The read-only `PT_LOAD` segments (address, file size) of the object loaded at `base`.
+fn read_only_segments(base: usize) -> Vec<(usize, usize)> {
+    struct Search {
+        base: usize,
+        found: Vec<(usize, usize)>,
+    }
+    unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, out: *mut c_void) -> c_int {
+        // SAFETY: glibc passes a valid dl_phdr_info; `out` is our Search.
+        let (info, search) = unsafe { (&*info, &mut *(out as *mut Search)) };
+        if info.dlpi_phdr.is_null() {
+            return 0;
+        }
+        // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
+        let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
+        let is_it = headers
+            .iter()
+            .any(|h| h.p_type == libc::PT_LOAD && h.p_offset == 0 && info.dlpi_addr as usize + h.p_vaddr as usize == search.base);
+        if !is_it {
+            return 0;
+        }
+        for h in headers {
+            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_R != 0 && h.p_flags & (libc::PF_W | libc::PF_X) == 0 {
+                search.found.push((info.dlpi_addr as usize + h.p_vaddr as usize, h.p_filesz as usize));
+            }
+        }
+        1
+    }
+    let mut search = Search {
+        base,
+        found: Vec::new(),
+    };
+    // SAFETY: the callback only reads what glibc hands it and writes our local.
+    unsafe { libc::dl_iterate_phdr(Some(each), &mut search as *mut Search as *mut c_void) };
+    search.found
+}
