@@ -25,6 +25,7 @@ PACKAGES=(
     util-linux mount strace binutils
     dpkg dpkg-dev rpm
     python3-venv nodejs default-jre-headless ca-certificates-java
+    wget gnutls-bin libgnutls28-dev apt
 )
 
 install_missing() {

@@ -218,6 +218,10 @@ fn everyday_programs_behave_the_same_with_system_wide_preload() {
         "curl --version | head -1".into(),
         "curl -sS https://127.0.0.1:1/ 2>&1 | sed 's/after [0-9]* ms/after N ms/'".into(),
         "apt-cache policy openssl | head -3".into(),
+        // GnuTLS programs: credentials with the system trust, then no server.
+        "wget -q --tries=1 --timeout=5 https://127.0.0.1:1/; echo wget exit $?".into(),
+        "GIT_TERMINAL_PROMPT=0 git ls-remote https://127.0.0.1:1/repo.git 2>&1 | sed 's/after [0-9]* ms/after N ms/'".into(),
+        "gnutls-cli --version | head -1".into(),
         "ssh -V".into(),
         "openssl version".into(),
         "openssl verify /etc/ssl/certs/ca-certificates.crt".into(),
