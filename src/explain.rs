@@ -355,13 +355,13 @@ pub fn to_record(f: &VerifyFailure) -> Record {
         None => r.with("_error", f.error.to_string()),
     };
     r = r
-    .with("_error_text", f.error_text.clone())
-    .with("_depth", f.depth.to_string())
-    .with("_library", f.library.clone())
-    .with(
-        "_accepted_by_callback",
-        if f.accepted_by_callback { "yes" } else { "no" },
-    );
+        .with("_error_text", f.error_text.clone())
+        .with("_depth", f.depth.to_string())
+        .with("_library", f.library.clone())
+        .with(
+            "_accepted_by_callback",
+            if f.accepted_by_callback { "yes" } else { "no" },
+        );
     if let Some(c) = &f.cert {
         r = r.with("certificate", c.subject.clone());
         let issuer_hash = c.issuer_hash.map(hash_hex).unwrap_or_else(|| "?".to_string());

@@ -197,7 +197,10 @@ fn the_misses_of_a_failed_verification_are_told_in_its_record_only() {
     let srv = scenario.start_server();
     let curl = |env: &[(&str, &str)], preload| {
         let out = scenario.run("/usr/bin/curl", &["-sS", "--max-time", "10", &srv.url()], env, preload);
-        assert!(!out.success() && out.stderr.contains(OPENSSL_LOCAL_ISSUER_ERROR), "{out}");
+        assert!(
+            !out.success() && out.stderr.contains(OPENSSL_LOCAL_ISSUER_ERROR),
+            "{out}"
+        );
         out
     };
     let out = curl(&[JSON], true);

@@ -100,7 +100,13 @@ fn gnutls_cli(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
 /// sources.list, state and cache directories.
 fn apt_update(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
     let apt = scenario.dir().join("apt");
-    for sub in ["etc/apt.conf.d", "etc/preferences.d", "etc/sources.list.d", "lists/partial", "cache/archives/partial"] {
+    for sub in [
+        "etc/apt.conf.d",
+        "etc/preferences.d",
+        "etc/sources.list.d",
+        "lists/partial",
+        "cache/archives/partial",
+    ] {
         std::fs::create_dir_all(apt.join(sub)).unwrap();
     }
     std::fs::write(
@@ -131,7 +137,11 @@ fn field<'a>(r: &'a Value, key: &str) -> &'a str {
 
 /// The program's output says `expected` (its own words for the failure).
 fn says(out: &RunOutput, expected: &str) {
-    assert!(out.all().contains(expected), "expected {expected:?} from `{}`:\n{out}", out.command);
+    assert!(
+        out.all().contains(expected),
+        "expected {expected:?} from `{}`:\n{out}",
+        out.command
+    );
 }
 
 /// Both sides of one failure: `run(false)` fails with `expected`, `run(true)`
@@ -192,7 +202,12 @@ fn git_root_not_in_bundle() {
 #[test]
 fn git_not_yet_valid() {
     let scenario = scenario_trusting_both_roots();
-    let srv = server(&scenario, &cli_pki("future.pem"), &cli_pki("leaf.key"), Some(&cli_pki("int.pem")));
+    let srv = server(
+        &scenario,
+        &cli_pki("future.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int.pem")),
+    );
     let r = fails_and_is_explained(
         |preload| git(&scenario, &srv, preload),
         "server certificate verification failed",
@@ -207,7 +222,11 @@ fn wget_incomplete_chain() {
     let scenario = Scenario::new().without_hash_entries();
     let p = pki();
     let srv = server(&scenario, &p.leaf.cert, &p.leaf.key, None);
-    let r = fails_and_is_explained(|preload| wget(&scenario, &srv, preload), "is not trusted", "incomplete-chain");
+    let r = fails_and_is_explained(
+        |preload| wget(&scenario, &srv, preload),
+        "is not trusted",
+        "incomplete-chain",
+    );
     assert_eq!(field(&r, "depth"), "0", "{r}");
     assert!(field(&r, "certificate").contains("CN=localhost"), "{r}");
     assert_eq!(field(&r, "issuer_hash"), p.intermediate.hash, "{r}");
@@ -219,16 +238,28 @@ fn wget_incomplete_chain() {
 fn wget_self_signed_leaf() {
     let scenario = scenario_trusting_both_roots();
     let srv = server(&scenario, &cli_pki("self.pem"), &cli_pki("self.key"), None);
-    let r = fails_and_is_explained(|preload| wget(&scenario, &srv, preload), "is not trusted", "self-signed-leaf");
+    let r = fails_and_is_explained(
+        |preload| wget(&scenario, &srv, preload),
+        "is not trusted",
+        "self-signed-leaf",
+    );
     let hint = field(&r, "hint");
-    assert!(hint.contains("sha256$") && hint.contains("SHA-256 "), "both fingerprint formats: {r}");
+    assert!(
+        hint.contains("sha256$") && hint.contains("SHA-256 "),
+        "both fingerprint formats: {r}"
+    );
 }
 
 #[test]
 fn wget_hostname_mismatch() {
     // wget verifies the chain, then checks the name separately.
     let scenario = scenario_trusting_both_roots();
-    let srv = server(&scenario, &cli_pki("wrongname.pem"), &cli_pki("leaf.key"), Some(&cli_pki("int.pem")));
+    let srv = server(
+        &scenario,
+        &cli_pki("wrongname.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int.pem")),
+    );
     let r = fails_and_is_explained(
         |preload| wget(&scenario, &srv, preload),
         "does not match hostname",
@@ -242,7 +273,12 @@ fn wget_hostname_mismatch() {
 fn gnutls_cli_hostname_mismatch() {
     // gnutls-cli verifies with the host name as typed data.
     let scenario = scenario_trusting_both_roots();
-    let srv = server(&scenario, &cli_pki("wrongname.pem"), &cli_pki("leaf.key"), Some(&cli_pki("int.pem")));
+    let srv = server(
+        &scenario,
+        &cli_pki("wrongname.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int.pem")),
+    );
     let r = fails_and_is_explained(
         |preload| gnutls_cli(&scenario, &srv, preload),
         "The name in the certificate does not match the expected",
@@ -256,7 +292,12 @@ fn gnutls_cli_hostname_mismatch() {
 fn gnutls_cli_untrusted_root_in_chain() {
     // The server sends its whole chain, root included; the root is trusted nowhere.
     let scenario = scenario_trusting_neither_root();
-    let srv = server(&scenario, &cli_pki("leaf.pem"), &cli_pki("leaf.key"), Some(&cli_pki("int+root.pem")));
+    let srv = server(
+        &scenario,
+        &cli_pki("leaf.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int+root.pem")),
+    );
     let r = fails_and_is_explained(
         |preload| gnutls_cli(&scenario, &srv, preload),
         "The certificate issuer is unknown",
@@ -270,7 +311,12 @@ fn gnutls_cli_untrusted_root_in_chain() {
 fn apt_update_expired() {
     // apt's https method lets the handshake verify (gnutls_session_set_verify_cert).
     let scenario = scenario_trusting_both_roots();
-    let srv = server(&scenario, &cli_pki("expired.pem"), &cli_pki("leaf.key"), Some(&cli_pki("int.pem")));
+    let srv = server(
+        &scenario,
+        &cli_pki("expired.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int.pem")),
+    );
     let run = |preload| {
         let out = apt_update(&scenario, &srv, preload);
         // apt-get update exits 0 with a warning for a source it could not fetch.
@@ -307,7 +353,10 @@ fn a_successful_verification_is_silent_below_debug() {
     let srv = scenario.start_server();
     let out = wget(&scenario, &srv, true);
     assert!(out.success() && out.stdout == "cafix ok\n", "{out}");
-    assert!(!out.stderr.contains("cafix"), "nothing below debug for a verified connection:\n{out}");
+    assert!(
+        !out.stderr.contains("cafix"),
+        "nothing below debug for a verified connection:\n{out}"
+    );
     let (mut cmd, _) = scenario.command(
         program("/usr/bin/wget"),
         &[
@@ -325,7 +374,9 @@ fn a_successful_verification_is_silent_below_debug() {
     let stderr = String::from_utf8_lossy(&debug.stderr);
     assert!(debug.status.success(), "{stderr}");
     assert!(
-        stderr.lines().any(|l| l.contains("\"event\":\"verify-ok\"") && l.contains("GnuTLS")),
+        stderr
+            .lines()
+            .any(|l| l.contains("\"event\":\"verify-ok\"") && l.contains("GnuTLS")),
         "at debug the hook says it saw the verification:\n{stderr}"
     );
     // git too: TLS verifies, then the dumb server has no such repository.
@@ -357,7 +408,12 @@ fn gnutls_cli_insecure_algorithm() {
     let srv = scenario.start_server_with(
         &leaf,
         &p.leaf.key,
-        &["-cert_chain", path_str(&p.intermediate.cert), "-cipher", "DEFAULT:@SECLEVEL=0"],
+        &[
+            "-cert_chain",
+            path_str(&p.intermediate.cert),
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ],
         false,
     );
     let r = fails_and_is_explained(

@@ -42,7 +42,10 @@ const WORDS: [(u32, &str); 17] = [
     (status::SIGNATURE_FAILURE, "signature-failure"),
     (status::REVOCATION_DATA_SUPERSEDED, "revocation-data-superseded"),
     (status::UNEXPECTED_OWNER, "unexpected-owner"),
-    (status::REVOCATION_DATA_ISSUED_IN_FUTURE, "revocation-data-issued-in-future"),
+    (
+        status::REVOCATION_DATA_ISSUED_IN_FUTURE,
+        "revocation-data-issued-in-future",
+    ),
     (status::SIGNER_CONSTRAINTS_FAILURE, "signer-constraints-failure"),
     (status::MISMATCH, "mismatch"),
     (status::PURPOSE_MISMATCH, "purpose-mismatch"),
@@ -159,8 +162,8 @@ fn built_path(peer: &[Option<CertSummary>]) -> Vec<usize> {
         if cert.self_issued {
             break;
         }
-        let next = (0..peer.len())
-            .find(|i| !path.contains(i) && peer[*i].as_ref().is_some_and(|c| c.subject == cert.issuer));
+        let next =
+            (0..peer.len()).find(|i| !path.contains(i) && peer[*i].as_ref().is_some_and(|c| c.subject == cert.issuer));
         match next {
             Some(i) => path.push(i),
             None => break,
@@ -190,7 +193,10 @@ mod tests {
     fn the_compiled_in_bundle_is_found_as_a_whole_string() {
         let image = b"\0/etc/gnutls/config\0/etc/pki/tls/certs/ca-bundle.crt\0pkcs11:\0";
         assert_eq!(compiled_bundle_path(image), Some("/etc/pki/tls/certs/ca-bundle.crt"));
-        assert_eq!(compiled_bundle_path(b"\0/etc/ssl/certs/ca-certificates.crt.bak\0"), None);
+        assert_eq!(
+            compiled_bundle_path(b"\0/etc/ssl/certs/ca-certificates.crt.bak\0"),
+            None
+        );
         assert_eq!(compiled_bundle_path(b"x/etc/ssl/certs/ca-certificates.crt\0"), None);
         assert_eq!(compiled_bundle_path(b""), None);
     }
@@ -226,14 +232,21 @@ mod tests {
         let chain = [cert("leaf", "int"), cert("int", "root")];
         assert_eq!(
             locate(NOT_TRUSTED, &chain, 150),
-            Located { error: code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY, depth: 1, index: Some(1) }
+            Located {
+                error: code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+                depth: 1,
+                index: Some(1)
+            }
         );
         // Sent out of order: the path still follows the issuers.
         let chain = [cert("leaf", "int"), cert("other", "x"), cert("int", "root")];
         assert_eq!(locate(NOT_TRUSTED, &chain, 150).index, Some(2));
         // No intermediate sent: at the leaf.
         let located = locate(NOT_TRUSTED, &[cert("leaf", "int")], 150);
-        assert_eq!((located.error, located.depth), (code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0));
+        assert_eq!(
+            (located.error, located.depth),
+            (code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0)
+        );
     }
 
     #[test]
@@ -274,12 +287,21 @@ mod tests {
 
     #[test]
     fn odd_chains_do_not_panic() {
-        assert_eq!(locate(NOT_TRUSTED, &[], 0), Located { error: code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY, depth: 0, index: None });
+        assert_eq!(
+            locate(NOT_TRUSTED, &[], 0),
+            Located {
+                error: code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+                depth: 0,
+                index: None
+            }
+        );
         assert_eq!(locate(NOT_TRUSTED, &[None, cert("a", "b")], 0).depth, 0);
         // A loop of issuers ends.
         let chain = [cert("a", "b"), cert("b", "a")];
         assert_eq!(locate(NOT_TRUSTED, &chain, 0).depth, 1);
-        let long: Vec<_> = (0..100).map(|i| cert(&format!("c{i}"), &format!("c{}", i + 1))).collect();
+        let long: Vec<_> = (0..100)
+            .map(|i| cert(&format!("c{i}"), &format!("c{}", i + 1)))
+            .collect();
         assert_eq!(locate(NOT_TRUSTED, &long, 0).depth, 99);
     }
 }

@@ -50,7 +50,10 @@ pub fn link_trust_list(owner: *mut c_void, list: *mut c_void) {
     if owner.is_null() || list.is_null() {
         return;
     }
-    STORES.lock().unwrap_or_else(|e| e.into_inner()).remove(&(owner as usize));
+    STORES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&(owner as usize));
     let mut links = LINKS.lock().unwrap_or_else(|e| e.into_inner());
     if links.len() >= STORES_LIMIT && !links.contains_key(&(owner as usize)) {
         links.clear();
@@ -60,7 +63,10 @@ pub fn link_trust_list(owner: *mut c_void, list: *mut c_void) {
 
 /// Forgets a freed store (or credentials, with the trust list they own).
 pub fn forget_store(store: *mut c_void) {
-    let linked = LINKS.lock().unwrap_or_else(|e| e.into_inner()).remove(&(store as usize));
+    let linked = LINKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&(store as usize));
     let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
     map.remove(&(store as usize));
     if let Some(list) = linked {

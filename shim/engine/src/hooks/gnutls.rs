@@ -166,7 +166,13 @@ stub!(gnutls_certificate_verify_peers2, verify_peers2_hook, 2);
 
 unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uint, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers2, gnutls_certificate_verify_peers2, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsVerifyPeers2,
+        gnutls_certificate_verify_peers2,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(session, status) };
@@ -188,7 +194,13 @@ unsafe extern "C" fn verify_peers3_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers3, gnutls_certificate_verify_peers3, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsVerifyPeers3,
+        gnutls_certificate_verify_peers3,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(session, hostname, status) };
@@ -211,7 +223,13 @@ unsafe extern "C" fn verify_peers_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const TypedVdata, c_uint, *mut c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsVerifyPeers, gnutls_certificate_verify_peers, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsVerifyPeers,
+        gnutls_certificate_verify_peers,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(session, data, elements, status) };
@@ -228,7 +246,13 @@ stub!(gnutls_handshake, handshake_hook, 1);
 
 unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsHandshake, gnutls_handshake, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsHandshake,
+        gnutls_handshake,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(session) };
@@ -256,7 +280,13 @@ unsafe extern "C" fn trust_list_verify_crt_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const *mut c_void, c_uint, c_uint, *mut c_uint, *mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListVerifyCrt, gnutls_x509_trust_list_verify_crt, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsTrustListVerifyCrt,
+        gnutls_x509_trust_list_verify_crt,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(list, certs, count, flags, verify, func) };
@@ -293,7 +323,13 @@ unsafe extern "C" fn trust_list_verify_crt2_hook(
         *mut c_uint,
         *mut c_void,
     ) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListVerifyCrt2, gnutls_x509_trust_list_verify_crt2, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsTrustListVerifyCrt2,
+        gnutls_x509_trust_list_verify_crt2,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(list, certs, count, data, elements, flags, verify, func) };
@@ -322,7 +358,10 @@ fn after_list_verify(
         // which it just verified against `list`.
         Some(status) if status != 0 => unsafe { explain::list_failure(real, list, certs, count, status, host) },
         Some(_) => verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS trust list)"),
-        None => verification::note_debug("verify-error", "GnuTLS could not verify the certificates (an error before verifying)"),
+        None => verification::note_debug(
+            "verify-error",
+            "GnuTLS could not verify the certificates (an error before verifying)",
+        ),
     });
 }
 
@@ -330,7 +369,13 @@ stub!(gnutls_x509_crt_check_hostname, check_hostname_hook, 2);
 
 unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_char, caller: *const c_void) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_uint;
-    let real = real_or_fail!(caller, Sym::GnutlsCrtCheckHostname, gnutls_x509_crt_check_hostname, F, 0);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsCrtCheckHostname,
+        gnutls_x509_crt_check_hostname,
+        F,
+        0
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cert, hostname) };
@@ -350,7 +395,13 @@ unsafe extern "C" fn check_hostname2_hook(
     caller: *const c_void,
 ) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint) -> c_uint;
-    let real = real_or_fail!(caller, Sym::GnutlsCrtCheckHostname2, gnutls_x509_crt_check_hostname2, F, 0);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsCrtCheckHostname2,
+        gnutls_x509_crt_check_hostname2,
+        F,
+        0
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cert, hostname, flags) };
@@ -378,7 +429,13 @@ stub!(gnutls_certificate_set_x509_system_trust, set_system_trust_hook, 1);
 
 unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsSetSystemTrust, gnutls_certificate_set_x509_system_trust, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsSetSystemTrust,
+        gnutls_certificate_set_x509_system_trust,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cred) };
@@ -390,9 +447,20 @@ unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_v
 
 stub!(gnutls_certificate_set_x509_trust_file, set_trust_file_hook, 3);
 
-unsafe extern "C" fn set_trust_file_hook(cred: *mut c_void, file: *const c_char, kind: c_int, caller: *const c_void) -> c_int {
+unsafe extern "C" fn set_trust_file_hook(
+    cred: *mut c_void,
+    file: *const c_char,
+    kind: c_int,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsSetTrustFile, gnutls_certificate_set_x509_trust_file, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsSetTrustFile,
+        gnutls_certificate_set_x509_trust_file,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cred, file, kind) };
@@ -404,9 +472,20 @@ unsafe extern "C" fn set_trust_file_hook(cred: *mut c_void, file: *const c_char,
 
 stub!(gnutls_certificate_set_x509_trust_dir, set_trust_dir_hook, 3);
 
-unsafe extern "C" fn set_trust_dir_hook(cred: *mut c_void, dir: *const c_char, kind: c_int, caller: *const c_void) -> c_int {
+unsafe extern "C" fn set_trust_dir_hook(
+    cred: *mut c_void,
+    dir: *const c_char,
+    kind: c_int,
+    caller: *const c_void,
+) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsSetTrustDir, gnutls_certificate_set_x509_trust_dir, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsSetTrustDir,
+        gnutls_certificate_set_x509_trust_dir,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cred, dir, kind) };
@@ -425,7 +504,13 @@ unsafe extern "C" fn list_add_system_trust_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddSystemTrust, gnutls_x509_trust_list_add_system_trust, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsTrustListAddSystemTrust,
+        gnutls_x509_trust_list_add_system_trust,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(list, tl_flags, tl_vflags) };
@@ -447,7 +532,13 @@ unsafe extern "C" fn list_add_trust_file_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddTrustFile, gnutls_x509_trust_list_add_trust_file, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsTrustListAddTrustFile,
+        gnutls_x509_trust_list_add_trust_file,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) };
@@ -469,7 +560,13 @@ unsafe extern "C" fn list_add_trust_dir_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListAddTrustDir, gnutls_x509_trust_list_add_trust_dir, F, GNUTLS_E_INTERNAL_ERROR);
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsTrustListAddTrustDir,
+        gnutls_x509_trust_list_add_trust_dir,
+        F,
+        GNUTLS_E_INTERNAL_ERROR
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) };
@@ -484,7 +581,13 @@ stub!(gnutls_certificate_set_trust_list, set_trust_list_hook, 3);
 #[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
 unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, flags: c_uint, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_void, c_uint);
-    let real = real_or_fail!(caller, Sym::GnutlsSetTrustList, gnutls_certificate_set_trust_list, F, ());
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsSetTrustList,
+        gnutls_certificate_set_trust_list,
+        F,
+        ()
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cred, list, flags) };
@@ -505,7 +608,13 @@ stub!(gnutls_certificate_free_credentials, free_credentials_hook, 1);
 #[allow(clippy::unused_unit)]
 unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void);
-    let real = real_or_fail!(caller, Sym::GnutlsFreeCredentials, gnutls_certificate_free_credentials, F, ());
+    let real = real_or_fail!(
+        caller,
+        Sym::GnutlsFreeCredentials,
+        gnutls_certificate_free_credentials,
+        F,
+        ()
+    );
     if from_inside(caller, real as *mut c_void) {
         // SAFETY: passed through unchanged.
         return unsafe { real(cred) };

@@ -92,7 +92,11 @@ impl Api {
     fn library(&self) -> String {
         // SAFETY: gnutls_check_version(NULL) returns the static version string.
         let version = self.check_version.and_then(|f| unsafe { cstr(f(std::ptr::null())) });
-        format!("GnuTLS {}, {}", version.as_deref().unwrap_or("(version unknown)"), self.object)
+        format!(
+            "GnuTLS {}, {}",
+            version.as_deref().unwrap_or("(version unknown)"),
+            self.object
+        )
     }
 
     /// GnuTLS's own sentence for `status`.
@@ -114,7 +118,8 @@ impl Api {
         };
         // SAFETY: allocated by this library for us, or NULL.
         unsafe { self.release(out.data) };
-        text.filter(|t| !t.is_empty()).unwrap_or_else(|| status_sentence(status))
+        text.filter(|t| !t.is_empty())
+            .unwrap_or_else(|| status_sentence(status))
     }
 
     /// The DER of the peer's certificates, leaf first.
@@ -263,10 +268,24 @@ pub unsafe fn hostname_failure(real: *mut c_void, cert: *mut c_void, host: Optio
     let Some(api) = Api::of(real) else { return };
     // SAFETY: per this function's contract.
     let ders: Vec<Vec<u8>> = unsafe { api.der_of(cert) }.into_iter().collect();
-    emit(&api, real, status::INVALID | status::UNEXPECTED_OWNER, &ders, None, host);
+    emit(
+        &api,
+        real,
+        status::INVALID | status::UNEXPECTED_OWNER,
+        &ders,
+        None,
+        host,
+    );
 }
 
-fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], sources: Option<Vec<TrustSource>>, host: Option<String>) {
+fn emit(
+    api: &Api,
+    real: *mut c_void,
+    status: u32,
+    ders: &[Vec<u8>],
+    sources: Option<Vec<TrustSource>>,
+    host: Option<String>,
+) {
     let summaries: Vec<Option<CertSummary>> = ders.iter().map(|d| CertSummary::from_der(d)).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -309,7 +328,12 @@ fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], sources: Op
 fn compiled_trust_file(real: *mut c_void) -> Option<String> {
     static SEEN: Mutex<Vec<(usize, Option<&'static str>)>> = Mutex::new(Vec::new());
     let base = object_base(real)?;
-    if let Some(&(_, found)) = SEEN.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(b, _)| *b == base) {
+    if let Some(&(_, found)) = SEEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(b, _)| *b == base)
+    {
         return found.map(str::to_string);
     }
     let found = read_only_segments(base)
@@ -346,15 +370,17 @@ fn read_only_segments(base: usize) -> Vec<(usize, usize)> {
         }
         // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
         let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
-        let is_it = headers
-            .iter()
-            .any(|h| h.p_type == libc::PT_LOAD && h.p_offset == 0 && info.dlpi_addr as usize + h.p_vaddr as usize == search.base);
+        let is_it = headers.iter().any(|h| {
+            h.p_type == libc::PT_LOAD && h.p_offset == 0 && info.dlpi_addr as usize + h.p_vaddr as usize == search.base
+        });
         if !is_it {
             return 0;
         }
         for h in headers {
             if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_R != 0 && h.p_flags & (libc::PF_W | libc::PF_X) == 0 {
-                search.found.push((info.dlpi_addr as usize + h.p_vaddr as usize, h.p_filesz as usize));
+                search
+                    .found
+                    .push((info.dlpi_addr as usize + h.p_vaddr as usize, h.p_filesz as usize));
             }
         }
         1
