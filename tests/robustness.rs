@@ -2,7 +2,8 @@
 //! while another thread indexes, signal handlers that call `stat`, errno on
 //! every path, `dlclose`/re-`dlopen` of libcrypto, programs that close all
 //! descriptors, an injected panic, and another preloaded library that wraps
-//! the same functions. Each run is a real C program.
+//! the same functions; the GnuTLS hooks given bad input, and called in a
+//! process without GnuTLS. Each run is a real C program.
 //!
 //! The served location is `/usr/local/ssl/certs/<hash>.0` (OpenSSL's default
 //! OPENSSLDIR, a trust directory); a private mount namespace puts an empty
@@ -50,6 +51,11 @@ fn compile(source: &str, name: &str, flags: &[&str]) -> PathBuf {
 
 /// Runs the program with `args` in a namespace where `/usr/local` is empty.
 fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
+    run_program(program(), preload, env, args)
+}
+
+/// Runs `program` with `args` in a namespace where `/usr/local` is empty.
+fn run_program(program: &Path, preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new("unshare");
     cmd.args([
         "-m",
@@ -60,7 +66,7 @@ fn run(preload: bool, env: &[(&str, &str)], args: &[&str]) -> Output {
         "mount -t tmpfs none /usr/local && exec \"$@\"",
         "sh",
     ]);
-    cmd.arg(program()).args(args);
+    cmd.arg(program).args(args);
     common::clear_env(&mut cmd);
     if preload {
         cmd.env("LD_PRELOAD", common::shim());
@@ -290,4 +296,355 @@ fn another_preload_wrapping_the_same_functions_keeps_its_place() {
             );
         }
     }
+}
+
+// ---- GnuTLS ----------------------------------------------------------------
+
+/// cafix's records as JSON lines, so a record is one line.
+const JSON: (&str, &str) = ("CAFIX_LOG_FORMAT", "json");
+
+/// `c-tests/gnutls_robust.c`, built by c-tests/Makefile into this test
+/// process's directory: linked to libgnutls, and not linked.
+struct GnutlsPrograms {
+    linked: PathBuf,
+    nolink: PathBuf,
+}
+
+fn gnutls_programs() -> &'static GnutlsPrograms {
+    static BINS: OnceLock<GnutlsPrograms> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let dir = common::target_dir()
+            .join("cafix-tests")
+            .join(format!("{}-gnutls", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let programs = GnutlsPrograms {
+            linked: dir.join("gnutls_robust"),
+            nolink: dir.join("gnutls_robust_nolink"),
+        };
+        let out = Command::new("make")
+            .arg("-C")
+            .arg(common::repo_root().join("c-tests"))
+            .arg(format!("OUT={}", dir.display()))
+            .arg(&programs.linked)
+            .arg(&programs.nolink)
+            .output()
+            .expect("make must be installed");
+        assert!(
+            out.status.success(),
+            "building c-tests/gnutls_robust.c failed (needs libgnutls28-dev and pkg-config):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        programs
+    })
+}
+
+/// What cafix wrote to stderr, by the program's step it followed (the
+/// program announces each with "gnutls_robust: step NAME"; it writes
+/// nothing else to stderr, so every other line is cafix's).
+type Steps = Vec<(String, Vec<String>)>;
+
+fn lines_by_step(stderr: &str) -> Steps {
+    let mut steps: Steps = vec![("(before the first step)".to_string(), Vec::new())];
+    for line in stderr.lines() {
+        match line.strip_prefix("gnutls_robust: step ") {
+            Some(name) => steps.push((name.to_string(), Vec::new())),
+            None => steps.last_mut().unwrap().1.push(line.to_string()),
+        }
+    }
+    steps
+}
+
+/// cafix's lines after step `name`, which must have run.
+fn at<'a>(steps: &'a Steps, name: &str) -> &'a [String] {
+    match steps.iter().find(|(step, _)| step == name) {
+        Some((_, lines)) => lines,
+        None => panic!("no step {name:?} in {steps:#?}"),
+    }
+}
+
+/// One mode of `gnutls_robust` run without cafix, with it (JSON, the
+/// default level) and with it at debug: each run must succeed (no crash),
+/// print exactly what the run without cafix printed, and get at most one
+/// line from cafix per step.
+struct Compared {
+    /// stdout, the same in all three runs.
+    out: String,
+    /// cafix's lines at the default level, by step.
+    steps: Steps,
+    /// The same at debug.
+    debug: Steps,
+}
+
+fn gnutls_compared(args: &[&str]) -> Compared {
+    let bin = &gnutls_programs().linked;
+    let without = run_program(bin, false, &[], args);
+    let with = run_program(bin, true, &[JSON], args);
+    let debug = run_program(bin, true, &[JSON, ("CAFIX_LOG", "debug")], args);
+    let (out, err) = text(&without);
+    assert!(
+        without.status.success(),
+        "{args:?} without cafix: {:?}\n{out}{err}",
+        without.status
+    );
+    assert!(
+        lines_by_step(&err).iter().all(|(_, lines)| lines.is_empty()),
+        "without cafix the program writes only its steps to stderr:\n{err}"
+    );
+    assert!(out.ends_with("== end\n"), "{out}");
+    let mut steps = Vec::new();
+    for (what, run) in [("with cafix", &with), ("with cafix at debug", &debug)] {
+        let (out_with, err_with) = text(run);
+        assert!(
+            run.status.success(),
+            "{args:?} {what}: the host failed ({:?})\n{out_with}{err_with}",
+            run.status
+        );
+        assert_eq!(
+            out_with, out,
+            "{args:?} {what}: GnuTLS answered differently\n{err_with}"
+        );
+        let by_step = lines_by_step(&err_with);
+        for (step, lines) in &by_step {
+            assert!(
+                lines.len() <= 1,
+                "{args:?} {what}: {} lines from cafix after step {step:?}, at most one expected:\n{}",
+                lines.len(),
+                lines.join("\n")
+            );
+        }
+        steps.push(by_step);
+    }
+    let debug = steps.pop().unwrap();
+    let steps = steps.pop().unwrap();
+    Compared { out, steps, debug }
+}
+
+fn assert_silent(c: &Compared) {
+    for (step, lines) in &c.steps {
+        assert!(
+            lines.is_empty(),
+            "step {step:?}: cafix logged at the default level: {lines:?}"
+        );
+    }
+}
+
+fn assert_has_line(out: &str, line: &str) {
+    assert!(out.lines().any(|l| l == line), "expected the line {line:?} in:\n{out}");
+}
+
+#[test]
+fn gnutls_null_and_empty_arguments_are_answered_as_without_cafix() {
+    let c = gnutls_compared(&["null"]);
+    for line in [
+        "gnutls_certificate_free_credentials(NULL) returned",
+        "gnutls_x509_trust_list_deinit(NULL, 1) returned",
+        "gnutls_x509_trust_list_verify_crt(NULL, NULL, 0, 0, &status, NULL)=-50 (The request is invalid.)",
+        "gnutls_x509_trust_list_verify_crt2(NULL, NULL, 0, &host, 1, 0, &status, NULL)=-50 (The request is invalid.)",
+        "gnutls_x509_trust_list_add_system_trust(list, 0, 0) added certificates",
+        "gnutls_x509_trust_list_verify_crt(list, NULL, 0, 0, &status, NULL)=-50 (The request is invalid.)",
+        "gnutls_x509_trust_list_verify_crt(list, {NULL}, 0, 0, &status, NULL)=-50 (The request is invalid.)",
+        "gnutls_x509_trust_list_verify_crt2(list, NULL, 0, NULL, 0, 0, &status, NULL)=-50 (The request is invalid.)",
+        "gnutls_x509_trust_list_deinit(list, 1) returned",
+        "gnutls_certificate_free_credentials(cred) returned",
+    ] {
+        assert_has_line(&c.out, line);
+    }
+    // What GnuTLS 3.7.9 itself dereferences unchecked (a NULL session, NULL
+    // credentials to set_x509_system_trust, a NULL certificate) ran in
+    // children; each ended the same way with cafix (stdout compared).
+    for call in [
+        "gnutls_certificate_verify_peers2(NULL, &status)",
+        "gnutls_certificate_verify_peers3(NULL, host, &status)",
+        "gnutls_certificate_verify_peers(NULL, NULL, 0, &status)",
+        "gnutls_certificate_set_x509_system_trust(NULL)",
+        "gnutls_x509_crt_check_hostname(NULL, host)",
+        "gnutls_handshake(NULL)",
+    ] {
+        assert!(
+            c.out.lines().any(|l| l.starts_with(call)),
+            "{call} did not run:\n{}",
+            c.out
+        );
+    }
+    // No verification failed: nothing at the default level.
+    assert_silent(&c);
+}
+
+#[test]
+fn gnutls_verification_of_a_session_that_never_handshook() {
+    let c = gnutls_compared(&["fresh"]);
+    // GnuTLS 3.7.9 answers GNUTLS_E_INVALID_REQUEST here, not
+    // GNUTLS_E_NO_CERTIFICATE_FOUND: before a handshake the session has no
+    // authentication type, and verify_peers checks that first
+    // (CHECK_AUTH_TYPE, lib/cert-session.c). The next test has the peer
+    // without a certificate.
+    let verifies: Vec<&str> = c
+        .out
+        .lines()
+        .filter(|l| !l.starts_with("==") && l.contains(": gnutls_certificate_verify_peers"))
+        .collect();
+    assert_eq!(verifies.len(), 12, "{}", c.out);
+    for line in verifies {
+        assert!(line.ends_with("=-50 (The request is invalid.)"), "{line}");
+    }
+    assert_has_line(
+        &c.out,
+        "gnutls_certificate_set_x509_system_trust(cred) added certificates",
+    );
+    assert_silent(&c);
+}
+
+#[test]
+fn gnutls_verification_of_a_peer_without_certificates() {
+    let c = gnutls_compared(&["no-peer-cert"]);
+    assert_has_line(&c.out, "server: handshake=0");
+    assert_has_line(&c.out, "client: handshake=0");
+    let verifies: Vec<&str> = c
+        .out
+        .lines()
+        .filter(|l| l.starts_with("server, client sent no certificate: gnutls_certificate_verify_peers"))
+        .collect();
+    assert_eq!(verifies.len(), 6, "{}", c.out);
+    for line in verifies {
+        assert!(line.ends_with("=-49 (No certificate was found.)"), "{line}");
+    }
+    // No verification took place: said at debug only.
+    assert_silent(&c);
+    for (step, lines) in &c.debug {
+        if step.contains("verify_peers") {
+            assert!(lines[0].contains("\"event\":\"verify-error\""), "{step}: {lines:?}");
+        }
+    }
+}
+
+#[test]
+fn gnutls_trust_list_verification_of_a_chain_of_100_certificates() {
+    let c = gnutls_compared(&["chain", "100"]);
+    assert_has_line(
+        &c.out,
+        "gnutls_x509_trust_list_add_system_trust(list, 0, 0) added certificates",
+    );
+    // Against the system trust: the self-signed end (CA 99) is trusted by
+    // nobody. One verify-failed record each, naming it.
+    let untrusted = " status=0x42 (The certificate is NOT trusted. The certificate issuer is unknown. )";
+    for (step, call) in [
+        (
+            "trust_list_verify_crt(chain)",
+            "gnutls_x509_trust_list_verify_crt(list, chain of 100, 0, &status, NULL)=0",
+        ),
+        (
+            "trust_list_verify_crt2(chain, host)",
+            "gnutls_x509_trust_list_verify_crt2(list, chain of 100, host, 0, &status, NULL)=0",
+        ),
+    ] {
+        assert_has_line(&c.out, &format!("{call}{untrusted}"));
+        let lines = at(&c.steps, step);
+        assert_eq!(lines.len(), 1, "{step}: one record expected: {lines:?}");
+        for part in [
+            "\"event\":\"verify-failed\"",
+            "\"status\":\"0x42\"",
+            "\"certificate\":\"CN=cafix robustness CA 99, O=cafix robustness\"",
+        ] {
+            assert!(lines[0].contains(part), "{step}: {part} expected in {}", lines[0]);
+        }
+    }
+    // Its own end trusted, all 100 verify: nothing at the default level.
+    assert_has_line(
+        &c.out,
+        "gnutls_x509_trust_list_verify_crt2(own root, chain of 100, host, 0, &status, NULL)=0 status=0x0 (The certificate is trusted. )",
+    );
+    assert!(at(&c.steps, "trust_list_verify_crt2(chain, its own root trusted)").is_empty());
+    // The same with a name the leaf lacks: GnuTLS's verifier calls its own
+    // (hooked) check_hostname2, and still one record.
+    assert_has_line(
+        &c.out,
+        "gnutls_x509_trust_list_verify_crt2(own root, chain of 100, other name, 0, &status, NULL)=0 status=0x4002 (The certificate is NOT trusted. The name in the certificate does not match the expected. )",
+    );
+    // The program's own host name checks of the leaf.
+    assert_has_line(&c.out, "gnutls_x509_crt_check_hostname(leaf, other.cafix.test)=0");
+    assert_has_line(&c.out, "gnutls_x509_crt_check_hostname2(leaf, other.cafix.test, 0)=0");
+    assert_has_line(&c.out, "gnutls_x509_crt_check_hostname(leaf, robust.cafix.test)=1");
+    for step in [
+        "trust_list_verify_crt2(chain, its own root trusted, other name)",
+        "crt_check_hostname(leaf, other name)",
+        "crt_check_hostname2(leaf, other name)",
+    ] {
+        let lines = at(&c.steps, step);
+        assert_eq!(lines.len(), 1, "{step}: one record expected: {lines:?}");
+        assert!(lines[0].contains("\"status\":\"0x4002\""), "{step}: {}", lines[0]);
+        assert!(
+            lines[0].contains("\"hint_class\":\"hostname-mismatch\""),
+            "{step}: {}",
+            lines[0]
+        );
+    }
+    assert!(at(&c.steps, "crt_check_hostname(leaf, its name)").is_empty());
+}
+
+#[test]
+fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
+    use cafix::engine_abi::GNUTLS_HOOKS;
+    let bin = &gnutls_programs().nolink;
+    let without = run_program(bin, false, &[], &["no-gnutls"]);
+    let with = run_program(bin, true, &[JSON], &["no-gnutls"]);
+    let (out_without, err_without) = text(&without);
+    let (out_with, err_with) = text(&with);
+    assert!(without.status.success(), "{out_without}{err_without}");
+    assert!(
+        with.status.success(),
+        "the host crashed: {:?}\n{out_with}{err_with}",
+        with.status
+    );
+    for out in [&out_without, &out_with] {
+        assert!(out.starts_with("libgnutls loaded: no\n"), "{out}");
+        assert!(out.ends_with("== end\n"), "{out}");
+    }
+    let steps = lines_by_step(&err_with);
+    for name in GNUTLS_HOOKS {
+        let name = name.to_str().unwrap();
+        // Without cafix nothing defines the name.
+        assert_has_line(&out_without, &format!("{name} undefined"));
+        // With it only libcafix.so does, and its hook fails the call as
+        // GnuTLS reports failure, twice alike, writing no status.
+        assert_has_line(&out_with, &format!("{name} defined"));
+        let calls: Vec<&str> = out_with
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}(")))
+            .collect();
+        assert_eq!(calls.len(), 2, "{name}: {out_with}");
+        assert_eq!(calls[0], calls[1]);
+        let answer = calls[0].split_once(")=").map(|(_, rest)| rest);
+        match answer {
+            None => assert!(calls[0].ends_with(") returned"), "{}", calls[0]),
+            Some(rest) if name.starts_with("gnutls_x509_crt_check_hostname") => assert_eq!(rest, "0", "{}", calls[0]),
+            Some(rest) => {
+                let rc = rest.split(' ').next().unwrap();
+                assert_eq!(rc, "-59", "{name}: GNUTLS_E_INTERNAL_ERROR expected: {}", calls[0]);
+                if rest.contains("status=") {
+                    assert!(rest.ends_with(" status=12345"), "{name} wrote the status: {}", calls[0]);
+                }
+            }
+        }
+        // One line for the two calls, saying why.
+        let lines = at(&steps, name);
+        assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
+        assert!(
+            lines[0].contains("\"event\":\"unresolved-symbol\"")
+                && lines[0].contains(&format!("{name}: no GnuTLS reachable from the caller defines it")),
+            "{name}: {}",
+            lines[0]
+        );
+    }
+    let named: Vec<&str> = out_with.lines().filter_map(|l| l.strip_prefix("== ")).collect();
+    let hooks: Vec<&str> = GNUTLS_HOOKS.iter().map(|n| n.to_str().unwrap()).collect();
+    assert_eq!(
+        named[..named.len() - 1],
+        hooks[..],
+        "the program calls every hooked name, in engine_abi's order"
+    );
+    assert!(
+        at(&steps, "(before the first step)").is_empty() && at(&steps, "end").is_empty(),
+        "{err_with}"
+    );
 }
