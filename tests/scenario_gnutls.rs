@@ -425,3 +425,23 @@ fn gnutls_cli_insecure_algorithm() {
     assert_eq!(field(&r, "depth"), "0", "{r}");
     assert!(field(&r, "hint").contains("SHA-256"), "{r}");
 }
+
+#[test]
+fn gnutls_cli_with_another_distributions_bundle_path_is_served() {
+    // gnutls-cli told to trust Fedora's bundle path, which this (Debian)
+    // layout lacks: without cafix it cannot load it; with cafix the path
+    // is the system bundle, which has the root, and the handshake verifies.
+    let scenario = Scenario::new().without_hash_entries();
+    let srv = scenario.start_server();
+    let port = srv.port.to_string();
+    let args = ["--x509cafile=/etc/pki/tls/certs/ca-bundle.crt", "--port", &port, "localhost"];
+    let plain = scenario.run(program("/usr/bin/gnutls-cli"), &args, &[], false);
+    assert!(!plain.success(), "{plain}");
+    says(&plain, "Error setting the x509 trust file: Error while reading file");
+    let out = scenario.run(program("/usr/bin/gnutls-cli"), &args, &[JSON], true);
+    assert!(out.success(), "{out}");
+    says(&out, "Handshake was completed");
+    let served = out.json_records("bundle-served");
+    assert_eq!(served.len(), 1, "{out}");
+    assert!(out.json_records("verify-failed").is_empty(), "{out}");
+}
