@@ -173,6 +173,9 @@ pub struct VerifyFailure {
 pub enum Hint {
     /// Only hash directories were searched and they lack a CA the bundle has (Qt's on-demand mode).
     OnDemandDirsWithoutBundle,
+    /// GnuTLS loaded every file of a system certificate directory, none of
+    /// them the issuer, which the system bundle has.
+    DirWithoutIssuer,
     /// The issuer is in the system bundle, but the program trusts only its own CA file or directory.
     NotInProgramTrust,
     /// The chain ends at a CA whose issuer is not in the system bundle.
@@ -195,6 +198,7 @@ impl Hint {
     pub fn as_str(self) -> &'static str {
         match self {
             Hint::OnDemandDirsWithoutBundle => "on-demand-dirs-without-bundle",
+            Hint::DirWithoutIssuer => "dir-without-issuer",
             Hint::NotInProgramTrust => "not-in-program-trust",
             Hint::RootNotInBundle => "root-not-in-bundle",
             Hint::IncompleteChain => "incomplete-chain",
@@ -250,7 +254,10 @@ pub fn classify(f: &VerifyFailure) -> Hint {
                                 .all(|p| p.rsplit_once('/').is_some_and(|(d, _)| system_dir(d)))
                     }
                 };
-                if only_system_dirs {
+                if only_system_dirs && f.gnutls_status.is_some() {
+                    // GnuTLS reads a directory whole, never entry by entry.
+                    Hint::DirWithoutIssuer
+                } else if only_system_dirs {
                     Hint::OnDemandDirsWithoutBundle
                 } else {
                     Hint::NotInProgramTrust
@@ -275,6 +282,11 @@ fn hint_text(hint: Hint, f: &VerifyFailure) -> String {
         Hint::OnDemandDirsWithoutBundle => format!(
             "this store only looks up CAs in hash directories (on-demand, as Qt does when it finds a `<hash>.0` file) and never loaded the CA bundle; \
              \"{issuer}\" is in {bundle} but not in those directories. Run the program with `cafix run`, or run `openssl rehash` on the directory"
+        ),
+        Hint::DirWithoutIssuer => format!(
+            "the program trusts the certificate files of {}, and none of them is \"{issuer}\", which is in {bundle}. \
+             Point the program at {bundle} (GnuTLS reads a directory whole, so cafix cannot complete it), or add the CA's file to the directory",
+            f.sources.as_ref().map_or_else(|| "a directory".to_string(), |s| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
         ),
         Hint::NotInProgramTrust => format!(
             "\"{issuer}\" is in {bundle}, but this program verifies against its own trust ({}) only; cafix does not add to a program's own trust. \
@@ -454,6 +466,10 @@ mod tests {
         f.sources = None;
         f.missed_lookups = vec!["/etc/ssl/certs/00000002.0".into()];
         assert_eq!(classify(&f), Hint::OnDemandDirsWithoutBundle);
+        f.sources = Some(vec![TrustSource::Dir("/etc/ssl/certs/".into())]);
+        f.gnutls_status = Some(gnutls::status::INVALID | gnutls::status::SIGNER_NOT_FOUND);
+        assert_eq!(classify(&f), Hint::DirWithoutIssuer);
+        f.gnutls_status = None;
         f.sources = Some(vec![TrustSource::File("/app/ca.pem".into())]);
         assert_eq!(classify(&f), Hint::NotInProgramTrust);
         f.sources = Some(vec![TrustSource::Dir("/opt/app/cadir".into())]);

@@ -434,7 +434,12 @@ fn gnutls_cli_with_another_distributions_bundle_path_is_served() {
     let scenario = Scenario::new().without_hash_entries();
     let srv = scenario.start_server();
     let port = srv.port.to_string();
-    let args = ["--x509cafile=/etc/pki/tls/certs/ca-bundle.crt", "--port", &port, "localhost"];
+    let args = [
+        "--x509cafile=/etc/pki/tls/certs/ca-bundle.crt",
+        "--port",
+        &port,
+        "localhost",
+    ];
     let plain = scenario.run(program("/usr/bin/gnutls-cli"), &args, &[], false);
     assert!(!plain.success(), "{plain}");
     says(&plain, "Error setting the x509 trust file: Error while reading file");
@@ -444,4 +449,37 @@ fn gnutls_cli_with_another_distributions_bundle_path_is_served() {
     let served = out.json_records("bundle-served");
     assert_eq!(served.len(), 1, "{out}");
     assert!(out.json_records("verify-failed").is_empty(), "{out}");
+}
+
+#[test]
+fn git_dir_without_issuer() {
+    // libcurl-gnutls trusts the directory /etc/ssl/certs, which GnuTLS reads
+    // whole; here it holds one unrelated CA and no bundle, while the system
+    // bundle (elsewhere, CAFIX_BUNDLE) has the root.
+    let scenario = Scenario::new();
+    std::fs::remove_file(scenario.certs_dir().join("ca-certificates.crt")).unwrap();
+    let bundle = scenario.dir().join("bundle.crt");
+    std::fs::copy(&pki().bundle, &bundle).unwrap();
+    let srv = scenario.start_server();
+    let home = scenario.dir().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let url = format!("https://localhost:{}/repo.git", srv.port);
+    let run = |preload| {
+        scenario.run(
+            program("/usr/bin/git"),
+            &["ls-remote", &url],
+            &[
+                JSON,
+                ("CAFIX_BUNDLE", path_str(&bundle)),
+                ("HOME", path_str(&home)),
+                ("GIT_CONFIG_NOSYSTEM", "1"),
+                ("GIT_TERMINAL_PROMPT", "0"),
+            ],
+            preload,
+        )
+    };
+    let r = fails_and_is_explained(run, "server certificate verification failed", "dir-without-issuer");
+    assert_eq!(field(&r, "trust sources"), "dir /etc/ssl/certs", "{r}");
+    assert!(field(&r, "issuer in the system bundle").starts_with("yes"), "{r}");
+    assert!(field(&r, "hint").contains("reads a directory whole"), "{r}");
 }
