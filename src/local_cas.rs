@@ -42,9 +42,12 @@ pub const MAX_ANCHOR_DEPTH: usize = 8;
 pub const COPY_MIN_CERTS: usize = 50;
 /// … and at least this share of them (per cent) is also in the system bundle.
 /// certifi, pip's and botocore's vendored certifi and conda's `cacert.pem`
-/// are Mozilla's list as the system bundle is (a release or two apart); a
-/// pinned CA, a company bundle or a server's client-CA file is not.
-pub const COPY_MIN_SHARE_PERCENT: usize = 80;
+/// are Mozilla's list as the system bundle is, but releases apart: measured
+/// on Debian 12 (ca-certificates 20230311), certifi 2026.10.19 shares 79 %
+/// (92 of 117), pip 24.0's vendored certifi 64 %. Half still tells them
+/// from a pinned CA, a company bundle or a server's client-CA file, which
+/// hold few public roots if any.
+pub const COPY_MIN_SHARE_PERCENT: usize = 50;
 
 /// One local CA.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,7 +358,8 @@ mod tests {
         assert!(is_public_roots_copy(50, 40));
         assert!(is_public_roots_copy(145, 140));
         assert!(!is_public_roots_copy(49, 49), "too few to be a copy");
-        assert!(!is_public_roots_copy(100, 79), "too few shared with the system bundle");
+        assert!(is_public_roots_copy(117, 92), "certifi 2026.10 on Debian 12");
+        assert!(!is_public_roots_copy(100, 49), "too few shared with the system bundle");
         assert!(!is_public_roots_copy(0, 0));
         assert!(!is_public_roots_copy(usize::MAX, 0));
     }
@@ -498,11 +502,11 @@ mod tests {
         let small: Vec<&Vec<u8>> = public[..49].iter().collect();
         let j = judge_copy(&pem_of(&small), &bundle, &local);
         assert!(!j.is_copy && j.lacking.is_empty());
-        let foreign: Vec<Vec<u8>> = (0..20).map(|i| ca(&format!("Private {i}"))).collect();
+        let foreign: Vec<Vec<u8>> = (0..50).map(|i| ca(&format!("Private {i}"))).collect();
         let mut mixed: Vec<&Vec<u8>> = public[..45].iter().collect();
         mixed.extend(foreign.iter());
         let j = judge_copy(&pem_of(&mixed), &bundle, &local);
-        assert_eq!((j.certs, j.in_bundle, j.is_copy), (65, 45, false));
+        assert_eq!((j.certs, j.in_bundle, j.is_copy), (95, 45, false));
 
         // Truncated mid-certificate: the certificates before the cut count.
         let whole = pem_of(&copy);
