@@ -124,6 +124,18 @@ fn healthy_store() {
     assert_eq!(certs_dir["usable_entries"], n);
     assert_eq!(certs_dir["missing_bundle_cas"].as_array().unwrap().len(), 0);
     assert_eq!(v["openssl"]["cert_file_certificates"], n);
+    // GnuTLS (Debian's libgnutls30, installed by test.sh) trusts the bundle too.
+    assert_eq!(
+        v["gnutls"]["system_trust_file"], "/etc/ssl/certs/ca-certificates.crt",
+        "{v:#}"
+    );
+    assert_eq!(v["gnutls"]["certificates"], n, "{v:#}");
+    assert!(
+        text.stdout.contains(&format!(
+            "libgnutls.so.30: system trust file /etc/ssl/certs/ca-certificates.crt ({n} certificates)"
+        )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -268,8 +280,20 @@ fn missing_bundle() {
         .unwrap();
     assert_eq!(lib["state"], "broken-symlink", "{lib:#}");
     assert!(codes(&v).contains(&"broken-bundle-link".to_string()), "{v:#}");
-    // The hash directory alone still gives OpenSSL programs their trust.
+    // The hash directory alone still gives OpenSSL programs their trust;
+    // GnuTLS programs, which read only the bundle, trust nothing.
     assert!(!codes(&v).contains(&"openssl-defaults-empty".to_string()), "{v:#}");
+    let gnutls = finding(&v, "gnutls-trust-file-missing");
+    assert_eq!(gnutls["severity"], "problem", "{gnutls:#}");
+    assert!(
+        gnutls["message"]
+            .as_str()
+            .unwrap()
+            .contains("trusts /etc/ssl/certs/ca-certificates.crt, which does not exist: git, wget and apt trust no CA"),
+        "{gnutls:#}"
+    );
+    assert!(v["gnutls"]["certificates"].is_null(), "{v:#}");
+    assert!(text.stdout.contains("missing or empty"), "{text}");
 }
 
 #[test]

@@ -614,6 +614,28 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
         }
     }
 
+    // --- GnuTLS (git, wget, apt) -------------------------------------------------
+    let gnutls = gnutls_system_trust();
+    if let Some(g) = &gnutls {
+        if let Some(file) = &g.trust_file {
+            if g.certificates.unwrap_or(0) == 0 {
+                findings.push(
+                    Finding::new(
+                        Severity::Problem,
+                        "gnutls-trust-file-missing",
+                        format!(
+                            "GnuTLS ({}) trusts {file}, which {}: git, wget and apt trust no CA",
+                            g.library.display(),
+                            if g.certificates.is_none() { "does not exist" } else { "holds no certificate" }
+                        ),
+                    )
+                    .fix("run them with `cafix run -- PROGRAM` (cafix serves the system bundle for a missing bundle path)")
+                    .fix("or install the CA bundle there (`update-ca-certificates --fresh`)"),
+                );
+            }
+        }
+    }
+
     // --- Programs' own root stores ------------------------------------------------
     let own_stores = root_stores::Section::run(bundle.as_ref(), false);
     findings.extend(own_stores.findings());
@@ -671,6 +693,11 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
                     "subject_hash": hash_hex(c.subject_hash),
                 })).collect::<Vec<_>>(),
             },
+            "gnutls": gnutls.as_ref().map(|g| json!({
+                "library": g.library.display().to_string(),
+                "system_trust_file": g.trust_file,
+                "certificates": g.certificates,
+            })),
             "root_stores": own_stores.json(),
         });
         style::print_json(&value);
@@ -774,6 +801,25 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
             }
         );
         println!();
+        println!("{}", style::bold("GnuTLS (git, wget, apt)"));
+        match &gnutls {
+            None => println!("  {}", style::dim("no libgnutls.so.30 in the library directories")),
+            Some(g) => match (&g.trust_file, g.certificates) {
+                (None, _) => println!(
+                    "  {}: no well-known bundle path compiled in (PKCS #11 trust, or a path cafix does not know)",
+                    g.library.display()
+                ),
+                (Some(f), Some(n)) if n > 0 => {
+                    println!("  {}: system trust file {f} ({n} certificates)", g.library.display())
+                }
+                (Some(f), _) => println!(
+                    "  {}: system trust file {f}: {}",
+                    g.library.display(),
+                    style::bad("missing or empty")
+                ),
+            },
+        }
+        println!();
         println!("{}", style::bold("Qt 5.15/6"));
         if qt.on_demand {
             println!(
@@ -844,6 +890,43 @@ pub fn run(args: &DoctorArgs) -> Result<i32, String> {
 }
 
 /// `1 entry`, `2 entries`.
+/// What GnuTLS trusts as "the system": the bundle path compiled into the
+/// first `libgnutls.so.30` of the library directories, and how many
+/// certificates that file holds (`None`: unreadable or missing).
+struct GnutlsTrust {
+    library: PathBuf,
+    trust_file: Option<String>,
+    certificates: Option<usize>,
+}
+
+fn gnutls_system_trust() -> Option<GnutlsTrust> {
+    let arch = std::env::consts::ARCH;
+    let dirs = [
+        format!("/usr/lib/{arch}-linux-gnu"),
+        format!("/lib/{arch}-linux-gnu"),
+        "/usr/lib64".to_string(),
+        "/lib64".to_string(),
+        "/usr/lib".to_string(),
+        "/lib".to_string(),
+    ];
+    let library = dirs
+        .iter()
+        .map(|d| Path::new(d).join("libgnutls.so.30"))
+        .find(|p| p.is_file())?;
+    // The library is a few megabytes; its compiled-in path is in .rodata.
+    let image = std::fs::read(&library).ok().filter(|b| b.len() <= 64 << 20)?;
+    let trust_file = crate::explain::gnutls::compiled_bundle_path(&image).map(str::to_string);
+    let certificates = trust_file
+        .as_deref()
+        .and_then(|f| audit::read_bundle(Path::new(f)).ok())
+        .map(|b| b.certs.len());
+    Some(GnutlsTrust {
+        library,
+        trust_file,
+        certificates,
+    })
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
