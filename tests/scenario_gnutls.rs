@@ -131,6 +131,17 @@ fn apt_update(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
     scenario.run(program("/usr/bin/apt-get"), &args, &[JSON], preload)
 }
 
+/// `apt-get update` exits 0 with a warning for a source it could not
+/// fetch: that warning, as a failed run.
+fn apt_update_failing(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
+    let out = apt_update(scenario, srv, preload);
+    assert!(out.all().contains("Failed to fetch"), "{out}");
+    RunOutput {
+        status: ExitStatus::from_raw(1 << 8),
+        ..out
+    }
+}
+
 fn field<'a>(r: &'a Value, key: &str) -> &'a str {
     r[key].as_str().unwrap_or_else(|| panic!("no {key:?} in {r}"))
 }
@@ -317,16 +328,11 @@ fn apt_update_expired() {
         &cli_pki("leaf.key"),
         Some(&cli_pki("int.pem")),
     );
-    let run = |preload| {
-        let out = apt_update(&scenario, &srv, preload);
-        // apt-get update exits 0 with a warning for a source it could not fetch.
-        assert!(out.all().contains("Failed to fetch"), "{out}");
-        RunOutput {
-            status: ExitStatus::from_raw(1 << 8),
-            ..out
-        }
-    };
-    let r = fails_and_is_explained(run, "The certificate chain uses expired certificate", "expired");
+    let r = fails_and_is_explained(
+        |preload| apt_update_failing(&scenario, &srv, preload),
+        "The certificate chain uses expired certificate",
+        "expired",
+    );
     assert!(field(&r, "status_bits").contains("expired"), "{r}");
     assert!(field(&r, "hint").contains("expired"), "{r}");
 }
@@ -335,15 +341,11 @@ fn apt_update_expired() {
 fn apt_update_root_not_in_bundle() {
     let scenario = scenario_trusting_neither_root();
     let srv = scenario.start_server();
-    let run = |preload| {
-        let out = apt_update(&scenario, &srv, preload);
-        assert!(out.all().contains("Failed to fetch"), "{out}");
-        RunOutput {
-            status: ExitStatus::from_raw(1 << 8),
-            ..out
-        }
-    };
-    let r = fails_and_is_explained(run, "The certificate issuer is unknown", "root-not-in-bundle");
+    let r = fails_and_is_explained(
+        |preload| apt_update_failing(&scenario, &srv, preload),
+        "The certificate issuer is unknown",
+        "root-not-in-bundle",
+    );
     assert!(field(&r, "trust sources").contains("system trust"), "{r}");
 }
 

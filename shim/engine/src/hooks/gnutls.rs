@@ -173,15 +173,14 @@ unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uin
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(session, status) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(session, status) };
     // SAFETY: `status` is the caller's pointer GnuTLS just wrote (if rc is 0).
     let verdict = unsafe { status_after(rc, status) };
-    after_session_verify(real as *mut c_void, session, verdict, None);
+    if observed {
+        after_session_verify(real as *mut c_void, session, verdict, None);
+    }
     rc
 }
 
@@ -201,15 +200,14 @@ unsafe extern "C" fn verify_peers3_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(session, hostname, status) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, hostname, status) };
     // SAFETY: as in verify_peers2_hook; `hostname` is NULL or NUL-terminated.
     let (verdict, host) = unsafe { (status_after(rc, status), string(hostname)) };
-    after_session_verify(real as *mut c_void, session, verdict, host);
+    if observed {
+        after_session_verify(real as *mut c_void, session, verdict, host);
+    }
     rc
 }
 
@@ -230,15 +228,14 @@ unsafe extern "C" fn verify_peers_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(session, data, elements, status) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, data, elements, status) };
     // SAFETY: as in verify_peers2_hook; `data` as GnuTLS requires it.
     let (verdict, host) = unsafe { (status_after(rc, status), hostname_in(data, elements)) };
-    after_session_verify(real as *mut c_void, session, verdict, host);
+    if observed {
+        after_session_verify(real as *mut c_void, session, verdict, host);
+    }
     rc
 }
 
@@ -253,13 +250,10 @@ unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void)
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(session) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session) };
-    if rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() {
+    if observed && rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() {
         observe(|| {
             // SAFETY: the session the same library just failed to verify.
             unsafe { explain::handshake_failure(real as *mut c_void, session) }
@@ -287,15 +281,14 @@ unsafe extern "C" fn trust_list_verify_crt_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, certs, count, flags, verify, func) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, flags, verify, func) };
     // SAFETY: `verify` is the caller's output GnuTLS wrote (if rc is 0).
     let verdict = unsafe { status_after(rc, verify) };
-    after_list_verify(real as *mut c_void, list, certs, count, verdict, None);
+    if observed {
+        after_list_verify(real as *mut c_void, list, certs, count, verdict, None);
+    }
     rc
 }
 
@@ -330,15 +323,14 @@ unsafe extern "C" fn trust_list_verify_crt2_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, certs, count, data, elements, flags, verify, func) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, data, elements, flags, verify, func) };
     // SAFETY: as in trust_list_verify_crt_hook; `data` as GnuTLS requires it.
     let (verdict, host) = unsafe { (status_after(rc, verify), hostname_in(data, elements)) };
-    after_list_verify(real as *mut c_void, list, certs, count, verdict, host);
+    if observed {
+        after_list_verify(real as *mut c_void, list, certs, count, verdict, host);
+    }
     rc
 }
 
@@ -376,13 +368,12 @@ unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_c
         F,
         0
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cert, hostname) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname) };
-    after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    if observed {
+        after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    }
     matches
 }
 
@@ -402,13 +393,12 @@ unsafe extern "C" fn check_hostname2_hook(
         F,
         0
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cert, hostname, flags) };
-    }
+    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname, flags) };
-    after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    if observed {
+        after_hostname_check(real as *mut c_void, cert, hostname, matches);
+    }
     matches
 }
 
@@ -436,11 +426,10 @@ unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_v
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cred) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(cred, Some(TrustSource::SystemTrust(None)));
     }
-    record(cred, Some(TrustSource::SystemTrust(None)));
     // SAFETY: passed through unchanged.
     unsafe { real(cred) }
 }
@@ -461,11 +450,10 @@ unsafe extern "C" fn set_trust_file_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cred, file, kind) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(cred, path(file, TrustSource::File));
     }
-    record(cred, path(file, TrustSource::File));
     // SAFETY: passed through unchanged.
     unsafe { real(cred, file, kind) }
 }
@@ -486,11 +474,10 @@ unsafe extern "C" fn set_trust_dir_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cred, dir, kind) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(cred, path(dir, TrustSource::Dir));
     }
-    record(cred, path(dir, TrustSource::Dir));
     // SAFETY: passed through unchanged.
     unsafe { real(cred, dir, kind) }
 }
@@ -511,11 +498,10 @@ unsafe extern "C" fn list_add_system_trust_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, tl_flags, tl_vflags) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(list, Some(TrustSource::SystemTrust(None)));
     }
-    record(list, Some(TrustSource::SystemTrust(None)));
     // SAFETY: passed through unchanged.
     unsafe { real(list, tl_flags, tl_vflags) }
 }
@@ -539,11 +525,10 @@ unsafe extern "C" fn list_add_trust_file_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(list, path(ca_file, TrustSource::File));
     }
-    record(list, path(ca_file, TrustSource::File));
     // SAFETY: passed through unchanged.
     unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) }
 }
@@ -567,11 +552,10 @@ unsafe extern "C" fn list_add_trust_dir_hook(
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        record(list, path(ca_dir, TrustSource::Dir));
     }
-    record(list, path(ca_dir, TrustSource::Dir));
     // SAFETY: passed through unchanged.
     unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) }
 }
@@ -588,11 +572,8 @@ unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, f
         F,
         ()
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cred, list, flags) };
-    }
-    if !cred.is_null() && !list.is_null() {
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed && !cred.is_null() && !list.is_null() {
         // The credentials now verify against the list (and own it): its
         // sources, added before or after, are theirs.
         observe(|| {
@@ -615,11 +596,10 @@ unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_v
         F,
         ()
     );
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(cred) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        forget(cred);
     }
-    forget(cred);
     // SAFETY: passed through unchanged.
     unsafe { real(cred) }
 }
@@ -630,11 +610,10 @@ stub!(gnutls_x509_trust_list_deinit, trust_list_deinit_hook, 2);
 unsafe extern "C" fn trust_list_deinit_hook(list: *mut c_void, all: c_uint, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void, c_uint);
     let real = real_or_fail!(caller, Sym::GnutlsTrustListDeinit, gnutls_x509_trust_list_deinit, F, ());
-    if from_inside(caller, real as *mut c_void) {
-        // SAFETY: passed through unchanged.
-        return unsafe { real(list, all) };
+    let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        forget(list);
     }
-    forget(list);
     // SAFETY: passed through unchanged.
     unsafe { real(list, all) }
 }
