@@ -482,6 +482,17 @@ static int mode_chain(int n) {
     status = 12345;
     snprintf(label, sizeof label, "gnutls_x509_trust_list_verify_crt2(own root, chain of %d, other name, 0, &status, NULL)", n);
     VERIFIED(label, gnutls_x509_trust_list_verify_crt2(own, chain, n, &other, 1, 0, &status, NULL), status);
+
+    /* A host name check right after that failure: already told, so no
+     * warning (as for a program that checks names without verifying). */
+    step("crt_check_hostname(leaf, other name, after the failure)");
+    printf("gnutls_x509_crt_check_hostname(leaf, other.cafix.test)=%u after the failure\n",
+           gnutls_x509_crt_check_hostname(chain[0], "other.cafix.test"));
+    /* Verified again, then the program's own check of the name: its verdict. */
+    step("trust_list_verify_crt2(chain, its own root trusted, again)");
+    status = 12345;
+    snprintf(label, sizeof label, "gnutls_x509_trust_list_verify_crt2(own root, chain of %d, host, 0, &status, NULL) again", n);
+    VERIFIED(label, gnutls_x509_trust_list_verify_crt2(own, chain, n, &host, 1, 0, &status, NULL), status);
     gnutls_x509_trust_list_deinit(own, 0); /* the CA stays ours */
 
     step("crt_check_hostname(leaf, other name)");

@@ -561,7 +561,15 @@ fn gnutls_trust_list_verification_of_a_chain_of_100_certificates() {
         &c.out,
         "gnutls_x509_trust_list_verify_crt2(own root, chain of 100, other name, 0, &status, NULL)=0 status=0x4002 (The certificate is NOT trusted. The name in the certificate does not match the expected. )",
     );
-    // The program's own host name checks of the leaf.
+    // A host name check right after the failed verification of that chain:
+    // already told, no second record.
+    assert_has_line(
+        &c.out,
+        "gnutls_x509_crt_check_hostname(leaf, other.cafix.test)=0 after the failure",
+    );
+    assert!(at(&c.steps, "crt_check_hostname(leaf, other name, after the failure)").is_empty());
+    assert!(at(&c.steps, "trust_list_verify_crt2(chain, its own root trusted, again)").is_empty());
+    // The program's own host name checks of the leaf it just verified.
     assert_has_line(&c.out, "gnutls_x509_crt_check_hostname(leaf, other.cafix.test)=0");
     assert_has_line(&c.out, "gnutls_x509_crt_check_hostname2(leaf, other.cafix.test, 0)=0");
     assert_has_line(&c.out, "gnutls_x509_crt_check_hostname(leaf, robust.cafix.test)=1");

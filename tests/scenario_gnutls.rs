@@ -485,3 +485,43 @@ fn git_dir_without_issuer() {
     assert!(field(&r, "issuer in the system bundle").starts_with("yes"), "{r}");
     assert!(field(&r, "hint").contains("reads a directory whole"), "{r}");
 }
+
+#[test]
+fn git_that_does_not_verify_gets_no_warning() {
+    // `http.sslVerify=false`: libcurl still compares the name (and says it
+    // does not match, at its info level), but nothing was verified, so the
+    // program decides; cafix says it at debug only.
+    let scenario = scenario_trusting_both_roots();
+    let srv = server(
+        &scenario,
+        &cli_pki("wrongname.pem"),
+        &cli_pki("leaf.key"),
+        Some(&cli_pki("int.pem")),
+    );
+    let home = scenario.dir().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let url = format!("https://localhost:{}/repo.git", srv.port);
+    let run = |level: &str| {
+        scenario.run(
+            program("/usr/bin/git"),
+            &["-c", "http.sslVerify=false", "ls-remote", &url],
+            &[
+                JSON,
+                ("CAFIX_LOG", level),
+                ("HOME", path_str(&home)),
+                ("GIT_CONFIG_NOSYSTEM", "1"),
+                ("GIT_TERMINAL_PROMPT", "0"),
+            ],
+            true,
+        )
+    };
+    let quiet = run("info");
+    assert!(!quiet.all().contains("certificate verification failed"), "{quiet}");
+    assert!(
+        !quiet.stderr.contains("{\"cafix\""),
+        "nothing at info and above:\n{quiet}"
+    );
+    let debug = run("debug");
+    assert!(debug.json_records("verify-failed").is_empty(), "{debug}");
+    assert_eq!(debug.json_records("hostname-unchecked").len(), 1, "{debug}");
+}

@@ -104,7 +104,21 @@ pub fn locate(status: u32, peer: &[Option<CertSummary>], now: i64) -> Located {
     };
     let top = path.len().saturating_sub(1);
     let cert_at = |depth: usize| path.get(depth).and_then(|&i| peer[i].as_ref());
-    let first = |pred: &dyn Fn(&CertSummary) -> bool| (0..path.len()).find(|&d| cert_at(d).is_some_and(pred));
+    // GnuTLS checks the chain from the trust anchor down and stops at the
+    // first fault, as OpenSSL reports the topmost: search top-down. A
+    // self-signed root the peer sent at the end is not checked (GnuTLS
+    // drops it; only a trusted copy counts).
+    let checked = match cert_at(top) {
+        Some(c) if c.self_issued && top > 0 => top,
+        _ => path.len(),
+    };
+    let topmost = |pred: &dyn Fn(&CertSummary) -> bool| (0..checked).rev().find(|&d| cert_at(d).is_some_and(pred));
+    // Nothing the peer sent has the fault: it is the trust anchor's, one above.
+    let anchor = || Located {
+        error: 0,
+        depth: checked as i32,
+        index: None,
+    };
     if status & status::SIGNER_NOT_FOUND != 0 {
         let top_cert = cert_at(top);
         return match top_cert {
@@ -114,20 +128,34 @@ pub fn locate(status: u32, peer: &[Option<CertSummary>], now: i64) -> Located {
         };
     }
     if status & status::INSECURE_ALGORITHM != 0 {
-        let depth = first(&|c| c.weak_signature).unwrap_or(0);
+        let depth = topmost(&|c| c.weak_signature).unwrap_or(0);
         return at(depth, code::CA_MD_TOO_WEAK);
     }
     if status & status::SIGNATURE_FAILURE != 0 {
         return at(0, code::CERT_SIGNATURE_FAILURE);
     }
     if status & status::SIGNER_NOT_CA != 0 {
-        return at(top.min(1), code::INVALID_CA);
+        // The topmost issuer (depth ≥ 1) that is not a CA.
+        let depth = (1..checked).rev().find(|&d| cert_at(d).is_some_and(|c| !c.is_ca));
+        return at(depth.unwrap_or(top.min(1)), code::INVALID_CA);
     }
     if status & status::EXPIRED != 0 {
-        return at(first(&|c| c.not_after < now).unwrap_or(0), code::CERT_HAS_EXPIRED);
+        return match topmost(&|c| c.not_after < now) {
+            Some(depth) => at(depth, code::CERT_HAS_EXPIRED),
+            None => Located {
+                error: code::CERT_HAS_EXPIRED,
+                ..anchor()
+            },
+        };
     }
     if status & status::NOT_ACTIVATED != 0 {
-        return at(first(&|c| c.not_before > now).unwrap_or(0), code::CERT_NOT_YET_VALID);
+        return match topmost(&|c| c.not_before > now) {
+            Some(depth) => at(depth, code::CERT_NOT_YET_VALID),
+            None => Located {
+                error: code::CERT_NOT_YET_VALID,
+                ..anchor()
+            },
+        };
     }
     if status & status::REVOKED != 0 {
         return at(0, code::CERT_REVOKED);
@@ -266,7 +294,35 @@ mod tests {
         let located = locate(status::INVALID | status::EXPIRED, &chain, 150);
         assert_eq!((located.error, located.depth), (code::CERT_HAS_EXPIRED, 1));
         let located = locate(status::INVALID | status::NOT_ACTIVATED, &chain, 50);
-        assert_eq!((located.error, located.depth), (code::CERT_NOT_YET_VALID, 0));
+        assert_eq!(
+            (located.error, located.depth),
+            (code::CERT_NOT_YET_VALID, 1),
+            "the topmost"
+        );
+        // Both expired: the topmost, as GnuTLS (anchor down) and OpenSSL say.
+        let mut leaf = cert("leaf", "int");
+        leaf.as_mut().unwrap().not_after = 120;
+        let mut int = cert("int", "root");
+        int.as_mut().unwrap().not_after = 120;
+        let located = locate(status::INVALID | status::EXPIRED, &[leaf, int], 150);
+        assert_eq!(located.depth, 1);
+        // Nothing sent has expired: the trust anchor above it has.
+        let chain = [cert("leaf", "int"), cert("int", "root")];
+        let located = locate(status::INVALID | status::EXPIRED, &chain, 150);
+        assert_eq!(
+            located,
+            Located {
+                error: code::CERT_HAS_EXPIRED,
+                depth: 2,
+                index: None
+            }
+        );
+        // A self-signed root sent along is not checked.
+        let mut root = cert("root", "root");
+        root.as_mut().unwrap().not_after = 120;
+        let chain = [cert("leaf", "int"), cert("int", "root"), root];
+        let located = locate(status::INVALID | status::EXPIRED, &chain, 150);
+        assert_eq!((located.depth, located.index), (2, None));
     }
 
     #[test]

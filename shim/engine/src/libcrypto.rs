@@ -128,7 +128,7 @@ static CACHE: Mutex<Cache> = Mutex::new(Cache {
 const CACHE_LIMIT: usize = 512;
 
 /// How many objects have been unloaded so far (glibc's `dlpi_subs`).
-fn unload_count() -> u64 {
+pub(crate) fn unload_count() -> u64 {
     unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, size: usize, out: *mut c_void) -> libc::c_int {
         // dlpi_subs exists when the structure is large enough to hold it.
         let needed = std::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + std::mem::size_of::<u64>();

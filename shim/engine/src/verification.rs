@@ -25,15 +25,19 @@ use crate::state::shim;
 static STORES: Mutex<BTreeMap<usize, Vec<TrustSource>>> = Mutex::new(BTreeMap::new());
 const STORES_LIMIT: usize = 4096;
 
+/// Call under the shim lock (as every function here that takes the maps'
+/// mutexes: a fork never finds one held by a thread that is gone).
 pub fn add_source(store: *mut c_void, source: TrustSource) {
     if store.is_null() {
         return;
     }
+    // Credentials linked to a trust list add to that list.
+    let key = linked(store);
     let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= STORES_LIMIT && !map.contains_key(&(store as usize)) {
+    if map.len() >= STORES_LIMIT && !map.contains_key(&key) {
         map.clear();
     }
-    let sources = map.entry(store as usize).or_default();
+    let sources = map.entry(key).or_default();
     if !sources.contains(&source) {
         sources.push(source);
     }
@@ -45,20 +49,35 @@ pub fn add_source(store: *mut c_void, source: TrustSource) {
 /// own the list and free it with themselves.
 static LINKS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
 
-/// `owner` now verifies against `list` only: what it had before no longer counts.
+/// `owner` now verifies against `list` only: what it had before no longer
+/// counts, and a list it was linked to before is gone (GnuTLS frees it
+/// from inside, unobserved), so its address may come back as another's.
 pub fn link_trust_list(owner: *mut c_void, list: *mut c_void) {
     if owner.is_null() || list.is_null() {
         return;
     }
-    STORES
+    let previous = {
+        let mut links = LINKS.lock().unwrap_or_else(|e| e.into_inner());
+        if links.len() >= STORES_LIMIT && !links.contains_key(&(owner as usize)) {
+            links.clear();
+        }
+        links.insert(owner as usize, list as usize)
+    };
+    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    map.remove(&(owner as usize));
+    if let Some(previous) = previous.filter(|&p| p != list as usize) {
+        map.remove(&previous);
+    }
+}
+
+/// The key `owner`'s sources are kept under: its trust list's, if linked.
+fn linked(owner: *mut c_void) -> usize {
+    LINKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .remove(&(owner as usize));
-    let mut links = LINKS.lock().unwrap_or_else(|e| e.into_inner());
-    if links.len() >= STORES_LIMIT && !links.contains_key(&(owner as usize)) {
-        links.clear();
-    }
-    links.insert(owner as usize, list as usize);
+        .get(&(owner as usize))
+        .copied()
+        .unwrap_or(owner as usize)
 }
 
 /// Forgets a freed store (or credentials, with the trust list they own).
@@ -74,13 +93,9 @@ pub fn forget_store(store: *mut c_void) {
     }
 }
 
+/// Call under the shim lock.
 pub(crate) fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
-    let key = LINKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&(store as usize))
-        .copied()
-        .unwrap_or(store as usize);
+    let key = linked(store);
     STORES.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
 }
 

@@ -25,6 +25,7 @@
 //! program call is one observation. A verify callback the program runs
 //! during the handshake calls from the program, and is observed.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
@@ -57,11 +58,17 @@ pub struct TypedVdata {
 /// (`gnutls_certificate_verify_peers2` jumps to `_verify_peers`), so it
 /// returns where the hook's call of the real function does. Cached by caller.
 fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
-    static SEEN: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
+    // Dropped whenever an object has been unloaded: an address may then
+    // belong to another.
+    static SEEN: Mutex<(u64, Vec<(usize, bool)>)> = Mutex::new((u64::MAX, Vec::new()));
     let key = caller as usize;
+    let subs = crate::libcrypto::unload_count();
     let cached = crate::lock::with_shim_lock(|| {
-        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().find(|(k, _)| *k == key).map(|&(_, inside)| inside)
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.0 != subs {
+            *seen = (subs, Vec::new());
+        }
+        seen.1.iter().find(|(k, _)| *k == key).map(|&(_, inside)| inside)
     })
     .flatten();
     if let Some(inside) = cached {
@@ -73,10 +80,12 @@ fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
     sys::set_errno(saved);
     crate::lock::with_shim_lock(|| {
         let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= 256 {
-            seen.clear();
+        if seen.0 == subs {
+            if seen.1.len() >= 256 {
+                seen.1.clear();
+            }
+            seen.1.push((key, inside));
         }
-        seen.push((key, inside));
     });
     inside
 }
@@ -144,15 +153,44 @@ unsafe fn status_after(rc: c_int, status: *const c_uint) -> Option<u32> {
     (rc == 0 && !status.is_null()).then(|| unsafe { *status })
 }
 
+thread_local! {
+    /// The session whose failed verification this thread explained last: a
+    /// handshake failing because of it (the program's verify function
+    /// returned the error) is not explained again.
+    static EXPLAINED_SESSION: Cell<usize> = const { Cell::new(0) };
+    /// The leaf (DER) whose chain this thread saw verify last. A failed host
+    /// name check of that certificate is the verifying program's verdict
+    /// (libcurl, wget); one of any other certificate may be a program that
+    /// does not verify at all (`curl -k`, `git -c http.sslVerify=false`
+    /// still ask), so it is said at debug only.
+    static VERIFIED_LEAF: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+fn remember_verified_leaf(leaf: Option<Vec<u8>>) {
+    let _ = VERIFIED_LEAF.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            *l = leaf;
+        }
+    });
+}
+
 /// After a session's verification: explain a failure, note a success.
 fn after_session_verify(real: *mut c_void, session: *mut c_void, status: Option<u32>, host: Option<String>) {
     if session.is_null() {
         return;
     }
     observe(|| match status {
-        // SAFETY: `session` is the live session `real`'s library just verified.
-        Some(status) if status != 0 => unsafe { explain::session_failure(real, session, status, host) },
-        Some(_) => verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS)"),
+        Some(status) if status != 0 => {
+            remember_verified_leaf(None);
+            let _ = EXPLAINED_SESSION.try_with(|s| s.set(session as usize));
+            // SAFETY: `session` is the live session `real`'s library just verified.
+            unsafe { explain::session_failure(real, session, status, host) }
+        }
+        Some(_) => {
+            // SAFETY: as above.
+            remember_verified_leaf(unsafe { explain::session_leaf(real, session) });
+            verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS)")
+        }
         None => verification::note_debug(
             "verify-error",
             "GnuTLS could not verify the peer (no certificate, or an error before verifying)",
@@ -251,9 +289,15 @@ unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void)
         GNUTLS_E_INTERNAL_ERROR
     );
     let observed = !from_inside(caller, real as *mut c_void);
+    if observed {
+        let _ = EXPLAINED_SESSION.try_with(|s| s.set(0));
+    }
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session) };
-    if observed && rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() {
+    let explained = EXPLAINED_SESSION
+        .try_with(|s| s.get() == session as usize)
+        .unwrap_or(false);
+    if observed && rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() && !explained {
         observe(|| {
             // SAFETY: the session the same library just failed to verify.
             unsafe { explain::handshake_failure(real as *mut c_void, session) }
@@ -346,10 +390,22 @@ fn after_list_verify(
         return;
     }
     observe(|| match status {
-        // SAFETY: `certs` holds `count` certificates of `real`'s library,
-        // which it just verified against `list`.
-        Some(status) if status != 0 => unsafe { explain::list_failure(real, list, certs, count, status, host) },
-        Some(_) => verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS trust list)"),
+        Some(status) if status != 0 => {
+            remember_verified_leaf(None);
+            // SAFETY: `certs` holds `count` certificates of `real`'s library,
+            // which it just verified against `list`.
+            unsafe { explain::list_failure(real, list, certs, count, status, host) }
+        }
+        Some(_) => {
+            let leaf = if certs.is_null() || count == 0 {
+                None
+            } else {
+                // SAFETY: as above; the first is the leaf.
+                unsafe { explain::cert_der(real, *certs) }
+            };
+            remember_verified_leaf(leaf);
+            verification::note_debug("verify-ok", "certificate verification succeeded (GnuTLS trust list)")
+        }
         None => verification::note_debug(
             "verify-error",
             "GnuTLS could not verify the certificates (an error before verifying)",
@@ -407,9 +463,22 @@ fn after_hostname_check(real: *mut c_void, cert: *mut c_void, hostname: *const c
         return;
     }
     observe(|| {
-        // SAFETY: `cert` is the live certificate `real`'s library just
-        // checked; `hostname` is NULL or NUL-terminated.
-        unsafe { explain::hostname_failure(real, cert, string(hostname)) }
+        // SAFETY: `cert` is the live certificate `real`'s library just checked.
+        let Some(der) = (unsafe { explain::cert_der(real, cert) }) else {
+            return;
+        };
+        let verified = VERIFIED_LEAF
+            .try_with(|l| l.try_borrow().is_ok_and(|l| l.as_deref() == Some(der.as_slice())))
+            .unwrap_or(false);
+        if verified {
+            // SAFETY: `hostname` is NULL or NUL-terminated.
+            unsafe { explain::hostname_failure(real, der, string(hostname)) }
+        } else {
+            verification::note_debug(
+                "hostname-unchecked",
+                "a certificate's names do not match the host (GnuTLS); no verification of its chain was seen, so the program decides",
+            );
+        }
     });
 }
 

@@ -62,13 +62,17 @@ macro_rules! stub {
                 "ret",
                 hook = sym $hook
             );
-            // aarch64: eight register arguments; the ninth goes at [sp],
-            // x30 (which `bl` overwrites) is kept beside it.
+            // aarch64: eight register arguments; the ninth goes at [sp].
+            // x30, which `bl` overwrites, is kept in a slot of its own (the
+            // callee may reuse its argument slots).
             #[cfg(target_arch = "aarch64")]
             core::arch::naked_asm!(
-                "stp x30, x29, [sp, #-16]!",
+                "sub sp, sp, #16",
+                "str x30, [sp]",
+                "str x30, [sp, #8]",
                 "bl {hook}",
-                "ldp x30, x29, [sp], #16",
+                "ldr x30, [sp, #8]",
+                "add sp, sp, #16",
                 "ret",
                 hook = sym $hook
             );

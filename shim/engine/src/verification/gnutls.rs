@@ -27,7 +27,6 @@ struct Datum {
 const GNUTLS_CRD_CERTIFICATE: c_int = 1;
 const GNUTLS_CRT_X509: c_int = 1;
 const GNUTLS_X509_FMT_DER: c_int = 0;
-const GNUTLS_NAME_DNS: c_uint = 1;
 /// More certificates than any real chain; a longer list is cut here.
 const CHAIN_LIMIT: usize = 256;
 const CERT_LIMIT: usize = 1 << 20;
@@ -39,13 +38,49 @@ struct Api {
     credentials_get: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut *mut c_void) -> c_int>,
     status_print: Option<unsafe extern "C" fn(c_uint, c_int, *mut Datum, c_uint) -> c_int>,
     check_version: Option<unsafe extern "C" fn(*const c_char) -> *const c_char>,
-    /// `gnutls_free` is a variable holding the deallocator.
-    free: Option<*const unsafe extern "C" fn(*mut c_void)>,
+    /// `gnutls_free` is a variable holding the deallocator (NULL until set).
+    free: Option<*const Option<unsafe extern "C" fn(*mut c_void)>>,
     crt_export2: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut Datum) -> c_int>,
-    server_name_get: Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut usize, *mut c_uint, c_uint) -> c_int>,
 }
 
+// SAFETY: the fields are addresses of functions and a variable of a loaded
+// library, valid from any thread while it stays loaded (see `Api::cached`).
+unsafe impl Send for Api {}
+// SAFETY: as above; nothing in an `Api` is ever written after it is made.
+unsafe impl Sync for Api {}
+
+/// The APIs resolved so far, by library, with the unload counter they were
+/// resolved under: an unload anywhere drops them all (they are leaked, a
+/// few hundred bytes per library; at most [`API_LIMIT`] are kept).
+static APIS: Mutex<(u64, Vec<(usize, &'static Api)>)> = Mutex::new((u64::MAX, Vec::new()));
+const API_LIMIT: usize = 8;
+
 impl Api {
+    /// The API of the library that defines `real`, resolved once per library.
+    fn cached(real: *mut c_void) -> Option<&'static Api> {
+        let subs = libcrypto::unload_count();
+        let base = object_base(real)?;
+        let hit = crate::lock::with_shim_lock(|| {
+            let mut apis = APIS.lock().unwrap_or_else(|e| e.into_inner());
+            if apis.0 != subs {
+                *apis = (subs, Vec::new());
+            }
+            apis.1.iter().find(|(b, _)| *b == base).map(|&(_, api)| api)
+        })
+        .flatten();
+        if hit.is_some() {
+            return hit;
+        }
+        let api: &'static Api = Box::leak(Box::new(Api::of(real)?));
+        crate::lock::with_shim_lock(|| {
+            let mut apis = APIS.lock().unwrap_or_else(|e| e.into_inner());
+            if apis.0 == subs && apis.1.len() < API_LIMIT {
+                apis.1.push((base, api));
+            }
+        });
+        Some(api)
+    }
+
     /// Resolves the API in the object that defines `real` (a hooked function).
     fn of(real: *mut c_void) -> Option<Api> {
         let object = libcrypto::object_of(real)?;
@@ -62,9 +97,8 @@ impl Api {
                 credentials_get: find(c"gnutls_credentials_get").map(|p| fn_from(p)),
                 status_print: find(c"gnutls_certificate_verification_status_print").map(|p| fn_from(p)),
                 check_version: find(c"gnutls_check_version").map(|p| fn_from(p)),
-                free: find(c"gnutls_free").map(|p| p as *const unsafe extern "C" fn(*mut c_void)),
+                free: find(c"gnutls_free").map(|p| p as *const Option<unsafe extern "C" fn(*mut c_void)>),
                 crt_export2: find(c"gnutls_x509_crt_export2").map(|p| fn_from(p)),
-                server_name_get: find(c"gnutls_server_name_get").map(|p| fn_from(p)),
                 object: object.to_string_lossy().into_owned(),
             })
         }
@@ -79,11 +113,11 @@ impl Api {
             return;
         }
         if let Some(free) = self.free {
-            // SAFETY: the variable holds the library's deallocator (never
-            // NULL once the library is initialised).
-            unsafe {
-                let free = *free;
-                free(p.cast());
+            // SAFETY: the variable holds the library's deallocator or NULL
+            // (an Option of a function pointer has the same layout).
+            if let Some(free) = unsafe { *free } {
+                // SAFETY: `p` was allocated by this library for its caller.
+                unsafe { free(p.cast()) };
             }
         }
     }
@@ -182,25 +216,27 @@ impl Api {
             _ => std::ptr::null_mut(),
         }
     }
+}
 
-    /// The server name (SNI) a client session asked for.
-    ///
-    /// # Safety
-    /// `session` is a live session of this library.
-    unsafe fn server_name(&self, session: *mut c_void) -> Option<String> {
-        let f = self.server_name_get?;
-        let mut buf = [0u8; 256];
-        let mut size = buf.len();
-        let mut kind: c_uint = 0;
-        // SAFETY: `buf` holds `size` bytes; GnuTLS writes at most that.
-        let rc = unsafe { f(session, buf.as_mut_ptr().cast(), &mut size, &mut kind, 0) };
-        if rc != 0 || kind != GNUTLS_NAME_DNS {
-            return None;
-        }
-        let name = buf.get(..size.min(buf.len()))?;
-        let name = name.split(|&b| b == 0).next()?;
-        (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
-    }
+/// The leaf a session's peer sent (DER), to recognise it in a later host
+/// name check.
+///
+/// # Safety
+/// `session` is a live session of `real`'s library.
+pub unsafe fn session_leaf(real: *mut c_void, session: *mut c_void) -> Option<Vec<u8>> {
+    let api = Api::cached(real)?;
+    // SAFETY: per this function's contract.
+    unsafe { api.peers(session) }.into_iter().next()
+}
+
+/// The DER of a certificate of `real`'s library.
+///
+/// # Safety
+/// `cert` is NULL or a live `gnutls_x509_crt_t` of `real`'s library.
+pub unsafe fn cert_der(real: *mut c_void, cert: *mut c_void) -> Option<Vec<u8>> {
+    let api = Api::cached(real)?;
+    // SAFETY: per this function's contract.
+    unsafe { api.der_of(cert) }
 }
 
 /// A session's verification (`gnutls_certificate_verify_peers*`) ended with `status`.
@@ -208,11 +244,10 @@ impl Api {
 /// # Safety
 /// `session` is the live session `real`'s library just verified.
 pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u32, host: Option<String>) {
-    let Some(api) = Api::of(real) else { return };
+    let Some(api) = Api::cached(real) else { return };
     // SAFETY: per this function's contract.
-    let (ders, cred, sni) = unsafe { (api.peers(session), api.credentials(session), api.server_name(session)) };
-    let sources = if cred.is_null() { None } else { sources_of(cred) };
-    emit(&api, real, status, &ders, sources, host.or(sni));
+    let (ders, cred) = unsafe { (api.peers(session), api.credentials(session)) };
+    emit(api, real, status, &ders, cred, host);
 }
 
 /// `gnutls_handshake` failed with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`:
@@ -230,7 +265,9 @@ pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_voi
         let f: unsafe extern "C" fn(*mut c_void) -> c_uint = fn_from(f);
         f(session)
     };
-    if status != 0 {
+    // u32::MAX is GnuTLS's "not verified" (-1): the program's own verify
+    // function failed the handshake, and its verification was observed.
+    if status != 0 && status != u32::MAX {
         // SAFETY: per this function's contract.
         unsafe { session_failure(real_handshake, session, status, None) };
     }
@@ -248,7 +285,7 @@ pub unsafe fn list_failure(
     status: u32,
     host: Option<String>,
 ) {
-    let Some(api) = Api::of(real) else { return };
+    let Some(api) = Api::cached(real) else { return };
     let ders: Vec<Vec<u8>> = if certs.is_null() {
         Vec::new()
     } else {
@@ -257,52 +294,48 @@ pub unsafe fn list_failure(
             .filter_map(|i| unsafe { api.der_of(*certs.add(i)) })
             .collect()
     };
-    emit(&api, real, status, &ders, sources_of(list), host);
+    emit(api, real, status, &ders, list, host);
 }
 
 /// `gnutls_x509_crt_check_hostname{,2}(cert, host)` said the name does not match.
 ///
 /// # Safety
 /// `cert` is a live certificate of `real`'s library.
-pub unsafe fn hostname_failure(real: *mut c_void, cert: *mut c_void, host: Option<String>) {
-    let Some(api) = Api::of(real) else { return };
-    // SAFETY: per this function's contract.
-    let ders: Vec<Vec<u8>> = unsafe { api.der_of(cert) }.into_iter().collect();
+pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<String>) {
+    let Some(api) = Api::cached(real) else { return };
+    let ders = vec![der];
     emit(
-        &api,
+        api,
         real,
         status::INVALID | status::UNEXPECTED_OWNER,
         &ders,
-        None,
+        std::ptr::null_mut(),
         host,
     );
 }
 
-fn emit(
-    api: &Api,
-    real: *mut c_void,
-    status: u32,
-    ders: &[Vec<u8>],
-    sources: Option<Vec<TrustSource>>,
-    host: Option<String>,
-) {
+/// One record for a failure of `status` on the chain `ders`; `owner` (the
+/// credentials or trust list verified against, or NULL) names the sources.
+fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Option<String>) {
     let summaries: Vec<Option<CertSummary>> = ders.iter().map(|d| CertSummary::from_der(d)).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let located = locate(status, &summaries, now);
     let cert = located.index.and_then(|i| summaries.get(i).cloned().flatten());
-    let sources = sources.map(|list| {
-        list.into_iter()
-            .map(|s| match s {
-                TrustSource::SystemTrust(None) => TrustSource::SystemTrust(compiled_trust_file(real)),
-                other => other,
-            })
-            .collect()
-    });
     let error_text = api.status_text(status);
     let library = api.library();
+    // Read off the library (the loader's lock) before the shim lock is taken.
+    let trust_file = compiled_trust_file(real);
     crate::lock::with_shim_lock(|| {
+        let sources = (!owner.is_null()).then(|| sources_of(owner)).flatten().map(|list| {
+            list.into_iter()
+                .map(|s| match s {
+                    TrustSource::SystemTrust(None) => TrustSource::SystemTrust(trust_file.clone()),
+                    other => other,
+                })
+                .collect()
+        });
         let failure = VerifyFailure {
             error: located.error,
             error_text,
@@ -328,24 +361,26 @@ fn emit(
 fn compiled_trust_file(real: *mut c_void) -> Option<String> {
     static SEEN: Mutex<Vec<(usize, Option<&'static str>)>> = Mutex::new(Vec::new());
     let base = object_base(real)?;
-    if let Some(&(_, found)) = SEEN
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(b, _)| *b == base)
-    {
+    let cached = crate::lock::with_shim_lock(|| {
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter().find(|(b, _)| *b == base).map(|&(_, found)| found)
+    })
+    .flatten();
+    if let Some(found) = cached {
         return found.map(str::to_string);
     }
     let found = read_only_segments(base)
         .into_iter()
-        // SAFETY: each (address, length) is a loaded, readable, read-only
+        // SAFETY: each (address, length) is a loaded, readable, non-writable
         // segment of the library `real` is in, which stays loaded while its
         // function is being observed.
         .find_map(|(addr, len)| compiled_bundle_path(unsafe { std::slice::from_raw_parts(addr as *const u8, len) }));
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if seen.len() < 16 {
-        seen.push((base, found));
-    }
+    crate::lock::with_shim_lock(|| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() < 16 {
+            seen.push((base, found));
+        }
+    });
     found.map(str::to_string)
 }
 
@@ -356,7 +391,9 @@ fn object_base(p: *mut c_void) -> Option<usize> {
     (unsafe { libc::dladdr(p, &mut info) } != 0).then_some(info.dli_fbase as usize)
 }
 
-/// The read-only `PT_LOAD` segments (address, file size) of the object loaded at `base`.
+/// The readable, non-writable `PT_LOAD` segments (address, file size) of the
+/// object loaded at `base` (`.rodata`, or the text segment that holds it
+/// when the library was linked without `-z separate-code`).
 fn read_only_segments(base: usize) -> Vec<(usize, usize)> {
     struct Search {
         base: usize,
@@ -377,7 +414,7 @@ fn read_only_segments(base: usize) -> Vec<(usize, usize)> {
             return 0;
         }
         for h in headers {
-            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_R != 0 && h.p_flags & (libc::PF_W | libc::PF_X) == 0 {
+            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_R != 0 && h.p_flags & libc::PF_W == 0 {
                 search
                     .found
                     .push((info.dlpi_addr as usize + h.p_vaddr as usize, h.p_filesz as usize));
