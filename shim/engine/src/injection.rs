@@ -9,7 +9,10 @@
 //! through the caller's own libcrypto (`d2i_X509`, `X509_STORE_add_cert`),
 //! with OpenSSL's error queue restored, so the program sees exactly the
 //! result it had. Only local CAs, which are in the system bundle, are ever
-//! added; the file itself is never touched.
+//! added; the file itself is never touched. The system bundle itself is
+//! recognised by identity before anything else (it has every local CA), so
+//! loading it, as curl and every `set_default_paths` do, reads nothing and
+//! looks for no local CAs.
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
