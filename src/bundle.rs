@@ -89,9 +89,7 @@ pub fn display_name(name: &x509_parser::x509::X509Name<'_>) -> String {
         .map(|rdn| {
             rdn.iter()
                 .map(|atv| {
-                    let key = x509_parser::objects::oid2abbrev(atv.attr_type(), x509_parser::objects::oid_registry())
-                        .map(str::to_string)
-                        .unwrap_or_else(|_| atv.attr_type().to_id_string());
+                    let key = attribute_key(atv.attr_type());
                     let value = match atv.as_str() {
                         Ok(s) => s.to_string(),
                         Err(_) => attr_value_text(atv.attr_value()),
@@ -103,6 +101,32 @@ pub fn display_name(name: &x509_parser::x509::X509Name<'_>) -> String {
         })
         .collect();
     rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
+}
+
+/// An attribute's name as `x509_parser::objects::oid2abbrev` gives it (else
+/// the OID in dotted form). `oid2abbrev` answers the common attributes from
+/// its own small map before it looks at the OID registry it is handed; the
+/// registry (every X.509 and crypto OID, built on first use: about 200,000
+/// instructions, in every process that names a certificate) is asked only
+/// for the others, which is the same answer without building it for a CN.
+fn attribute_key(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    use x509_parser::oid_registry::*;
+    let common = [
+        (OID_X509_COMMON_NAME, "CN"),
+        (OID_X509_COUNTRY_NAME, "C"),
+        (OID_X509_LOCALITY_NAME, "L"),
+        (OID_X509_STATE_OR_PROVINCE_NAME, "ST"),
+        (OID_X509_ORGANIZATION_NAME, "O"),
+        (OID_X509_ORGANIZATIONAL_UNIT, "OU"),
+        (OID_DOMAIN_COMPONENT, "DC"),
+        (OID_PKCS9_EMAIL_ADDRESS, "Email"),
+    ];
+    if let Some((_, abbrev)) = common.iter().find(|(known, _)| known == oid) {
+        return (*abbrev).to_string();
+    }
+    x509_parser::objects::oid2abbrev(oid, x509_parser::objects::oid_registry())
+        .map(str::to_string)
+        .unwrap_or_else(|_| oid.to_id_string())
 }
 
 fn attr_value_text(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> String {
@@ -376,6 +400,32 @@ pub fn find_system_bundle(config: &Config, is_file: &dyn Fn(&Path) -> bool) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_keys_are_oid2abbrev_s() {
+        use x509_parser::oid_registry::*;
+        let registry = x509_parser::objects::oid_registry();
+        for oid in [
+            OID_X509_COMMON_NAME,
+            OID_X509_COUNTRY_NAME,
+            OID_X509_LOCALITY_NAME,
+            OID_X509_STATE_OR_PROVINCE_NAME,
+            OID_X509_ORGANIZATION_NAME,
+            OID_X509_ORGANIZATIONAL_UNIT,
+            OID_DOMAIN_COMPONENT,
+            OID_PKCS9_EMAIL_ADDRESS,
+            OID_X509_SERIALNUMBER,
+            OID_X509_STREET_ADDRESS,
+            OID_X509_TITLE,
+            OID_X509_DN_QUALIFIER,
+            OID_X509_OBJECT_CLASS,
+        ] {
+            let theirs = x509_parser::objects::oid2abbrev(&oid, registry).unwrap().to_string();
+            assert_eq!(super::attribute_key(&oid), theirs, "{oid}");
+        }
+        let unknown = x509_parser::der_parser::oid!(1.3.6 .1 .4 .1 .99999 .1);
+        assert_eq!(super::attribute_key(&unknown), "1.3.6.1.4.1.99999.1");
+    }
 
     #[test]
     fn garbage_bundles_give_empty_indexes_with_problems() {

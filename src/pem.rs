@@ -82,22 +82,128 @@ pub fn certificates_fast(data: &[u8]) -> Option<Vec<PemItem>> {
         if !ends_line(data, after_end) {
             return None;
         }
-        body.clear();
-        let mut rest = &data[body_start..end];
-        while let Some(i) = memchr::memchr2(b'\n', b'\r', rest) {
-            body.extend_from_slice(&rest[..i]);
-            rest = &rest[i + 1..];
-        }
-        body.extend_from_slice(rest);
-        if body.len() > MAX_SECTION_BASE64 {
-            return None;
-        }
-        let der = base64::engine::general_purpose::STANDARD.decode(&body).ok()?;
+        let lines = &data[body_start..end];
+        let der = match canonical_lines(lines) {
+            Some(der) => der,
+            None => {
+                body.clear();
+                let mut rest = lines;
+                while let Some(i) = memchr::memchr2(b'\n', b'\r', rest) {
+                    body.extend_from_slice(&rest[..i]);
+                    rest = &rest[i + 1..];
+                }
+                body.extend_from_slice(rest);
+                if body.len() > MAX_SECTION_BASE64 {
+                    return None;
+                }
+                base64::engine::general_purpose::STANDARD.decode(&body).ok()?
+            }
+        };
         items.push(PemItem::Certificate(der));
         pos = after_end;
     }
     Some(items)
 }
+
+/// The body of a section as every distribution writes it, decoded in place:
+/// lines of 64 base64 characters and a last one of at most 64, a multiple of
+/// 4, each ended by `\n`, padded canonically, zero trailing bits. That is a
+/// subset of what the strict `STANDARD` decoder of the general path takes,
+/// and the bytes are the same; `None` (anything else: `\r\n`, other line
+/// lengths, white space …) leaves the section to the general path, which
+/// decides as before. No copy of the body, no search for line breaks.
+fn canonical_lines(lines: &[u8]) -> Option<Vec<u8>> {
+    if lines.len() > MAX_SECTION_BASE64 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(lines.len() / 65 * 48 + 48);
+    let mut rest = lines;
+    while rest.len() > 65 && rest[64] == b'\n' {
+        let (line, next) = rest.split_at(64);
+        out.extend_from_slice(&decode_line(line.try_into().ok()?)?);
+        rest = &next[1..];
+    }
+    let last = rest.strip_suffix(b"\n")?;
+    if last.is_empty() || last.len() > 64 || last.len() % 4 != 0 {
+        return None;
+    }
+    let (quads, final_quad) = last.split_at(last.len() - 4);
+    decode_quads(quads, &mut out)?;
+    match *final_quad {
+        [a, b, b'=', b'='] => {
+            let n = decode_quad([a, b, b'A', b'A'])?;
+            // Canonical: the bits after the one byte are zero.
+            (n & 0xffff == 0).then(|| out.push((n >> 16) as u8))?;
+        }
+        [a, b, c, b'='] => {
+            let n = decode_quad([a, b, c, b'A'])?;
+            (n & 0xff == 0).then(|| out.extend_from_slice(&n.to_be_bytes()[1..3]))?;
+        }
+        _ => decode_quads(final_quad, &mut out)?,
+    }
+    Some(out)
+}
+
+/// A full line: 64 characters, 48 bytes, one validity test at the end.
+/// Two quads make six bytes, written as eight (the next pair overwrites the
+/// two spare ones), so the line is 8 wide stores.
+fn decode_line(line: &[u8; 64]) -> Option<[u8; 48]> {
+    let mut bytes = [0u8; 56];
+    let mut bad = 0;
+    for (i, q) in line.chunks_exact(8).enumerate() {
+        let quad = |k: usize| {
+            DECODE[0][usize::from(q[k])]
+                | DECODE[1][usize::from(q[k + 1])]
+                | DECODE[2][usize::from(q[k + 2])]
+                | DECODE[3][usize::from(q[k + 3])]
+        };
+        let (n1, n2) = (quad(0), quad(4));
+        bad |= n1 | n2;
+        let pair = ((u64::from(n1) << 24) | u64::from(n2)) << 16;
+        bytes[6 * i..6 * i + 8].copy_from_slice(&pair.to_be_bytes());
+    }
+    let mut out = [0u8; 48];
+    out.copy_from_slice(&bytes[..48]);
+    (bad & INVALID == 0).then_some(out)
+}
+
+/// Whole quads of base64 characters (no padding) appended as bytes.
+fn decode_quads(quads: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    for q in quads.chunks_exact(4) {
+        let n = decode_quad([q[0], q[1], q[2], q[3]])?;
+        out.extend_from_slice(&n.to_be_bytes()[1..]);
+    }
+    Some(())
+}
+
+/// Four base64 characters as 24 bits; `None` if one is not in the alphabet.
+fn decode_quad(q: [u8; 4]) -> Option<u32> {
+    let n = DECODE[0][usize::from(q[0])]
+        | DECODE[1][usize::from(q[1])]
+        | DECODE[2][usize::from(q[2])]
+        | DECODE[3][usize::from(q[3])];
+    (n & INVALID == 0).then_some(n)
+}
+
+/// Set in every table entry of a byte outside the alphabet.
+const INVALID: u32 = 1 << 31;
+
+/// `DECODE[i][c]`: the 6 bits of character `c` in position `i` of a quad,
+/// already shifted into place, or [`INVALID`].
+static DECODE: [[u32; 256]; 4] = {
+    let mut tables = [[INVALID; 256]; 4];
+    let mut v = 0;
+    while v < 64 {
+        let c = BASE64[v] as usize;
+        let bits = v as u32;
+        tables[0][c] = bits << 18;
+        tables[1][c] = bits << 12;
+        tables[2][c] = bits << 6;
+        tables[3][c] = bits;
+        v += 1;
+    }
+    tables
+};
 
 /// The first `i >= from` where a line (as the reference reader splits lines:
 /// at `\n` and at `\r`) starts with `prefix`.
@@ -204,6 +310,72 @@ mod tests {
                 None => assert!(!fast, "the fast path declined {text:?}"),
             }
         }
+    }
+
+    /// The in-place decoder of canonical lines takes a subset of what the
+    /// strict decoder takes, and gives the same bytes.
+    #[test]
+    fn canonical_lines_decode_as_the_strict_decoder_or_decline() {
+        let strict = |lines: &[u8]| {
+            let joined: Vec<u8> = lines.iter().copied().filter(|&b| b != b'\n' && b != b'\r').collect();
+            base64::engine::general_purpose::STANDARD.decode(joined).ok()
+        };
+        let mut taken = 0;
+        for len in 0..300usize {
+            let der: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+            let pem = encode_certificate(&der);
+            let body = &pem[28..pem.len() - 26]; // between the BEGIN and the END line
+            let mut variants: Vec<Vec<u8>> = vec![body.to_vec()];
+            variants.push(
+                String::from_utf8(body.to_vec())
+                    .unwrap()
+                    .replace('\n', "\r\n")
+                    .into_bytes(),
+            );
+            variants.push(body.iter().copied().filter(|&b| b != b'\n').chain([b'\n']).collect());
+            for (i, c) in [
+                (0usize, b'*'),
+                (body.len() / 2, b' '),
+                (body.len().saturating_sub(2), b'B'),
+            ] {
+                let mut v = body.to_vec();
+                if i < v.len() {
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+            if body.len() > 3 {
+                let mut v = body.to_vec();
+                v.remove(body.len() - 2); // an odd last line
+                variants.push(v);
+            }
+            for v in &variants {
+                if let Some(bytes) = canonical_lines(v) {
+                    assert_eq!(Some(bytes), strict(v), "len {len}: {:?}", String::from_utf8_lossy(v));
+                    taken += 1;
+                }
+            }
+            if len > 0 {
+                assert_eq!(canonical_lines(body).as_deref(), Some(der.as_slice()), "len {len}");
+            }
+        }
+        assert!(taken >= 299, "{taken}");
+        // Non-zero trailing bits, padding inside: declined (the strict decoder refuses them too).
+        for bad in [
+            &b"QR==\n"[..],
+            b"QUF=\n",
+            b"QUJ=\n",
+            b"QQ==QUFB\n",
+            b"=AAA\n",
+            b"QQ=A\n",
+            b"\n",
+            b"",
+        ] {
+            assert_eq!(canonical_lines(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(canonical_lines(b"QQ==\n").as_deref(), Some(&b"A"[..]));
+        assert_eq!(canonical_lines(b"QUI=\n").as_deref(), Some(&b"AB"[..]));
+        assert_eq!(canonical_lines(b"QUJD\n").as_deref(), Some(&b"ABC"[..]));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! through the caller's own libcrypto (`d2i_X509`, `X509_STORE_add_cert`),
 //! with OpenSSL's error queue restored, so the program sees exactly the
 //! result it had. Only local CAs, which are in the system bundle, are ever
-//! added; the file itself is never touched.
+//! added; the file itself is never touched. The system bundle itself is
+//! recognised by identity before anything else (it has every local CA), so
+//! loading it, as curl and every `set_default_paths` do, reads nothing and
+//! looks for no local CAs.
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -66,20 +69,18 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     if let Some(judged) = JUDGED.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return Some(judged.clone());
     }
-    let local = LOCAL.get_or_init(discover);
-    // The system bundle itself (OpenSSL's default file on most systems) has
-    // every local CA by definition: no need to read it again.
-    let is_system_bundle = || {
-        state
-            .bundle_stat
-            .get()
-            .and_then(|st| st.as_ref())
-            .is_some_and(|b| b.st_dev == st.st_dev && b.st_ino == st.st_ino)
-    };
-    let judged = Arc::new(if local.is_empty() || is_system_bundle() {
+    // The system bundle itself (OpenSSL's default file on most systems, and
+    // what curl and every `set_default_paths` load) has every local CA by
+    // definition: nothing to read, and no local CAs to look for.
+    let judged = Arc::new(if is_system_bundle(&st) {
         Judged { add: Vec::new() }
     } else {
-        judge_file(path, local)
+        let local = LOCAL.get_or_init(discover);
+        if local.is_empty() {
+            Judged { add: Vec::new() }
+        } else {
+            judge_file(path, local)
+        }
     });
     let mut map = JUDGED.lock().unwrap_or_else(|e| e.into_inner());
     if map.len() >= JUDGED_LIMIT {
@@ -87,6 +88,26 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     }
     map.insert(id, judged.clone());
     Some(judged)
+}
+
+/// The system bundle's device and inode: those of the file the index was
+/// read from once it has been, else of the file it will be read from
+/// (`find_system_bundle`, as `Shim::bundle` finds it), without reading it.
+static SYSTEM_BUNDLE_ID: OnceLock<Option<(u64, u64)>> = OnceLock::new();
+
+/// Whether `st` is the system bundle itself, by identity (device and inode,
+/// so through any symbolic link: `/usr/lib/ssl/cert.pem`).
+fn is_system_bundle(st: &libc::stat) -> bool {
+    let state = shim();
+    let id = match state.bundle_stat.get() {
+        Some(read) => read.as_ref().map(|b| (b.st_dev, b.st_ino)),
+        None => *SYSTEM_BUNDLE_ID.get_or_init(|| {
+            cafix::bundle::find_system_bundle(&state.config, &|p| sys::is_nonempty_file(p))
+                .and_then(|path| sys::stat(&path))
+                .map(|b| (b.st_dev, b.st_ino))
+        }),
+    };
+    id == Some((st.st_dev, st.st_ino))
 }
 
 fn judge_file(path: &Path, local: &'static LocalCas) -> Judged {

@@ -6,8 +6,10 @@
 //! binds every caller to them (and they jump here), whichever OpenSSL symbol version it asked for (an
 //! unversioned definition satisfies a versioned reference). Each hook learns
 //! its caller's return address (see `hooks/openssl.rs`), and here:
-//! 1. `dladdr` names the object the call came from (libssl.so.1.1, Python's
-//!    `_ssl` module, libcrypto itself, the program …);
+//! 1. the loaded object whose segments hold the return address is the
+//!    object the call came from (libssl.so.1.1, Python's `_ssl` module,
+//!    libcrypto itself, the program …), named as `dladdr` names it but found
+//!    with one `dl_iterate_phdr` walk ([`object_of`]);
 //! 2. `dlopen(that object, RTLD_NOLOAD)` + `dlsym(handle, name)` searches that
 //!    object and *its own* dependencies — the libcrypto it was linked with,
 //!    even when it was `dlopen`ed `RTLD_LOCAL` (where `RTLD_NEXT` cannot see);
@@ -272,9 +274,11 @@ fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
     if p.is_null() {
         return false;
     }
-    let base = object_base(p);
-    base == object_base(own_stub as *mut c_void)
-        || crate::front::front().is_some_and(|front| base == object_base(front.anchor as *mut c_void))
+    // One walk of the loaded objects for all three addresses.
+    let front = crate::front::front();
+    let anchor = front.map_or(0, |front| front.anchor);
+    let [base, engine, front_base] = object_bases([p as usize, own_stub as usize, anchor]);
+    base == engine || (front.is_some() && base == front_base)
 }
 
 /// Whether `a` and `b` lie in the same loaded object (a call from inside
@@ -285,29 +289,185 @@ pub fn same_object(a: *const c_void, b: *mut c_void) -> bool {
 }
 
 fn object_base(p: *mut c_void) -> usize {
-    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr accepts any address.
-    if unsafe { libc::dladdr(p, &mut info) } == 0 {
-        return 0;
-    }
-    info.dli_fbase as usize
+    let [base] = object_bases([p as usize]);
+    base
 }
 
-/// The file name of the loaded object containing `addr`.
+/// The file name of the loaded object containing `addr`, as `dladdr` names
+/// it: the loader's name of the object, `argv[0]` for the main program.
 pub fn object_of(addr: *const c_void) -> Option<std::ffi::CString> {
-    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr accepts any address.
-    if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
-        return None;
+    let mut query = NameQuery {
+        addr: addr as usize,
+        seen: 0,
+        found: None,
+    };
+    // SAFETY: the callback only reads the info glibc hands it and writes our
+    // local; it neither loads nor unloads anything.
+    unsafe { libc::dl_iterate_phdr(Some(name_of_containing), &mut query as *mut NameQuery as *mut c_void) };
+    match query.found? {
+        Found::Named(name) => Some(name),
+        // dladdr gives the main program's `argv[0]` (glibc's `_dl_argv[0]`).
+        Found::MainProgram => {
+            use std::os::unix::ffi::OsStringExt;
+            let argv0 = std::env::args_os().next()?.into_vec();
+            std::ffi::CString::new(argv0)
+                .ok()
+                .filter(|name| !name.as_bytes().is_empty())
+        }
     }
-    // SAFETY: dli_fname is a NUL-terminated string owned by the loader; copied at once.
-    let name = unsafe { CStr::from_ptr(info.dli_fname) };
-    if name.to_bytes().is_empty() {
-        return None;
+}
+
+// Which object an address lies in, without `dladdr`: glibc's `dladdr` finds
+// the object by its `PT_LOAD` segments (`_dl_find_dso_for_object`) and then
+// scans the object's whole symbol table for the nearest symbol, which is
+// what made it expensive (~200,000 instructions in libcrypto.so.3, for every
+// hooked function's first call). Only the object is needed here, so one
+// `dl_iterate_phdr` walk over the segments answers, for a few instructions
+// per loaded object, with the same object and the same name.
+
+/// The lowest loaded address of the object that contains each address (0:
+/// in no loaded object), in one walk; two addresses are in the same object
+/// when their bases are equal.
+fn object_bases<const N: usize>(addrs: [usize; N]) -> [usize; N] {
+    let mut query = BaseQuery { addrs, bases: [0; N] };
+    // SAFETY: the callback only reads the info glibc hands it and writes our
+    // local; it neither loads nor unloads anything.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(bases_of_containing::<N>),
+            &mut query as *mut BaseQuery<N> as *mut c_void,
+        )
+    };
+    query.bases
+}
+
+struct BaseQuery<const N: usize> {
+    addrs: [usize; N],
+    bases: [usize; N],
+}
+
+enum Found {
+    Named(std::ffi::CString),
+    MainProgram,
+}
+
+struct NameQuery {
+    addr: usize,
+    /// Objects visited so far: the first one is the main program.
+    seen: usize,
+    found: Option<Found>,
+}
+
+/// The `PT_LOAD` segments of the object `info` describes, as address ranges.
+///
+/// # Safety
+/// `info` is what glibc handed a `dl_iterate_phdr` callback.
+unsafe fn load_segments(info: &libc::dl_phdr_info) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let phdrs: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
+        &[]
+    } else {
+        // SAFETY: glibc's `dlpi_phdr` points at `dlpi_phnum` program headers
+        // of a loaded object, which stays loaded during the walk.
+        unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
+    };
+    let bias = info.dlpi_addr as usize;
+    phdrs.iter().filter(|ph| ph.p_type == libc::PT_LOAD).map(move |ph| {
+        let start = bias.wrapping_add(ph.p_vaddr as usize);
+        (start, start.wrapping_add(ph.p_memsz as usize))
+    })
+}
+
+unsafe extern "C" fn bases_of_containing<const N: usize>(
+    info: *mut libc::dl_phdr_info,
+    _size: usize,
+    out: *mut c_void,
+) -> libc::c_int {
+    // SAFETY: glibc passes a valid dl_phdr_info; `out` is our BaseQuery<N>.
+    let (info, query) = unsafe { (&*info, &mut *(out as *mut BaseQuery<N>)) };
+    // SAFETY: `info` came from glibc's walk.
+    let lowest = unsafe { load_segments(info) }
+        .map(|(start, _)| start)
+        .min()
+        .unwrap_or(0);
+    // SAFETY: as above.
+    for (start, end) in unsafe { load_segments(info) } {
+        for (addr, base) in query.addrs.iter().zip(query.bases.iter_mut()) {
+            if *base == 0 && (start..end).contains(addr) {
+                *base = lowest;
+            }
+        }
     }
-    Some(name.to_owned())
+    // Stop once every address has its object.
+    libc::c_int::from(query.bases.iter().all(|&b| b != 0))
+}
+
+unsafe extern "C" fn name_of_containing(info: *mut libc::dl_phdr_info, _size: usize, out: *mut c_void) -> libc::c_int {
+    // SAFETY: glibc passes a valid dl_phdr_info; `out` is our NameQuery.
+    let (info, query) = unsafe { (&*info, &mut *(out as *mut NameQuery)) };
+    let main_program = query.seen == 0;
+    query.seen += 1;
+    // SAFETY: `info` came from glibc's walk.
+    if !unsafe { load_segments(info) }.any(|(start, end)| (start..end).contains(&query.addr)) {
+        return 0;
+    }
+    let name = if info.dlpi_name.is_null() {
+        c"".to_owned()
+    } else {
+        // SAFETY: dlpi_name is a NUL-terminated string owned by the loader; copied at once.
+        unsafe { CStr::from_ptr(info.dlpi_name) }.to_owned()
+    };
+    query.found = if !name.as_bytes().is_empty() {
+        Some(Found::Named(name))
+    } else if main_program {
+        Some(Found::MainProgram)
+    } else {
+        None
+    };
+    1
+}
+
+#[cfg(test)]
+mod object_lookup_tests {
+    use std::ffi::{c_void, CStr, CString};
+
+    /// What `dladdr` says: the name (`None` when empty) and the base.
+    fn dladdr(addr: *const c_void) -> (Option<CString>, usize) {
+        // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
+        let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+        // SAFETY: dladdr accepts any address.
+        if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
+            return (None, 0);
+        }
+        // SAFETY: a NUL-terminated string owned by the loader.
+        let name = unsafe { CStr::from_ptr(info.dli_fname) }.to_owned();
+        ((!name.as_bytes().is_empty()).then_some(name), info.dli_fbase as usize)
+    }
+
+    #[test]
+    fn the_segment_walk_finds_what_dladdr_finds() {
+        let on_stack = 0u8;
+        let addrs: [*const c_void; 7] = [
+            libc::strlen as *const c_void,           // libc
+            libc::dl_iterate_phdr as *const c_void,  // libc too
+            super::object_of as *const c_void,       // this test program (the main program)
+            dladdr as *const c_void,                 // the same object
+            std::ptr::null(),                        // nothing
+            &on_stack as *const u8 as *const c_void, // the stack: in no object
+            libc::dlopen as *const c_void,
+        ];
+        for &a in &addrs {
+            assert_eq!(super::object_of(a), dladdr(a).0, "name of {a:?}");
+        }
+        assert!(super::object_of(libc::strlen as *const c_void).is_some());
+        assert_eq!(super::object_base(std::ptr::null_mut()), 0);
+        for &a in &addrs {
+            for &b in &addrs {
+                let same = super::object_base(a as *mut c_void) == super::object_base(b as *mut c_void);
+                let (_, base_a) = dladdr(a);
+                assert_eq!(same, base_a == dladdr(b).1, "{a:?} and {b:?}");
+            }
+        }
+    }
 }
 
 /// `dlsym` in the scope of an already loaded object (never loads anything).

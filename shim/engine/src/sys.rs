@@ -125,11 +125,18 @@ fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
     if st.st_size as u64 > max as u64 {
         return Err(format!("larger than {max} bytes"));
     }
-    let mut out = Vec::with_capacity(st.st_size as usize);
-    let mut chunk = [0u8; 16384];
+    // Straight into the buffer (no bounce buffer, no copy): room for the
+    // size fstat said and one byte more, so the end is seen without growing.
+    let mut out: Vec<u8> = Vec::with_capacity(st.st_size as usize + 1);
     loop {
-        // SAFETY: reading into a local buffer of the given length.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if out.len() == out.capacity() {
+            out.reserve(16384); // the file grew since fstat
+        }
+        // Never more than one byte past `max`: enough to tell it was larger.
+        let room = out.capacity().min(max.saturating_add(1)) - out.len();
+        let spare = &mut out.spare_capacity_mut()[..room];
+        // SAFETY: reading at most `room` bytes into the vector's spare capacity.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), room) };
         if n < 0 {
             let err = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::Interrupted {
@@ -140,7 +147,8 @@ fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
         if n == 0 {
             return Ok(out);
         }
-        out.extend_from_slice(&chunk[..n as usize]);
+        // SAFETY: read initialised the first `n` (≤ `room`) bytes of the spare capacity.
+        unsafe { out.set_len(out.len() + n as usize) };
         if out.len() > max {
             return Err(format!("larger than {max} bytes"));
         }

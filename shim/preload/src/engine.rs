@@ -157,7 +157,12 @@ extern "C" fn finish_load_before_fork() {
 unsafe extern "C" fn dlsym_next(name: *const c_char) -> *mut c_void {
     // SAFETY: the engine passes a NUL-terminated name; RTLD_NEXT is relative
     // to this object, which is the point.
-    unsafe { libc::dlsym(libc::RTLD_NEXT, name) }
+    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name) };
+    // Not a tail call: dlsym takes "next" relative to the object its return
+    // address is in, which must be this one, not the engine that called here
+    // (from the engine RTLD_NEXT finds no libcrypto, and the engine falls
+    // back to asking every loaded object).
+    core::hint::black_box(next)
 }
 
 /// The path of the engine: libcafix.so's directory + the engine's name, in `buf`.
