@@ -284,11 +284,12 @@ fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
 /// Whether `a` and `b` lie in the same loaded object (a call from inside
 /// the library that defines `b`).
 pub fn same_object(a: *const c_void, b: *mut c_void) -> bool {
-    let base = object_base(b);
-    base != 0 && object_base(a as *mut c_void) == base
+    let [base_a, base_b] = object_bases([a as usize, b as usize]);
+    base_b != 0 && base_a == base_b
 }
 
-fn object_base(p: *mut c_void) -> usize {
+/// The load address of the object containing `p` (0: none).
+pub(crate) fn object_base(p: *mut c_void) -> usize {
     let [base] = object_bases([p as usize]);
     base
 }

@@ -385,10 +385,7 @@ fn compiled_trust_file(real: *mut c_void) -> Option<String> {
 }
 
 fn object_base(p: *mut c_void) -> Option<usize> {
-    // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr accepts any address.
-    (unsafe { libc::dladdr(p, &mut info) } != 0).then_some(info.dli_fbase as usize)
+    Some(libcrypto::object_base(p)).filter(|&b| b != 0)
 }
 
 /// The readable, non-writable `PT_LOAD` segments (address, file size) of the
