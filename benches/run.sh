@@ -4,14 +4,16 @@
 #
 #   benches/run.sh            # 7 rounds of everything (31 of procs.sh, 100 of the handshakes; about 15 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
+#   SECTIONS=gnutls benches/run.sh    # only the named sections (comma-separated):
+#                                     # stat spawn firstmiss verify procs handshake gnutls
 #
 # Every comparison runs its variants interleaved in ONE run (A B, then B A,
 # ... for ROUNDS rounds), each variant a fresh process that times its own
 # loop with clock_gettime; the table shows the median of the rounds, the
 # ratio of the medians and, as the noise, the range of the per-round ratios.
 # Children run with an empty environment (`env -i PATH=...`): no SSL_CERT_*,
-# no CAFIX_*. Needs root, cc, libssl-dev and openssl; valgrind (instruction
-# counts), hyperfine and unshare are used when present.
+# no CAFIX_*. Needs root, cc, libssl-dev, libgnutls28-dev and openssl;
+# valgrind (instruction counts), hyperfine and unshare are used when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,6 +24,10 @@ PROCS_ROUNDS=${PROCS_ROUNDS:-$((4 * ROUNDS + 3))}
 # One verified handshake per process: three variants a round, 100 rounds.
 HS_ROUNDS=${HS_ROUNDS:-100}
 QUICK=${QUICK:-0}
+# GnuTLS credentials + verify: three variants a round (off, on, off again), one process each.
+GT_ROUNDS=${GT_ROUNDS:-$((2 * ROUNDS + 1))}
+SECTIONS=${SECTIONS:-all}
+want() { [ "$SECTIONS" = all ] || [[ ",$SECTIONS," == *",$1,"* ]]; }
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/bin" "$W/res"
@@ -35,13 +41,14 @@ clean() { env -i "$PATHVAR" "$@"; }
 say "building libcafix.so, libcafix_engine.so and the bundle_index bench (release)..."
 cargo build --release -p cafix-engine >&2
 cargo build --release --manifest-path shim/preload/Cargo.toml --target-dir target >&2
-cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2
+if want firstmiss; then cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2; fi
 SO=$ROOT/target/release/libcafix.so
 for p in stat_loop spawn_true first_miss alternate; do
     cc -O2 -Wall -o "$W/bin/$p" "benches/$p.c"
 done
 cc -O2 -Wall -o "$W/bin/verify_loop" benches/verify_loop.c -lcrypto
 cc -O2 -Wall -o "$W/bin/tls_client" benches/tls_client.c -lssl -lcrypto
+cc -O2 -Wall -o "$W/bin/gnutls_verify_loop" benches/gnutls_verify_loop.c $(pkg-config --cflags --libs gnutls)
 # A reference preload for the start-up decomposition: an empty object.
 echo 'void cafix_bench_empty(void) {}' >"$W/empty.c"
 cc -O2 -shared -fPIC -o "$W/libempty.so" "$W/empty.c"
@@ -82,7 +89,8 @@ order() { if (( $1 % 2 )); then echo "$2 $3"; else echo "$3 $2"; fi; }
     for so in "$SO" "${SO%/*}/libcafix_engine.so"; do
         echo "${so##*/} $(stat -c %s "$so") bytes, NEEDED: $(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
     done
-    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh); quick $QUICK"
+    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh, $GT_ROUNDS for GnuTLS); quick $QUICK; sections $SECTIONS"
+    echo "GnuTLS $(pkg-config --modversion gnutls) ($(readlink -f "$(gcc -print-file-name=libgnutls.so)"))"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$W/machine"
 cat "$W/machine" >&2
@@ -92,7 +100,11 @@ cat "$W/machine" >&2
     echo "|---|---|---|---|---|---|---|"
 } >"$TABLE"
 
+BUNDLE=/etc/ssl/certs/ca-certificates.crt
+TD=/usr/local/ssl/certs # a trust directory (locations.rs) that does not exist here
+
 # ---- 1. hook fast path -------------------------------------------------------
+if want stat; then
 say "1. stat / fopen on unrelated paths..."
 EXISTING=/usr/lib/os-release
 MISSING=/usr/share/doc/cafix-bench/no-such-file
@@ -121,8 +133,10 @@ pair_row "\`fopen\`+\`fclose\` of an existing unrelated file, ns/call" ns fopen.
 for m in hashmiss pemmiss; do
     row "  information: \`stat()\` of a missing trust-shaped path in no trust location (${P1[$m]}), ns/call" "$(med "$m.off") ns" "$(med "$m.on") ns" "$(ratio "$m.on" "$m.off")×" "$(spread "$m.on" "$m.off")" "" "(slow path by design)"
 done
+fi # stat
 
 # ---- 2. process start --------------------------------------------------------
+if want spawn; then
 say "2. /bin/true start..."
 NSPAWN=$(n 2000)
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -150,17 +164,17 @@ if command -v hyperfine >/dev/null && command -v python3 >/dev/null; then
         row "hyperfine -N: \`env -i [LD_PRELOAD=…] /bin/true\` (env's own exec in both), µs median" "$hoff µs" "$hon µs" "$h×" "(one run each)" "" "(+$(awk -v a="$hon" -v b="$hoff" 'BEGIN {printf "%.0f", a-b}') µs)"
     fi
 fi
+fi # spawn
 
 # ---- 3. first miss -----------------------------------------------------------
+if want firstmiss; then
 say "3. first miss..."
-BUNDLE=/etc/ssl/certs/ca-certificates.crt
 mkdir -p "$W/split"
 awk -v d="$W/split" '/-----BEGIN CERTIFICATE-----/ {n++} n {print > (d "/" n ".pem")}' "$BUNDLE"
 for f in "$W"/split/*.pem; do openssl x509 -subject_hash -noout -in "$f"; done >"$W/hashes"
 H1=4042bcee # ISRG Root X1
 grep -qx "$H1" "$W/hashes" || H1=$(head -1 "$W/hashes")
 H2=$(grep -vx "$H1" "$W/hashes" | tail -1)
-TD=/usr/local/ssl/certs # a trust directory (locations.rs) that does not exist here
 [ ! -e "$TD/$H1.0" ] && [ ! -e "$TD/$H2.0" ] || { say "$TD has $H1.0 or $H2.0: pick another directory"; exit 1; }
 for ((r = 1; r <= ROUNDS; r++)); do
     read -r first again other < <(clean LD_PRELOAD="$SO" "$B/first_miss" "$TD/$H1.0" "$TD/$H2.0")
@@ -175,10 +189,13 @@ row "\`BundleIndex::parse\` of $BUNDLE ($NCERT certificates): the full parse as 
 row "first miss in the shim: \`stat($TD/$H1.0)\` (engine load + state + bundle read + index + the served certificate's parse), µs" "" "$(med miss.first) µs" "" "$(sort -g "$W/res/miss.first" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%s–%s", lo, hi}') µs" "≤ 1000 µs" "$(awk -v p="$(med miss.first)" 'BEGIN {print (p <= 1000) ? "met" : "**missed**"}')"
 row "  the same path again (cached), µs" "" "$(med miss.again) µs" "" "" "" ""
 row "  another hash \`$H2.0\`, first time (index built), µs" "" "$(med miss.other) µs" "" "" "" ""
+fi # firstmiss
 
-# ---- 4. new store + verify ---------------------------------------------------
-say "4. X509_STORE + verify..."
+# ---- the test chain (sections 4, 6 and 7) ---------------------------------------
+# RSA-2048 root -> intermediate -> leaf (bench.cafix.test); in_a runs a
+# command with the root in the system bundle.
 P=$W/pki
+if want verify || want handshake || want gnutls; then
 mkdir -p "$P/hashdir" "$P/sslcerts"
 cat >"$P/ext.cnf" <<'EOF'
 [req]
@@ -214,7 +231,6 @@ EOF
 RH=$(openssl x509 -subject_hash -noout -in "$P/root.pem")
 cp "$P/root.pem" "$P/hashdir/$RH.0"
 cat "$BUNDLE" "$P/root.pem" >"$P/sslcerts/ca-certificates.crt"
-[ ! -e "$TD/$RH.0" ]
 # (a) needs the test root in the system bundle: a private mount namespace
 # with the augmented bundle bound over /etc/ssl/certs (only this process
 # tree sees it), else CAFIX_BUNDLE.
@@ -228,9 +244,15 @@ else
     A_HOW="CAFIX_BUNDLE=<bundle + test root> (no unshare)"
     in_a() { env -i "$PATHVAR" CAFIX_BUNDLE="$P/sslcerts/ca-certificates.crt" "$@"; }
 fi
+fi # the test chain
+V=("$P/leaf.pem" "$P/inter.pem")
+
+# ---- 4. new store + verify ---------------------------------------------------
+if want verify; then
+say "4. X509_STORE + verify..."
+[ ! -e "$TD/$RH.0" ]
 ND=$(n 2000)
 NF=$(( $(n 400) / 10 ))
-V=("$P/leaf.pem" "$P/inter.pem")
 verify() { # variant iterations
     case $1 in
         a) in_a LD_PRELOAD="$SO" "$B/verify_loop" dir "$TD" "${V[@]}" "$2" 2>>"$W/a.stderr" || { cat "$W/a.stderr" >&2; exit 1; } ;;
@@ -256,8 +278,11 @@ r=$(ratio verify.a verify.b); s=$(spread verify.a verify.b)
 row "(a) the same, root served by the shim from the bundle ($TD missing), µs/iteration" "" "$(med verify.a) µs" "**$r× (a)/(b)**" "$s" "≤ 1.3" "$(verdict "$r" 1.3 "$s")"
 row "(c) new store + whole bundle (\`X509_STORE_load_locations\`) + verify, no shim, µs/iteration" "$(med verify.c) µs" "" "$(ratio verify.c verify.b)× (c)/(b)" "$(spread verify.c verify.b)" "" "(≈70× before)"
 pair_row "(b) with vs without the shim preloaded (OpenSSL hooks' overhead), µs/iteration" µs verify.b verify.bs 1.02
+fi # verify
 
 # ---- 5. system-wide preload --------------------------------------------------
+PRELOAD_HOW=
+if want procs; then
 say "5. 1000 short processes..."
 procs() { # extra env assignments...
     local t0 t1
@@ -283,7 +308,6 @@ row "  reference: an empty preloaded object, ms" "$(med procs.off) ms" "$(med pr
 # file exists, a copy plus libcafix.so is bound over it; if not (it cannot be
 # bound over), a copy of /etc is bound over /etc and the file is created and
 # removed in the copy between rounds. Nothing outside the namespace changes.
-PRELOAD_HOW=
 if unshare -m --propagation private true 2>/dev/null; then
     cat >"$W/preload_inner.sh" <<'EOF'
 set -euo pipefail
@@ -317,6 +341,7 @@ EOF
         while read -r a b; do rec sys.off "$a"; rec sys.on "$b"; done
     pair_row "\`benches/procs.sh\` with libcafix.so in /etc/ld.so.preload (private mount namespace), ms" ms sys.off sys.on 1.05
 fi
+fi # procs
 
 # ---- 6. a healthy machine: one verified handshake per process ---------------
 # A complete hash directory (`openssl rehash`, the test root included) and a
@@ -331,7 +356,7 @@ fi
 # no bundle, which is the most an on-disk index consulted by the front
 # could save.
 HS_HOW=
-if unshare -m --propagation private true 2>/dev/null; then
+if want handshake && unshare -m --propagation private true 2>/dev/null; then
     say "6. healthy machine: one verified handshake per process ($HS_ROUNDS rounds)..."
     PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
     HS_PORT=$((20000 + RANDOM % 20000))
@@ -403,6 +428,63 @@ EOF
     done
 fi
 
+# ---- 7. GnuTLS: new credentials + system trust + verify ----------------------
+# benches/gnutls_verify_loop.c verify, per iteration: new credentials,
+# gnutls_certificate_set_x509_system_trust (GnuTLS parses the whole system
+# bundle, as wget does for every connection), the leaf + intermediate
+# verified for bench.cafix.test through the credentials' trust list
+# (gnutls_x509_trust_list_verify_crt2, what gnutls_certificate_verify_peers2
+# does after a handshake), everything freed. The root must be in the bundle
+# GnuTLS trusts (/etc/ssl/certs/ca-certificates.crt, compiled in): in_a's
+# namespace (GnuTLS reads no CAFIX_BUNDLE, so without unshare the section is
+# skipped). libcafix.so's GnuTLS hooks only observe; this is what observing
+# costs. For information, two GnuTLS loops that call no hooked function:
+# crt-verify (gnutls_x509_crt_verify, which reaches hooked functions through
+# libgnutls's own PLT: the engine is loaded) and parse (gnutls_x509_crt_import:
+# no hook reached, the engine never loaded). Variants off / on (LD_PRELOAD),
+# one process each, alternating, GT_ROUNDS rounds.
+GT_HOW=
+if want gnutls; then
+if unshare -m --propagation private true 2>/dev/null; then
+    say "7. GnuTLS: new credentials + system trust + verify ($GT_ROUNDS rounds)..."
+    G=("$P/leaf.pem" "$P/inter.pem" bench.cafix.test)
+    declare -A NG=([verify]=$(n 60) [crt-verify]=$(n 2000) [parse]=$(n 5000))
+    gt() { # off|on mode: µs per iteration; whether the engine was loaded goes to $W/gt-engine.<variant>.<mode>
+        local pre=() out
+        if [ "$1" = on ]; then pre=(LD_PRELOAD="$SO"); fi
+        out=$(in_a "${pre[@]}" "$B/gnutls_verify_loop" "$2" "${G[@]}" "${NG[$2]}" 2>"$W/gt.stderr") ||
+            { say "gnutls_verify_loop $2 ($1) failed:"; cat "$W/gt.stderr" >&2; exit 1; }
+        sed -n 's/^libcafix_engine.so loaded: //p' "$W/gt.stderr" >"$W/gt-engine.$1.$2"
+        grep -v '^libcafix_engine.so loaded: ' "$W/gt.stderr" >>"$W/gt-$1.log" || true
+        echo "$out"
+    }
+    # verify: off, on and off2, a second run of the same program without
+    # the shim, whose ratio to off is the noise of the measure (A/A).
+    for ((r = 1; r <= GT_ROUNDS; r++)); do
+        rot=(off on off2)
+        for ((i = 0; i < 3; i++)); do
+            v=${rot[(i + r) % 3]}
+            t=$(gt "$v" verify)
+            rec "gnutls.verify.$v" "$t"
+        done
+        for m in crt-verify parse; do
+            for v in $(order "$r" off on); do
+                t=$(gt "$v" "$m")
+                rec "gnutls.$m.$v" "$t"
+            done
+        done
+    done
+    pair_row "GnuTLS: new credentials + \`gnutls_certificate_set_x509_system_trust\` + \`gnutls_x509_trust_list_verify_crt2\` of leaf + intermediate (root in the bundle), µs/iteration" µs gnutls.verify.off gnutls.verify.on 1.02
+    row "  control: the same without the shim again (variant off2), µs/iteration" "$(med gnutls.verify.off) µs" "$(med gnutls.verify.off2) µs" "$(ratio gnutls.verify.off2 gnutls.verify.off)×" "$(spread gnutls.verify.off2 gnutls.verify.off)" "" "(A/A: the noise of the ratio)"
+    row "  with the shim vs that second variant, µs/iteration" "$(med gnutls.verify.off2) µs" "$(med gnutls.verify.on) µs" "$(ratio gnutls.verify.on gnutls.verify.off2)×" "$(spread gnutls.verify.on gnutls.verify.off2)" "" ""
+    row "  information: \`gnutls_x509_crt_verify\` (not hooked; reaches hooked functions inside libgnutls), µs/iteration" "$(med gnutls.crt-verify.off) µs" "$(med gnutls.crt-verify.on) µs" "$(ratio gnutls.crt-verify.on gnutls.crt-verify.off)×" "$(spread gnutls.crt-verify.on gnutls.crt-verify.off)" "" "(engine loaded: $(cat "$W/gt-engine.on.crt-verify"))"
+    row "  information: \`gnutls_x509_crt_import\` of the leaf only (no hooked function reached), µs/iteration" "$(med gnutls.parse.off) µs" "$(med gnutls.parse.on) µs" "$(ratio gnutls.parse.on gnutls.parse.off)×" "$(spread gnutls.parse.on gnutls.parse.off)" "" "(engine loaded: $(cat "$W/gt-engine.on.parse"))"
+    GT_HOW="$A_HOW; GnuTLS $(pkg-config --modversion gnutls); iterations verify ${NG[verify]}, crt-verify ${NG[crt-verify]}, parse ${NG[parse]} per process (+ N/10 + 1 warm-up); engine loaded with libcafix.so: verify $(cat "$W/gt-engine.on.verify"), crt-verify $(cat "$W/gt-engine.on.crt-verify"), parse $(cat "$W/gt-engine.on.parse"); cafix's lines at the default level in the $((3 * GT_ROUNDS)) processes with libcafix.so: $(grep -c . "$W/gt-on.log" 2>/dev/null || true)"
+else
+    say "7. GnuTLS: skipped (needs unshare: the test root must be in GnuTLS's compiled-in bundle)"
+fi
+fi # gnutls
+
 # ---- instruction counts (deterministic) --------------------------------------
 CG=$W/cg.md
 if command -v valgrind >/dev/null; then
@@ -424,20 +506,43 @@ if command -v valgrind >/dev/null; then
     {
         echo "| instructions (user space, callgrind) | without shim | with shim | difference | ratio |"
         echo "|---|---|---|---|---|"
-        for m in stat statmiss fopen hashmiss pemmiss; do
+        if want stat; then for m in stat statmiss fopen hashmiss pemmiss; do
             a=$(per ir 100000 200000 "$B/stat_loop" "${M1[$m]}" "${P1[$m]}")
             b=$(per ir 100000 200000 LD_PRELOAD="$SO" "$B/stat_loop" "${M1[$m]}" "${P1[$m]}")
             echo "| \`stat_loop ${M1[$m]} ${P1[$m]}\`, per call | $a | $b | +$((b - a)) | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", b/a}')× |"
-        done
+        done; fi
+        if want spawn || want gnutls; then
         a=$(ir /bin/true); b=$(ir LD_PRELOAD="$SO" /bin/true)
         e=$(ir LD_PRELOAD="$W/libempty.so" /bin/true)
         echo "| \`/bin/true\`, whole process (ld.so included) | $a | $b | +$((b - a)) | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", b/a}')× |"
         echo "|   reference: an empty preloaded object | $a | $e | +$((e - a)) | $(awk -v a="$a" -v b="$e" 'BEGIN {printf "%.2f", b/a}')× |"
+        fi
+        if want verify; then
         b1=$(per ir 100 200 "$B/verify_loop" dir "$P/hashdir" "${V[@]}")
         bs=$(per ir 100 200 LD_PRELOAD="$SO" "$B/verify_loop" dir "$P/hashdir" "${V[@]}")
         a1=$(per ir_a 100 200 LD_PRELOAD="$SO" "$B/verify_loop" dir "$TD" "${V[@]}")
         echo "| (b) new store + hash dir + verify, per iteration | $b1 | $bs | +$((bs - b1)) | $(awk -v a="$b1" -v b="$bs" 'BEGIN {printf "%.3f", b/a}')× |"
         echo "| (a) root served by the shim vs (b) without shim, per iteration | $b1 | $a1 | +$((a1 - b1)) | $(awk -v a="$b1" -v b="$a1" 'BEGIN {printf "%.3f", b/a}')× |"
+        fi
+        if want gnutls && [ -n "$GT_HOW" ]; then
+            # The same three GnuTLS loops; per iteration, then whole
+            # processes of one timed iteration (+ one warm-up): the engine's
+            # load and the hooks' first calls.
+            irow() { awk -v w="$1" -v a="$2" -v b="$3" 'BEGIN {printf "| %s | %d | %d | %+d | %.4f× |\n", w, a, b, b - a, b / a}'; }
+            for m in verify crt-verify parse; do
+                case $m in verify) n1=10 n2=20 ;; *) n1=1000 n2=2000 ;; esac
+                a=$(per ir_a $n1 $n2 "$B/gnutls_verify_loop" "$m" "${G[@]}")
+                b=$(per ir_a $n1 $n2 LD_PRELOAD="$SO" "$B/gnutls_verify_loop" "$m" "${G[@]}")
+                irow "GnuTLS \`gnutls_verify_loop $m\`, per iteration" "$a" "$b"
+            done
+            for m in verify crt-verify parse; do
+                a=$(ir_a "$B/gnutls_verify_loop" "$m" "${G[@]}" 1)
+                b=$(ir_a LD_PRELOAD="$SO" "$B/gnutls_verify_loop" "$m" "${G[@]}" 1)
+                irow "GnuTLS \`gnutls_verify_loop $m\`, whole process, 1 + 1 iterations" "$a" "$b"
+            done
+            e=$(ir_a LD_PRELOAD="$W/libempty.so" "$B/gnutls_verify_loop" parse "${G[@]}" 1)
+            irow "  reference: the same parse process with an empty preloaded object" "$a" "$e"
+        fi
     } >"$CG"
 fi
 
@@ -445,7 +550,8 @@ fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine"
 echo
 cat "$W/machine"
-echo "verify (a): $A_HOW; test chain RSA-2048 root → intermediate → leaf, untrusted = [intermediate], root hash $RH"
+if want verify; then echo "verify (a): $A_HOW; test chain RSA-2048 root → intermediate → leaf, untrusted = [intermediate], root hash $RH"; fi
+[ -n "$GT_HOW" ] && echo "GnuTLS loops: $GT_HOW"
 [ -n "$PRELOAD_HOW" ] && echo "ld.so.preload: $PRELOAD_HOW"
 [ -n "$HS_HOW" ] && echo "handshakes: $HS_HOW" &&
     echo "handshakes, the curl process's log at debug: $(head -2 "$W/hs-curl.log" 2>/dev/null | cut -c1-160 | paste -sd'|')"
@@ -460,9 +566,11 @@ if [ -s "$W/hs_ir.md" ]; then
     fi
 fi
 if [ -s "$CG" ]; then echo; cat "$CG"; fi
-echo
-echo "bundle_index bench:"
-sed 's/^/    /' "$W/bundle_index.txt"
+if [ -s "$W/bundle_index.txt" ]; then
+    echo
+    echo "bundle_index bench:"
+    sed 's/^/    /' "$W/bundle_index.txt"
+fi
 echo
 echo "raw per-round values (µs, ns or ms as in the table):"
 for f in "$W"/res/*; do printf '    %-14s %s\n' "$(basename "$f")" "$(paste -sd' ' "$f")"; done
