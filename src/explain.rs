@@ -381,14 +381,18 @@ pub fn to_record(f: &VerifyFailure) -> Record {
         r = r.with("_issuer_hash", issuer_hash);
         r = r.with("_sha256", c.sha256.clone());
     }
-    r = r.with(
-        "trust sources",
-        match &f.sources {
-            Some(s) if s.is_empty() => "none".to_string(),
-            Some(s) => s.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            None => "not seen (set up through direct calls into the library)".to_string(),
-        },
-    );
+    // A name that does not match needs no trust sources (GnuTLS's separate
+    // host name check has none to tell).
+    if !(f.sources.is_none() && hint == Hint::HostnameMismatch) {
+        r = r.with(
+            "trust sources",
+            match &f.sources {
+                Some(s) if s.is_empty() => "none".to_string(),
+                Some(s) => s.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                None => "not seen (set up through direct calls into the library)".to_string(),
+            },
+        );
+    }
     if !f.missed_lookups.is_empty() {
         let lookups: Vec<String> = f
             .missed_lookups
@@ -547,6 +551,16 @@ mod tests {
         for e in [code::EE_KEY_TOO_SMALL, code::CA_KEY_TOO_SMALL, code::CA_MD_TOO_WEAK] {
             assert_eq!(classify(&failure(e, 0, cert(false, false))), Hint::InsecureAlgorithm);
         }
+    }
+
+    #[test]
+    fn a_name_mismatch_without_sources_has_no_sources_line() {
+        let mut f = failure(62, 0, cert(false, false));
+        assert!(!to_record(&f).details.iter().any(|(k, _)| *k == "trust sources"));
+        f.sources = Some(vec![TrustSource::Defaults]);
+        assert!(to_record(&f).details.contains(&("trust sources", "defaults".into())));
+        let f = failure(20, 0, cert(false, false));
+        assert!(to_record(&f).details.iter().any(|(k, _)| *k == "trust sources"));
     }
 
     #[test]

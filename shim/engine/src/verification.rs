@@ -355,6 +355,14 @@ fn library_of(name: &CStr) -> &'static str {
     }
 }
 
+/// The hooked functions that return nothing.
+const RETURN_NOTHING: [&[u8]; 4] = [
+    b"X509_STORE_free",
+    b"gnutls_certificate_set_trust_list",
+    b"gnutls_certificate_free_credentials",
+    b"gnutls_x509_trust_list_deinit",
+];
+
 /// Logs, once per function, that no real library function could be found.
 pub fn report_unresolved(name: &'static CStr) {
     static SEEN: Mutex<Vec<&'static CStr>> = Mutex::new(Vec::new());
@@ -370,10 +378,14 @@ pub fn report_unresolved(name: &'static CStr) {
             Level::Error,
             "unresolved-symbol",
             format!(
-                "{}: no {} reachable from the caller defines it; the call fails as {} reports failure",
+                "{}: no {} reachable from the caller defines it; {}",
                 name.to_string_lossy(),
                 library_of(name),
-                library_of(name)
+                if RETURN_NOTHING.contains(&name.to_bytes()) {
+                    "the call does nothing".to_string()
+                } else {
+                    format!("the call fails as {} reports failure", library_of(name))
+                }
             ),
         ));
     });
