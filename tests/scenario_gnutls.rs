@@ -525,3 +525,73 @@ fn git_that_does_not_verify_gets_no_warning() {
     assert!(debug.json_records("verify-failed").is_empty(), "{debug}");
     assert_eq!(debug.json_records("hostname-unchecked").len(), 1, "{debug}");
 }
+
+/// c-tests/gnutls_dlopen_main.c (not linked to GnuTLS) and the plugin it
+/// loads RTLD_LOCAL, c-tests/gnutls_plugin.c, built once.
+fn dlopen_programs() -> &'static (PathBuf, PathBuf) {
+    static BUILT: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = target_dir()
+            .join("cafix-tests")
+            .join(format!("{}-gnutls-dlopen", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = repo_root().join("c-tests");
+        let (main, plugin) = (dir.join("gnutls_dlopen_main"), dir.join("gnutls_plugin.so"));
+        let flags = std::process::Command::new("pkg-config")
+            .args(["--cflags", "--libs", "gnutls"])
+            .output()
+            .expect("pkg-config must be installed");
+        assert!(flags.status.success(), "pkg-config gnutls: install libgnutls28-dev");
+        let flags = String::from_utf8(flags.stdout).unwrap();
+        let cc = |args: &[&str]| {
+            let out = std::process::Command::new("cc")
+                .args(args)
+                .output()
+                .expect("cc must be installed");
+            assert!(
+                out.status.success(),
+                "cc {args:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let mut plugin_args = vec!["-O2", "-shared", "-fPIC", "-o", path_str(&plugin)];
+        let source = c.join("gnutls_plugin.c");
+        plugin_args.push(path_str(&source));
+        plugin_args.extend(flags.split_whitespace());
+        cc(&plugin_args);
+        cc(&[
+            "-O2",
+            "-o",
+            path_str(&main),
+            path_str(&c.join("gnutls_dlopen_main.c")),
+            "-ldl",
+        ]);
+        (main, plugin)
+    })
+}
+
+#[test]
+fn a_gnutls_loaded_rtld_local_by_a_plugin_is_observed() {
+    // The program is not linked to GnuTLS; its plugin is, and is loaded
+    // RTLD_LOCAL, so the plugin's libgnutls is in no global scope: the
+    // hooks must find it from the caller (the plugin) and explain.
+    let scenario = scenario_trusting_neither_root();
+    let (main, plugin) = dlopen_programs();
+    let chain = scenario.dir().join("chain.pem");
+    let p = pki();
+    std::fs::write(&chain, format!("{}{}", p.leaf.pem(), p.intermediate.pem())).unwrap();
+    let args = [path_str(plugin), path_str(&chain), "localhost"];
+    let plain = scenario.run(main, &args, &[], false);
+    let expected = "main: libgnutls in the global scope: no\nplugin: system trust loaded, verify_crt2 of 2 certificates = 0, status 0x42\n";
+    assert_eq!(plain.stdout, expected, "{plain}");
+    assert_eq!(plain.status.code(), Some(1), "{plain}");
+    let out = scenario.run(main, &args, &[JSON], true);
+    assert_eq!(out.stdout, expected, "cafix only observes:\n{out}");
+    let records = out.json_records("verify-failed");
+    assert_eq!(records.len(), 1, "{out}");
+    let r = &records[0];
+    assert_eq!(r["hint_class"], "root-not-in-bundle", "{r}");
+    assert_eq!(r["depth"], "1", "{r}");
+    assert!(field(r, "library").contains("libgnutls.so.30"), "{r}");
+    assert!(field(r, "trust sources").starts_with("system trust (file "), "{r}");
+}
