@@ -26,7 +26,7 @@
 //! during the handshake calls from the program, and is observed.
 
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
@@ -35,9 +35,10 @@ use libc::{c_char, c_int, c_uint};
 use cafix::explain::TrustSource;
 use cafix_common::engine_abi::GNUTLS_E_INTERNAL_ERROR;
 
+use super::path_source;
 use crate::libcrypto::Sym;
 use crate::sys;
-use crate::verification::{self, gnutls as explain};
+use crate::verification::{self, cstr, gnutls as explain};
 
 /// `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`: the handshake's own verification failed.
 const GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: c_int = -348;
@@ -90,6 +91,15 @@ fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
     inside
 }
 
+/// `real_or_fail!`, and whether the call is to be observed (it is not from
+/// inside the library, see [`from_inside`]).
+macro_rules! real_and_observed {
+    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
+        let real = real_or_fail!($caller, $sym, $stub, $ty, $fail);
+        (real, !from_inside($caller, real as *mut c_void))
+    }};
+}
+
 /// Runs `f` after the real call with unwinding caught and errno kept.
 fn observe(f: impl FnOnce()) {
     let saved = sys::errno();
@@ -108,23 +118,6 @@ fn record(owner: *mut c_void, source: Option<TrustSource>) {
     }
 }
 
-fn path(p: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: GnuTLS's API takes NUL-terminated paths; non-null checked above.
-    Some(make(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()))
-}
-
-/// A C string argument, copied.
-///
-/// # Safety
-/// `p` is NULL or NUL-terminated.
-unsafe fn string(p: *const c_char) -> Option<String> {
-    // SAFETY: per the contract.
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
 /// The host name among typed verification data, if any.
 ///
 /// # Safety
@@ -140,7 +133,7 @@ unsafe fn hostname_in(data: *const TypedVdata, elements: c_uint) -> Option<Strin
             return None;
         }
         // SAFETY: GnuTLS documents this kind as a NUL-terminated host name.
-        unsafe { string(entry.data.cast()) }
+        unsafe { cstr(entry.data.cast()) }
     })
 }
 
@@ -204,14 +197,13 @@ stub!(gnutls_certificate_verify_peers2, verify_peers2_hook, 2);
 
 unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uint, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsVerifyPeers2,
         gnutls_certificate_verify_peers2,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(session, status) };
     // SAFETY: `status` is the caller's pointer GnuTLS just wrote (if rc is 0).
@@ -231,18 +223,17 @@ unsafe extern "C" fn verify_peers3_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsVerifyPeers3,
         gnutls_certificate_verify_peers3,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, hostname, status) };
     // SAFETY: as in verify_peers2_hook; `hostname` is NULL or NUL-terminated.
-    let (verdict, host) = unsafe { (status_after(rc, status), string(hostname)) };
+    let (verdict, host) = unsafe { (status_after(rc, status), cstr(hostname)) };
     if observed {
         after_session_verify(real as *mut c_void, session, verdict, host);
     }
@@ -259,14 +250,13 @@ unsafe extern "C" fn verify_peers_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const TypedVdata, c_uint, *mut c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsVerifyPeers,
         gnutls_certificate_verify_peers,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, data, elements, status) };
     // SAFETY: as in verify_peers2_hook; `data` as GnuTLS requires it.
@@ -281,14 +271,13 @@ stub!(gnutls_handshake, handshake_hook, 1);
 
 unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsHandshake,
         gnutls_handshake,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
         let _ = EXPLAINED_SESSION.try_with(|s| s.set(0));
     }
@@ -318,14 +307,13 @@ unsafe extern "C" fn trust_list_verify_crt_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const *mut c_void, c_uint, c_uint, *mut c_uint, *mut c_void) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsTrustListVerifyCrt,
         gnutls_x509_trust_list_verify_crt,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, flags, verify, func) };
     // SAFETY: `verify` is the caller's output GnuTLS wrote (if rc is 0).
@@ -360,14 +348,13 @@ unsafe extern "C" fn trust_list_verify_crt2_hook(
         *mut c_uint,
         *mut c_void,
     ) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsTrustListVerifyCrt2,
         gnutls_x509_trust_list_verify_crt2,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, data, elements, flags, verify, func) };
     // SAFETY: as in trust_list_verify_crt_hook; `data` as GnuTLS requires it.
@@ -417,14 +404,13 @@ stub!(gnutls_x509_crt_check_hostname, check_hostname_hook, 2);
 
 unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_char, caller: *const c_void) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_uint;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsCrtCheckHostname,
         gnutls_x509_crt_check_hostname,
         F,
         0
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname) };
     if observed {
@@ -442,14 +428,13 @@ unsafe extern "C" fn check_hostname2_hook(
     caller: *const c_void,
 ) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint) -> c_uint;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsCrtCheckHostname2,
         gnutls_x509_crt_check_hostname2,
         F,
         0
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname, flags) };
     if observed {
@@ -472,7 +457,7 @@ fn after_hostname_check(real: *mut c_void, cert: *mut c_void, hostname: *const c
             .unwrap_or(false);
         if verified {
             // SAFETY: `hostname` is NULL or NUL-terminated.
-            unsafe { explain::hostname_failure(real, der, string(hostname)) }
+            unsafe { explain::hostname_failure(real, der, cstr(hostname)) }
         } else {
             verification::note_debug(
                 "hostname-unchecked",
@@ -488,14 +473,13 @@ stub!(gnutls_certificate_set_x509_system_trust, set_system_trust_hook, 1);
 
 unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsSetSystemTrust,
         gnutls_certificate_set_x509_system_trust,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
         record(cred, Some(TrustSource::SystemTrust(None)));
     }
@@ -512,16 +496,15 @@ unsafe extern "C" fn set_trust_file_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsSetTrustFile,
         gnutls_certificate_set_x509_trust_file,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
-        record(cred, path(file, TrustSource::File));
+        record(cred, path_source(file, TrustSource::File));
     }
     // SAFETY: passed through unchanged.
     unsafe { real(cred, file, kind) }
@@ -536,16 +519,15 @@ unsafe extern "C" fn set_trust_dir_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsSetTrustDir,
         gnutls_certificate_set_x509_trust_dir,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
-        record(cred, path(dir, TrustSource::Dir));
+        record(cred, path_source(dir, TrustSource::Dir));
     }
     // SAFETY: passed through unchanged.
     unsafe { real(cred, dir, kind) }
@@ -560,14 +542,13 @@ unsafe extern "C" fn list_add_system_trust_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsTrustListAddSystemTrust,
         gnutls_x509_trust_list_add_system_trust,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
         record(list, Some(TrustSource::SystemTrust(None)));
     }
@@ -587,16 +568,15 @@ unsafe extern "C" fn list_add_trust_file_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsTrustListAddTrustFile,
         gnutls_x509_trust_list_add_trust_file,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
-        record(list, path(ca_file, TrustSource::File));
+        record(list, path_source(ca_file, TrustSource::File));
     }
     // SAFETY: passed through unchanged.
     unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) }
@@ -614,16 +594,15 @@ unsafe extern "C" fn list_add_trust_dir_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsTrustListAddTrustDir,
         gnutls_x509_trust_list_add_trust_dir,
         F,
         GNUTLS_E_INTERNAL_ERROR
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
-        record(list, path(ca_dir, TrustSource::Dir));
+        record(list, path_source(ca_dir, TrustSource::Dir));
     }
     // SAFETY: passed through unchanged.
     unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) }
@@ -634,14 +613,13 @@ stub!(gnutls_certificate_set_trust_list, set_trust_list_hook, 3);
 #[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
 unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, flags: c_uint, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_void, c_uint);
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsSetTrustList,
         gnutls_certificate_set_trust_list,
         F,
         ()
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed && !cred.is_null() && !list.is_null() {
         // The credentials now verify against the list (and own it): its
         // sources, added before or after, are theirs.
@@ -658,14 +636,13 @@ stub!(gnutls_certificate_free_credentials, free_credentials_hook, 1);
 #[allow(clippy::unused_unit)]
 unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void);
-    let real = real_or_fail!(
+    let (real, observed) = real_and_observed!(
         caller,
         Sym::GnutlsFreeCredentials,
         gnutls_certificate_free_credentials,
         F,
         ()
     );
-    let observed = !from_inside(caller, real as *mut c_void);
     if observed {
         forget(cred);
     }
@@ -678,8 +655,7 @@ stub!(gnutls_x509_trust_list_deinit, trust_list_deinit_hook, 2);
 #[allow(clippy::unused_unit)]
 unsafe extern "C" fn trust_list_deinit_hook(list: *mut c_void, all: c_uint, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void, c_uint);
-    let real = real_or_fail!(caller, Sym::GnutlsTrustListDeinit, gnutls_x509_trust_list_deinit, F, ());
-    let observed = !from_inside(caller, real as *mut c_void);
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListDeinit, gnutls_x509_trust_list_deinit, F, ());
     if observed {
         forget(list);
     }

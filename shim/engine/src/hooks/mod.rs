@@ -114,6 +114,9 @@ pub mod open;
 pub mod openssl;
 pub mod stat;
 
+use std::ffi::CStr;
+
+use cafix::explain::TrustSource;
 use libc::{c_char, c_int};
 
 use crate::state::{path_bytes, shim, Served};
@@ -159,4 +162,13 @@ fn slow_path(path: &[u8]) -> Option<Served> {
 #[inline]
 pub fn restore_errno(saved: c_int) {
     sys::set_errno(saved);
+}
+
+/// A trust source named by a path argument (NULL: none).
+pub(crate) fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
+    if path.is_null() {
+        return None;
+    }
+    // SAFETY: both libraries' APIs take NUL-terminated paths; non-null checked above.
+    Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
 }

@@ -8,26 +8,19 @@
 //! x86_64 passes the seventh on the stack) has a stub of its own here.
 
 use std::cell::Cell;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use libc::{c_char, c_int, c_long};
 
 use cafix::explain::TrustSource;
 
+use super::path_source;
 use crate::held_back;
 use crate::injection;
 use crate::libcrypto::Sym;
 use crate::sys;
 use crate::verification;
-
-fn path_source(path: *const c_char, make: fn(String) -> TrustSource) -> Option<TrustSource> {
-    if path.is_null() {
-        return None;
-    }
-    // SAFETY: OpenSSL's API takes NUL-terminated paths; non-null checked above.
-    Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
-}
 
 /// The sources of a `load_locations(file, dir)` call.
 fn file_and_dir(file: *const c_char, dir: *const c_char) -> Vec<TrustSource> {

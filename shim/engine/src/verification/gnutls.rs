@@ -5,7 +5,7 @@
 //! `cafix::explain` makes the same record as for OpenSSL.
 
 use std::ffi::{c_void, CStr};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use libc::{c_char, c_int, c_uint};
 
@@ -13,7 +13,7 @@ use cafix::explain::gnutls::{compiled_bundle_path, locate, status, status_senten
 use cafix::explain::{self, CertSummary, TrustSource, VerifyFailure};
 
 use super::{cstr, fn_from, issuer_in_bundle, sources_of};
-use crate::libcrypto::{self, Sym};
+use crate::libcrypto;
 use crate::logger;
 use crate::state::shim;
 
@@ -34,6 +34,10 @@ const CERT_LIMIT: usize = 1 << 20;
 /// The libgnutls functions an explanation reads, all from one library.
 struct Api {
     object: String,
+    /// Where the library is loaded (its read-only segments hold the trust file).
+    base: usize,
+    /// The trust file compiled into the library, read off it on first need.
+    trust_file: OnceLock<Option<&'static str>>,
     get_peers: Option<unsafe extern "C" fn(*mut c_void, *mut c_uint) -> *const Datum>,
     credentials_get: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut *mut c_void) -> c_int>,
     status_print: Option<unsafe extern "C" fn(c_uint, c_int, *mut Datum, c_uint) -> c_int>,
@@ -41,6 +45,7 @@ struct Api {
     /// `gnutls_free` is a variable holding the deallocator (NULL until set).
     free: Option<*const Option<unsafe extern "C" fn(*mut c_void)>>,
     crt_export2: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut Datum) -> c_int>,
+    get_verify_cert_status: Option<unsafe extern "C" fn(*mut c_void) -> c_uint>,
 }
 
 // SAFETY: the fields are addresses of functions and a variable of a loaded
@@ -71,7 +76,7 @@ impl Api {
         if hit.is_some() {
             return hit;
         }
-        let api: &'static Api = Box::leak(Box::new(Api::of(real)?));
+        let api: &'static Api = Box::leak(Box::new(Api::of(real, base)?));
         crate::lock::with_shim_lock(|| {
             let mut apis = APIS.lock().unwrap_or_else(|e| e.into_inner());
             if apis.0 == subs && apis.1.len() < API_LIMIT {
@@ -81,8 +86,9 @@ impl Api {
         Some(api)
     }
 
-    /// Resolves the API in the object that defines `real` (a hooked function).
-    fn of(real: *mut c_void) -> Option<Api> {
+    /// Resolves the API in the object that defines `real` (a hooked
+    /// function), loaded at `base`.
+    fn of(real: *mut c_void, base: usize) -> Option<Api> {
         let object = libcrypto::object_of(real)?;
         let find = |name: &CStr| {
             let p = libcrypto::lookup_in(&object, name);
@@ -99,9 +105,29 @@ impl Api {
                 check_version: find(c"gnutls_check_version").map(|p| fn_from(p)),
                 free: find(c"gnutls_free").map(|p| p as *const Option<unsafe extern "C" fn(*mut c_void)>),
                 crt_export2: find(c"gnutls_x509_crt_export2").map(|p| fn_from(p)),
+                get_verify_cert_status: find(c"gnutls_session_get_verify_cert_status").map(|p| fn_from(p)),
                 object: object.to_string_lossy().into_owned(),
+                base,
+                trust_file: OnceLock::new(),
             })
         }
+    }
+
+    /// The trust file compiled into the library, read once off its
+    /// read-only segments. Takes the loader's lock: never call it under the
+    /// shim lock.
+    fn trust_file(&self) -> Option<String> {
+        let found = self.trust_file.get_or_init(|| {
+            read_only_segments(self.base)
+                .into_iter()
+                // SAFETY: each (address, length) is a loaded, readable,
+                // non-writable segment of this library, which stays loaded
+                // while its function is being observed.
+                .find_map(|(addr, len)| {
+                    compiled_bundle_path(unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
+                })
+        });
+        found.map(str::to_string)
     }
 
     /// Frees memory GnuTLS allocated for the caller.
@@ -247,7 +273,7 @@ pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u
     let Some(api) = Api::cached(real) else { return };
     // SAFETY: per this function's contract.
     let (ders, cred) = unsafe { (api.peers(session), api.credentials(session)) };
-    emit(api, real, status, &ders, cred, host);
+    emit(api, status, &ders, cred, host);
 }
 
 /// `gnutls_handshake` failed with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`:
@@ -256,15 +282,11 @@ pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u
 /// # Safety
 /// `session` is the live session `real_handshake`'s library just failed.
 pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_void) {
-    let f = libcrypto::companion(real_handshake, Sym::GnutlsGetVerifyCertStatus);
-    if f.is_null() {
+    let Some(get_status) = Api::cached(real_handshake).and_then(|api| api.get_verify_cert_status) else {
         return;
-    }
-    // SAFETY: gnutls_session_get_verify_cert_status(gnutls_session_t) -> unsigned, same library.
-    let status = unsafe {
-        let f: unsafe extern "C" fn(*mut c_void) -> c_uint = fn_from(f);
-        f(session)
     };
+    // SAFETY: the library's own function, on the session it just failed.
+    let status = unsafe { get_status(session) };
     // u32::MAX is GnuTLS's "not verified" (-1): the program's own verify
     // function failed the handshake, and its verification was observed.
     if status != 0 && status != u32::MAX {
@@ -294,7 +316,7 @@ pub unsafe fn list_failure(
             .filter_map(|i| unsafe { api.der_of(*certs.add(i)) })
             .collect()
     };
-    emit(api, real, status, &ders, list, host);
+    emit(api, status, &ders, list, host);
 }
 
 /// `gnutls_x509_crt_check_hostname{,2}(cert, host)` said the name does not match.
@@ -306,7 +328,6 @@ pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<Str
     let ders = vec![der];
     emit(
         api,
-        real,
         status::INVALID | status::UNEXPECTED_OWNER,
         &ders,
         std::ptr::null_mut(),
@@ -316,7 +337,7 @@ pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<Str
 
 /// One record for a failure of `status` on the chain `ders`; `owner` (the
 /// credentials or trust list verified against, or NULL) names the sources.
-fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Option<String>) {
+fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Option<String>) {
     let summaries: Vec<Option<CertSummary>> = ders.iter().map(|d| CertSummary::from_der(d)).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -326,7 +347,7 @@ fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], owner: *mut
     let error_text = api.status_text(status);
     let library = api.library();
     // Read off the library (the loader's lock) before the shim lock is taken.
-    let trust_file = compiled_trust_file(real);
+    let trust_file = api.trust_file();
     crate::lock::with_shim_lock(|| {
         let sources = (!owner.is_null()).then(|| sources_of(owner)).flatten().map(|list| {
             list.into_iter()
@@ -354,34 +375,6 @@ fn emit(api: &Api, real: *mut c_void, status: u32, ders: &[Vec<u8>], owner: *mut
         };
         logger::emit(&explain::to_record(&failure));
     });
-}
-
-/// The trust file compiled into the libgnutls that defines `real`, read
-/// once per library off its read-only segments.
-fn compiled_trust_file(real: *mut c_void) -> Option<String> {
-    static SEEN: Mutex<Vec<(usize, Option<&'static str>)>> = Mutex::new(Vec::new());
-    let base = object_base(real)?;
-    let cached = crate::lock::with_shim_lock(|| {
-        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().find(|(b, _)| *b == base).map(|&(_, found)| found)
-    })
-    .flatten();
-    if let Some(found) = cached {
-        return found.map(str::to_string);
-    }
-    let found = read_only_segments(base)
-        .into_iter()
-        // SAFETY: each (address, length) is a loaded, readable, non-writable
-        // segment of the library `real` is in, which stays loaded while its
-        // function is being observed.
-        .find_map(|(addr, len)| compiled_bundle_path(unsafe { std::slice::from_raw_parts(addr as *const u8, len) }));
-    crate::lock::with_shim_lock(|| {
-        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() < 16 {
-            seen.push((base, found));
-        }
-    });
-    found.map(str::to_string)
 }
 
 fn object_base(p: *mut c_void) -> Option<usize> {
