@@ -59,28 +59,40 @@ fn program(path: &str) -> &str {
 }
 
 fn git(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
+    git_with(scenario, srv, &[], &[], preload)
+}
+
+/// `git [OPTIONS] ls-remote` of the server's URL, with its own `HOME` and
+/// no system configuration, plus `env`.
+fn git_with(scenario: &Scenario, srv: &Server, options: &[&str], env: &[(&str, &str)], preload: bool) -> RunOutput {
     let home = scenario.dir().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let url = format!("https://localhost:{}/repo.git", srv.port);
-    scenario.run(
-        program("/usr/bin/git"),
-        &["ls-remote", &url],
-        &[
-            JSON,
-            ("HOME", path_str(&home)),
-            ("GIT_CONFIG_NOSYSTEM", "1"),
-            ("GIT_TERMINAL_PROMPT", "0"),
-        ],
-        preload,
-    )
+    let mut args = options.to_vec();
+    args.extend(["ls-remote", &url]);
+    let mut all_env = vec![
+        JSON,
+        ("HOME", path_str(&home)),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+        ("GIT_TERMINAL_PROMPT", "0"),
+    ];
+    all_env.extend_from_slice(env);
+    scenario.run(program("/usr/bin/git"), &args, &all_env, preload)
 }
 
 fn wget(scenario: &Scenario, srv: &Server, preload: bool) -> RunOutput {
+    wget_with(scenario, srv, &[], preload)
+}
+
+/// `wget` of the server's `/index.txt` to stdout, once, plus `env`.
+fn wget_with(scenario: &Scenario, srv: &Server, env: &[(&str, &str)], preload: bool) -> RunOutput {
     let url = format!("https://localhost:{}/index.txt", srv.port);
+    let mut all_env = vec![JSON];
+    all_env.extend_from_slice(env);
     scenario.run(
         program("/usr/bin/wget"),
         &["--no-config", "--tries=1", "--timeout=10", "-O", "-", &url],
-        &[JSON],
+        &all_env,
         preload,
     )
 }
@@ -359,27 +371,14 @@ fn a_successful_verification_is_silent_below_debug() {
         !out.stderr.contains("cafix"),
         "nothing below debug for a verified connection:\n{out}"
     );
-    let (mut cmd, _) = scenario.command(
-        program("/usr/bin/wget"),
-        &[
-            "--no-config",
-            "--tries=1",
-            "--timeout=10",
-            "-O",
-            "-",
-            &format!("https://localhost:{}/index.txt", srv.port),
-        ],
-        &[JSON, ("CAFIX_LOG", "debug")],
-        true,
-    );
-    let debug = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&debug.stderr);
-    assert!(debug.status.success(), "{stderr}");
+    let debug = wget_with(&scenario, &srv, &[("CAFIX_LOG", "debug")], true);
+    assert!(debug.success(), "{debug}");
     assert!(
-        stderr
+        debug
+            .stderr
             .lines()
             .any(|l| l.contains("\"event\":\"verify-ok\"") && l.contains("GnuTLS")),
-        "at debug the hook says it saw the verification:\n{stderr}"
+        "at debug the hook says it saw the verification:\n{debug}"
     );
     // git too: TLS verifies, then the dumb server has no such repository.
     let git_out = git(&scenario, &srv, true);
@@ -463,23 +462,7 @@ fn git_dir_without_issuer() {
     let bundle = scenario.dir().join("bundle.crt");
     std::fs::copy(&pki().bundle, &bundle).unwrap();
     let srv = scenario.start_server();
-    let home = scenario.dir().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let url = format!("https://localhost:{}/repo.git", srv.port);
-    let run = |preload| {
-        scenario.run(
-            program("/usr/bin/git"),
-            &["ls-remote", &url],
-            &[
-                JSON,
-                ("CAFIX_BUNDLE", path_str(&bundle)),
-                ("HOME", path_str(&home)),
-                ("GIT_CONFIG_NOSYSTEM", "1"),
-                ("GIT_TERMINAL_PROMPT", "0"),
-            ],
-            preload,
-        )
-    };
+    let run = |preload| git_with(&scenario, &srv, &[], &[("CAFIX_BUNDLE", path_str(&bundle))], preload);
     let r = fails_and_is_explained(run, "server certificate verification failed", "dir-without-issuer");
     assert_eq!(field(&r, "trust sources"), "dir /etc/ssl/certs", "{r}");
     assert!(field(&r, "issuer in the system bundle").starts_with("yes"), "{r}");
@@ -498,20 +481,12 @@ fn git_that_does_not_verify_gets_no_warning() {
         &cli_pki("leaf.key"),
         Some(&cli_pki("int.pem")),
     );
-    let home = scenario.dir().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let url = format!("https://localhost:{}/repo.git", srv.port);
     let run = |level: &str| {
-        scenario.run(
-            program("/usr/bin/git"),
-            &["-c", "http.sslVerify=false", "ls-remote", &url],
-            &[
-                JSON,
-                ("CAFIX_LOG", level),
-                ("HOME", path_str(&home)),
-                ("GIT_CONFIG_NOSYSTEM", "1"),
-                ("GIT_TERMINAL_PROMPT", "0"),
-            ],
+        git_with(
+            &scenario,
+            &srv,
+            &["-c", "http.sslVerify=false"],
+            &[("CAFIX_LOG", level)],
             true,
         )
     };
