@@ -346,25 +346,27 @@ pub fn to_record(f: &VerifyFailure) -> Record {
     } else {
         ""
     };
-    let message = match f.gnutls_status {
-        Some(status) => format!(
-            "certificate verification failed: {} (status 0x{status:x}: {}; at depth {}) [{}]",
-            f.error_text,
-            gnutls::status_words(status).join(", "),
-            f.depth,
-            f.library
-        ),
-        None => format!(
-            "certificate verification failed: {} (error {} at depth {}) [{}]{callback}",
-            f.error_text, f.error, f.depth, f.library
-        ),
-    };
-    let mut r = Record::new(Level::Warn, "verify-failed", message);
-    r = match f.gnutls_status {
-        Some(status) => r
-            .with("_status", format!("0x{status:x}"))
-            .with("_status_bits", gnutls::status_words(status).join(" ")),
-        None => r.with("_error", f.error.to_string()),
+    let mut r = match f.gnutls_status {
+        Some(status) => {
+            let words = gnutls::status_words(status);
+            let message = format!(
+                "certificate verification failed: {} (status 0x{status:x}: {}; at depth {}) [{}]",
+                f.error_text,
+                words.join(", "),
+                f.depth,
+                f.library
+            );
+            Record::new(Level::Warn, "verify-failed", message)
+                .with("_status", format!("0x{status:x}"))
+                .with("_status_bits", words.join(" "))
+        }
+        None => {
+            let message = format!(
+                "certificate verification failed: {} (error {} at depth {}) [{}]{callback}",
+                f.error_text, f.error, f.depth, f.library
+            );
+            Record::new(Level::Warn, "verify-failed", message).with("_error", f.error.to_string())
+        }
     };
     r = r
         .with("_error_text", f.error_text.clone())
