@@ -19,35 +19,55 @@ use crate::libcrypto::{self, Sym};
 use crate::logger;
 use crate::state::shim;
 
-/// Trust sources by store address. Entries go when the store is freed; the
-/// map is bounded so a program that leaks stores cannot grow it forever. (A
-/// B-tree: const-initialised, so no `Option` around it and no hasher seed.)
-static STORES: Mutex<BTreeMap<usize, Vec<TrustSource>>> = Mutex::new(BTreeMap::new());
+/// What the hooks know of trust sources. (B-trees: const-initialised, so no
+/// `Option` around them and no hasher seed.)
+struct Known {
+    /// Trust sources by store address (an `X509_STORE`, GnuTLS credentials
+    /// or trust list). Entries go when the store is freed; the map is
+    /// bounded so a program that leaks stores cannot grow it forever.
+    stores: BTreeMap<usize, Vec<TrustSource>>,
+    /// GnuTLS credentials that verify against a trust list they were given
+    /// (`gnutls_certificate_set_trust_list`): credentials → list. The list's
+    /// sources (added before or after) are the credentials'; the credentials
+    /// own the list and free it with themselves.
+    links: BTreeMap<usize, usize>,
+}
+
+static KNOWN: Mutex<Known> = Mutex::new(Known {
+    stores: BTreeMap::new(),
+    links: BTreeMap::new(),
+});
 const STORES_LIMIT: usize = 4096;
 
-/// Call under the shim lock (as every function here that takes the maps'
-/// mutexes: a fork never finds one held by a thread that is gone).
+impl Known {
+    /// The key `owner`'s sources are kept under: its trust list's, if linked.
+    fn key(&self, owner: *mut c_void) -> usize {
+        self.links.get(&(owner as usize)).copied().unwrap_or(owner as usize)
+    }
+}
+
+/// Runs `f` on what is known. Call under the shim lock (as everything here:
+/// a fork never finds the mutex held by a thread that is gone).
+fn known<R>(f: impl FnOnce(&mut Known) -> R) -> R {
+    f(&mut KNOWN.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 pub fn add_source(store: *mut c_void, source: TrustSource) {
     if store.is_null() {
         return;
     }
-    // Credentials linked to a trust list add to that list.
-    let key = linked(store);
-    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= STORES_LIMIT && !map.contains_key(&key) {
-        map.clear();
-    }
-    let sources = map.entry(key).or_default();
-    if !sources.contains(&source) {
-        sources.push(source);
-    }
+    known(|k| {
+        // Credentials linked to a trust list add to that list.
+        let key = k.key(store);
+        if k.stores.len() >= STORES_LIMIT && !k.stores.contains_key(&key) {
+            k.stores.clear();
+        }
+        let sources = k.stores.entry(key).or_default();
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    });
 }
-
-/// GnuTLS credentials that verify against a trust list they were given
-/// (`gnutls_certificate_set_trust_list`): credentials → list. The list's
-/// sources (added before or after) are the credentials'; the credentials
-/// own the list and free it with themselves.
-static LINKS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
 
 /// `owner` now verifies against `list` only: what it had before no longer
 /// counts, and a list it was linked to before is gone (GnuTLS frees it
@@ -56,47 +76,30 @@ pub fn link_trust_list(owner: *mut c_void, list: *mut c_void) {
     if owner.is_null() || list.is_null() {
         return;
     }
-    let previous = {
-        let mut links = LINKS.lock().unwrap_or_else(|e| e.into_inner());
-        if links.len() >= STORES_LIMIT && !links.contains_key(&(owner as usize)) {
-            links.clear();
+    known(|k| {
+        if k.links.len() >= STORES_LIMIT && !k.links.contains_key(&(owner as usize)) {
+            k.links.clear();
         }
-        links.insert(owner as usize, list as usize)
-    };
-    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    map.remove(&(owner as usize));
-    if let Some(previous) = previous.filter(|&p| p != list as usize) {
-        map.remove(&previous);
-    }
-}
-
-/// The key `owner`'s sources are kept under: its trust list's, if linked.
-fn linked(owner: *mut c_void) -> usize {
-    LINKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&(owner as usize))
-        .copied()
-        .unwrap_or(owner as usize)
+        let previous = k.links.insert(owner as usize, list as usize);
+        k.stores.remove(&(owner as usize));
+        if let Some(previous) = previous.filter(|&p| p != list as usize) {
+            k.stores.remove(&previous);
+        }
+    });
 }
 
 /// Forgets a freed store (or credentials, with the trust list they own).
 pub fn forget_store(store: *mut c_void) {
-    let linked = LINKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&(store as usize));
-    let mut map = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    map.remove(&(store as usize));
-    if let Some(list) = linked {
-        map.remove(&list);
-    }
+    known(|k| {
+        k.stores.remove(&(store as usize));
+        if let Some(list) = k.links.remove(&(store as usize)) {
+            k.stores.remove(&list);
+        }
+    });
 }
 
-/// Call under the shim lock.
 pub(crate) fn sources_of(store: *mut c_void) -> Option<Vec<TrustSource>> {
-    let key = linked(store);
-    STORES.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
+    known(|k| k.stores.get(&k.key(store)).cloned())
 }
 
 /// The libcrypto functions an explanation reads, all from one library.
