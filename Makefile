@@ -5,6 +5,8 @@
 #   make uninstall PREFIX=/usr DESTDIR=/tmp/stage
 #   make deb                  build target/debian/cafix_<version>_<arch>.deb
 #   make rpm                  build target/rpm/RPMS/<arch>/cafix-<version>-1.<arch>.rpm
+#   make dist                 release tarballs in target/dist (packaging/dist.sh)
+#   make check                the tests a packager's build runs, as any user
 #
 # Installed files:
 #   $(BINDIR)/cafix                        the command
@@ -59,15 +61,23 @@ BIN := $(TARGET_DIR)/release/cafix
 LIB := $(TARGET_DIR)/release/libcafix.so
 ENGINE := $(TARGET_DIR)/release/libcafix_engine.so
 
-.PHONY: all build install uninstall deb rpm clean print-libdir
+.PHONY: all build install uninstall deb rpm clean print-libdir dist check
 
 all: build
+
+# Reproducible from any directory: the paths rustc records (panic locations
+# of vendored crates, build scripts' OUT_DIR) name the tree as `.` and the
+# target directory as `target`, wherever they are. Added to RUSTFLAGS from
+# the environment (a distribution's flags), which cargo prefers to its
+# configuration's build.rustflags.
+REMAP_FLAGS := --remap-path-prefix=$(CURDIR)=. --remap-path-prefix=$(abspath $(TARGET_DIR))=target
+CARGO_BUILD = RUSTFLAGS="$$RUSTFLAGS $(REMAP_FLAGS)" $(CARGO) build --release --target-dir $(TARGET_DIR)
 
 # The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/preload is
 # its own workspace (panic = "abort"), built into the same target directory.
 build:
-	$(CARGO) build --release --workspace
-	$(CARGO) build --release --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
+	$(CARGO_BUILD) --workspace
+	$(CARGO_BUILD) --manifest-path shim/preload/Cargo.toml
 
 # Generated from the command's own definitions, so they match --help.
 $(TARGET_DIR)/generated: build
@@ -152,3 +162,9 @@ print-libdir:
 
 clean:
 	$(CARGO) clean
+
+# The release tarballs (sources, vendored crates, SHA256SUMS) in
+# $(TARGET_DIR)/dist, from git: see packaging/dist.sh and README's packager
+# section.
+dist:
+	packaging/dist.sh $(TARGET_DIR)/dist
