@@ -74,7 +74,8 @@ REMAP_FLAGS := --remap-path-prefix=$(CURDIR)=. --remap-path-prefix=$(abspath $(T
 CARGO_BUILD = RUSTFLAGS="$$RUSTFLAGS $(REMAP_FLAGS)" $(CARGO) build --release --target-dir $(TARGET_DIR)
 
 # The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/preload is
-# its own workspace (panic = "abort"), built into the same target directory.
+# in its own workspace (shim/Cargo.toml: panic = "abort"), built into the
+# same target directory.
 build:
 	$(CARGO_BUILD) --workspace
 	$(CARGO_BUILD) --manifest-path shim/preload/Cargo.toml

@@ -64,7 +64,7 @@ if ! command -v cargo >/dev/null; then
 fi
 
 cargo build --workspace
-# libcafix.so is its own workspace (built with panic = "abort"); its unit
+# libcafix.so is in its own workspace (built with panic = "abort"); its unit
 # tests, then a build into the shared target directory for the tests above.
 cargo test --manifest-path shim/preload/Cargo.toml --target-dir target
 cargo build --manifest-path shim/preload/Cargo.toml --target-dir target

@@ -8,7 +8,7 @@
 #                                  (default HEAD), top directory cafix-<version>/
 #   cafix-<version>-vendor.tar.xz  every crate the build and the tests need
 #                                  (cargo vendor of the three lock files:
-#                                  Cargo.lock, shim/preload/Cargo.lock,
+#                                  Cargo.lock, shim/Cargo.lock,
 #                                  c-tests/openssl-src/Cargo.lock), crates only
 #                                  other operating systems use emptied
 #                                  (packaging/stub-foreign-crates.py), and the
