@@ -169,3 +169,9 @@ clean:
 # section.
 dist:
 	packaging/dist.sh $(TARGET_DIR)/dist
+
+# The tests a packager's build runs, as root or as any other user, with no
+# package installed by them: see tests/check.sh. CHECK_ARGS: more arguments
+# of its last `cargo test` (a test target, a name filter, --lib ...).
+check:
+	CARGO="$(CARGO)" tests/check.sh $(CHECK_ARGS)

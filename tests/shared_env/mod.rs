@@ -57,3 +57,54 @@ pub fn clear_env(cmd: &mut Command) -> &mut Command {
     }
     cmd
 }
+
+// ---------------------------------------------------------------------------
+// Tests that cannot run here
+// ---------------------------------------------------------------------------
+
+/// Whether this process is the machine's own root: uid 0 in the initial user
+/// namespace. As another user, `make check` (tests/check.sh) runs the tests
+/// in a user namespace where that user is root: mount namespaces, bind
+/// mounts and overlays work, but a setuid program runs as its caller, no
+/// other user's uid exists, and the real root's files (/etc) are not root's.
+pub fn real_root() -> bool {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { geteuid() };
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    euid == 0 && map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+}
+
+/// For a test that needs the machine's own root ([`real_root`]): true if it
+/// has it; otherwise see [`skip`].
+pub fn needs_real_root(why: &str) -> bool {
+    real_root() || skip(&format!("needs the real root: {why}"))
+}
+
+/// For a test that needs `host` on the network (port 443 within 5 seconds):
+/// true if it answers; otherwise see [`skip`].
+pub fn needs_network(host: &str, why: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let reachable = (host, 443).to_socket_addrs().is_ok_and(|mut addrs| {
+        addrs.any(|a| TcpStream::connect_timeout(&a, std::time::Duration::from_secs(5)).is_ok())
+    });
+    reachable || skip(&format!("needs the network ({host} unreachable): {why}"))
+}
+
+/// A test that cannot run here: one line, `skipped <test>: <reason>`, on
+/// stderr past the test harness's capture, and false (the test returns and
+/// passes). In CI (CI set, and not "false" or "0"; .ci/run sets it), where
+/// nothing may be skipped, the test fails instead.
+pub fn skip(reason: &str) -> bool {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("test").to_string();
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{test} {reason}; nothing is skipped in CI");
+    }
+    // Straight to the file descriptor: eprintln! would be captured and shown
+    // only for a failing test.
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {reason}");
+    false
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the shim and the CLI and runs every unit, integration and scenario
+# test, as root or as any other user: what `make check` and ./test.sh run.
+#
+#   tests/check.sh [ARGS]   ARGS go to the last `cargo test` (a test target,
+#                           a name filter, --lib ...)
+#
+# As root every test runs. Another user runs them in a user namespace of its
+# own where it is root (unshare --map-root-user): the private mount
+# namespaces, bind mounts over /etc/ssl/certs and overlays of the scenario
+# tests work there. A test that needs more (the machine's own root: setuid
+# programs, other users, writes through an overlay on /etc; or the network)
+# prints one line, `skipped <test>: <why>`, and passes; with CI set it fails
+# instead (tests/shared_env: nothing is skipped in CI). Where
+# the kernel grants no user namespace, one line says so and only the tests
+# that need none run.
+#
+# Environment: CARGO, the cargo command with its options (make check passes
+# its own, e.g. "cargo --offline --locked"); CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+read -r -a cargo <<<"${CARGO:-cargo}"
+
+# The tests that need neither root nor a namespace.
+UNPRIVILEGED_TESTS=(--lib --bins --test bundle_index --test cli_check --test cli_hash --test subject_hash)
+
+if [ "$(id -u)" != 0 ]; then
+    if why=$(unshare --map-root-user true 2>&1); then
+        echo "check: as $(id -un), in a user namespace where it is root (unshare --map-root-user)" >&2
+        # `cafix run` keeps its runtime files in $XDG_RUNTIME_DIR/cafix, else
+        # /tmp/cafix-<uid>: in the namespace that would be /tmp/cafix-0, the
+        # real root's.
+        if [ -z "${XDG_RUNTIME_DIR-}" ] || [ ! -O "$XDG_RUNTIME_DIR" ]; then
+            XDG_RUNTIME_DIR=$PWD/target/check-runtime
+            mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+            export XDG_RUNTIME_DIR
+        fi
+        # Root's tools (update-ca-certificates ...), as root's PATH has them.
+        case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
+        exec unshare --map-root-user "$0" "$@"
+    fi
+    if [ -n "${CI-}" ] && [ "$CI" != false ] && [ "$CI" != 0 ]; then
+        echo "check: no user namespace here (unshare --map-root-user: $why), and CI is set: nothing may be skipped" >&2
+        exit 1
+    fi
+    echo "check: no user namespace here (unshare --map-root-user: $why): the scenario tests are skipped; the unit and CLI tests run" >&2
+    "${cargo[@]}" test --manifest-path shim/preload/Cargo.toml --target-dir target
+    exec "${cargo[@]}" test "${UNPRIVILEGED_TESTS[@]}" "$@"
+fi
+
+"${cargo[@]}" build --workspace
+# libcafix.so is in its own workspace (built with panic = "abort"); its unit
+# tests, then a build into the shared target directory for the tests below.
+"${cargo[@]}" test --manifest-path shim/preload/Cargo.toml --target-dir target
+"${cargo[@]}" build --manifest-path shim/preload/Cargo.toml --target-dir target
+"${cargo[@]}" test --workspace "$@"
