@@ -83,16 +83,6 @@ pub fn needs_real_root(why: &str) -> bool {
     real_root() || skip(&format!("needs the real root: {why}"))
 }
 
-/// For a test that needs `host` on the network (port 443 within 5 seconds):
-/// true if it answers; otherwise see [`skip`].
-pub fn needs_network(host: &str, why: &str) -> bool {
-    use std::net::{TcpStream, ToSocketAddrs};
-    let reachable = (host, 443).to_socket_addrs().is_ok_and(|mut addrs| {
-        addrs.any(|a| TcpStream::connect_timeout(&a, std::time::Duration::from_secs(5)).is_ok())
-    });
-    reachable || skip(&format!("needs the network ({host} unreachable): {why}"))
-}
-
 /// A test that cannot run here: one line, `skipped <test>: <reason>`, on
 /// stderr past the test harness's capture, and false (the test returns and
 /// passes). In CI (CI set, and not "false" or "0"; .ci/run sets it), where
