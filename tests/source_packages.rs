@@ -1,0 +1,319 @@
+//! The source packages a distribution builds from the release tarballs
+//! (tests/dist_harness): Debian's (packaging/debian, `dpkg-buildpackage
+//! -us -uc`) and the RPM spec (packaging/cafix.spec, `rpmbuild -ba`), each
+//! built with no network (`unshare -n`), by a user that is not root (nobody;
+//! as `make check`'s user namespace, that user), with the machine's own
+//! Rust (PATH without rustup: Debian's rustc-web/cargo-web), running its
+//! tests (make check, here its unit tests); each package split as `make deb`
+//! and `make rpm` split it, together holding exactly what `make install`
+//! installs; lintian reports no error.
+//!
+//! Needs a git checkout, root or `make check`'s user namespace,
+//! dpkg-buildpackage (dpkg-dev, debhelper), lintian, rpmbuild (rpm), and
+//! Rust 1.88 or later in /usr/bin. Two release builds: several minutes.
+
+mod common;
+mod dist_harness;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dist_harness::{dist, git_checkout, run, SOURCE_DATE_EPOCH};
+
+/// The unit tests: make check's ARGS for the packages' test phase (the
+/// whole suite, unprivileged, runs in CI on its own: .ci/run).
+const CHECK_ARGS: &str = "--lib --bins";
+
+/// A fresh directory `name` for a package build, with its HOME inside, in
+/// the system's temporary directory (nobody must reach it: a clone under
+/// /root would not do), owned by the user that builds (nobody, when root
+/// runs this).
+fn build_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cafix-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("home")).unwrap();
+    dir
+}
+
+/// `program args` in `dir`, offline, as a user that is not root, in a clean
+/// environment whose PATH has no rustup: the distribution's own tools.
+fn as_packager(dir: &Path, program: &str, args: &[&str]) -> Command {
+    let home = dir.ancestors().find(|d| d.join("home").is_dir()).unwrap().join("home");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "--"]);
+    if common::real_root() {
+        let top = home.parent().unwrap();
+        run(Command::new("chown").args(["-R", "65534:65534"]).arg(top));
+        cmd.args(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+    }
+    cmd.arg(program)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", &home)
+        .env("LC_ALL", "C.UTF-8")
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH);
+    cmd
+}
+
+fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every file and symbolic link under `root` as `path` or `path -> target`,
+/// man pages as the packages compress them (`.gz`).
+fn installed(root: &Path) -> BTreeSet<String> {
+    dist_harness::tree_contents(root)
+        .into_iter()
+        .map(|(path, bytes)| match path.strip_suffix(" ->") {
+            Some(link) => format!("{link} -> {}", String::from_utf8_lossy(&bytes)),
+            None if path.contains("/man/man") => format!("{path}.gz"),
+            None => path,
+        })
+        .collect()
+}
+
+/// The files of a .deb (`dpkg-deb -c`), as [`installed`] names them,
+/// without directories and without /usr/share/doc/<package>.
+fn deb_files(deb: &Path) -> BTreeSet<String> {
+    let out = run(Command::new("dpkg-deb").arg("-c").arg(deb));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .filter_map(|l| l.split_once(" ./").map(|(_, path)| path.to_string()))
+        .filter(|p| !p.starts_with("usr/share/doc/"))
+        .collect()
+}
+
+#[test]
+fn debian_source_package_builds_offline_as_a_user_with_debians_rust() {
+    if !git_checkout() {
+        return;
+    }
+    let dist = dist();
+    let work = build_dir("deb-source");
+    // The upstream tarballs as Debian names them; the tree as dpkg-source
+    // unpacks them (the orig-vendor component into vendor/), debian/ from
+    // the source tarball's packaging/debian.
+    let orig = work.join(format!("cafix_{}.orig.tar.xz", dist.version));
+    fs::copy(&dist.source, &orig).unwrap();
+    fs::copy(
+        &dist.vendor,
+        work.join(format!("cafix_{}.orig-vendor.tar.xz", dist.version)),
+    )
+    .unwrap();
+    run(Command::new("tar").arg("-xf").arg(&orig).arg("-C").arg(&work));
+    let tree = work.join(&dist.name);
+    fs::create_dir(tree.join("vendor")).unwrap();
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&dist.vendor)
+        .arg("-C")
+        .arg(tree.join("vendor")));
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(tree.join("packaging/debian"))
+        .arg(tree.join("debian")));
+
+    let out = as_packager(&tree, "dpkg-buildpackage", &["-us", "-uc"])
+        .env("CAFIX_CHECK_ARGS", CHECK_ARGS)
+        .output()
+        .expect("dpkg-buildpackage must be installed (dpkg-dev, debhelper)");
+    let log = output_text(&out);
+    assert!(out.status.success(), "dpkg-buildpackage failed:\n{log}");
+    // Built by Debian's Rust, and tested.
+    assert!(log.contains("cargo --offline --locked"), "{log}");
+    assert!(log.contains("test result: ok"), "dh_auto_test ran no test:\n{log}");
+
+    // The source package: both upstream tarballs and debian/.
+    let version = format!("{}-1", dist.version);
+    let dsc = work.join(format!("cafix_{version}.dsc"));
+    let dsc_text = fs::read_to_string(&dsc).unwrap_or_else(|e| panic!("{}: {e}\n{log}", dsc.display()));
+    for file in ["orig.tar.xz", "orig-vendor.tar.xz"] {
+        assert!(
+            dsc_text.contains(&format!("cafix_{}.{file}", dist.version)),
+            "{dsc_text}"
+        );
+    }
+    let unpacked = work.join("unpacked");
+    run(Command::new("dpkg-source").arg("-x").arg(&dsc).arg(&unpacked));
+    for path in [
+        "debian/rules",
+        "vendor/.cargo/config.toml",
+        "vendor/vendor/libc/Cargo.toml",
+    ] {
+        assert!(unpacked.join(path).exists(), "dpkg-source -x gives no {path}");
+    }
+
+    // Split as `make deb` splits: libcafix (Multi-Arch: same) holds the
+    // libraries and libcafix(8), cafix the rest; together exactly what
+    // `make install PREFIX=/usr` installed into debian/tmp.
+    let arch = String::from_utf8(run(Command::new("dpkg").arg("--print-architecture")).stdout).unwrap();
+    let deb = |name: &str| work.join(format!("{name}_{version}_{}.deb", arch.trim()));
+    let lib = deb_files(&deb("libcafix"));
+    let bin = deb_files(&deb("cafix"));
+    let expected = installed(&tree.join("debian/tmp"));
+    let multiarch =
+        String::from_utf8(run(Command::new("dpkg-architecture").arg("-qDEB_HOST_MULTIARCH")).stdout).unwrap();
+    let libdir = format!("usr/lib/{}", multiarch.trim());
+    assert_eq!(
+        lib,
+        BTreeSet::from([
+            format!("{libdir}/libcafix.so"),
+            format!("{libdir}/libcafix_engine.so"),
+            "usr/share/man/man8/libcafix.8.gz".to_string(),
+        ])
+    );
+    assert!(lib.is_disjoint(&bin));
+    assert_eq!(lib.union(&bin).cloned().collect::<BTreeSet<_>>(), expected);
+    let field = |deb: &Path, name: &str| {
+        String::from_utf8(run(Command::new("dpkg-deb").arg("-f").arg(deb).arg(name)).stdout).unwrap()
+    };
+    assert_eq!(field(&deb("libcafix"), "Multi-Arch").trim(), "same");
+    assert!(field(&deb("cafix"), "Depends").contains(&format!("libcafix (= {version})")));
+    let triggers = run(Command::new("dpkg-deb").arg("-I").arg(deb("libcafix")).arg("triggers"));
+    assert!(String::from_utf8_lossy(&triggers.stdout).contains("activate-noawait ldconfig"));
+
+    // lintian: no error, on the source and the binary packages.
+    let changes = work.join(format!("cafix_{version}_{}.changes", arch.trim()));
+    let out = as_packager(&work, "lintian", &["--fail-on", "error"])
+        .arg(&changes)
+        .output()
+        .expect("lintian must be installed");
+    let report = output_text(&out);
+    assert!(
+        out.status.success() && !report.lines().any(|l| l.starts_with("E: ")),
+        "lintian reports errors:\n{report}"
+    );
+    eprintln!("lintian:\n{report}");
+    let _ = fs::remove_dir_all(&work);
+}
+
+#[test]
+fn rpm_source_package_builds_offline_as_a_user() {
+    if !git_checkout() {
+        return;
+    }
+    let dist = dist();
+    let work = build_dir("rpm-source");
+    let sources = work.join("SOURCES");
+    fs::create_dir_all(&sources).unwrap();
+    fs::copy(&dist.source, sources.join(dist.source.file_name().unwrap())).unwrap();
+    fs::copy(&dist.vendor, sources.join(dist.vendor.file_name().unwrap())).unwrap();
+    // The spec as the source tarball has it.
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&dist.source)
+        .arg("-C")
+        .arg(&work)
+        .arg(format!("{}/packaging/cafix.spec", dist.name)));
+    let spec = work.join(&dist.name).join("packaging/cafix.spec");
+    let topdir = work.join("rpmbuild");
+    // --nodeps: BuildRequires name Fedora's packages, which no rpm database
+    // here knows; the build needs what they provide (Debian's).
+    let out = as_packager(
+        &work,
+        "rpmbuild",
+        &[
+            "-ba",
+            "--nodeps",
+            "--define",
+            &format!("_topdir {}", topdir.display()),
+            "--define",
+            &format!("_sourcedir {}", sources.display()),
+            "--define",
+            &format!("cafix_check_args {CHECK_ARGS}"),
+        ],
+    )
+    .arg(&spec)
+    .output()
+    .expect("rpmbuild must be installed (rpm)");
+    let log = output_text(&out);
+    assert!(out.status.success(), "rpmbuild -ba failed:\n{log}");
+    assert!(log.contains("test result: ok"), "%check ran no test:\n{log}");
+
+    let rpm_eval = |expr: &str| String::from_utf8(run(Command::new("rpm").args(["--eval", expr])).stdout).unwrap();
+    let arch = rpm_eval("%{_arch}");
+    let rpm = |name: &str| topdir.join(format!("RPMS/{a}/{name}-{}-1.{a}.rpm", dist.version, a = arch.trim()));
+    let srpm = topdir.join(format!("SRPMS/cafix-{}-1.src.rpm", dist.version));
+    let out = run(Command::new("rpm").args(["-qlp"]).arg(&srpm));
+    let in_srpm = String::from_utf8_lossy(&out.stdout);
+    for file in [&dist.source, &dist.vendor] {
+        assert!(
+            in_srpm.contains(file.file_name().unwrap().to_str().unwrap()),
+            "{in_srpm}"
+        );
+    }
+
+    // What `make install` installs with the RPM's directories, in the tree
+    // rpmbuild built (a no-op build, then the install).
+    let tree = topdir.join("BUILD").join(&dist.name);
+    let reference = work.join("make-install");
+    let dirs: Vec<String> = [
+        ("PREFIX", "%{_prefix}"),
+        ("BINDIR", "%{_bindir}"),
+        ("LIBDIR", "%{_libdir}"),
+        ("PKGLIBDIR", "%{_prefix}/lib/cafix"),
+        ("MANDIR", "%{_mandir}"),
+        ("DATADIR", "%{_datadir}"),
+        ("SYSCONFDIR", "%{_sysconfdir}"),
+    ]
+    .iter()
+    .map(|(var, expr)| format!("{var}={}", rpm_eval(expr).trim()))
+    .collect();
+    let mut args: Vec<&str> = vec!["install", "CARGO=cargo --offline --locked"];
+    let destdir = format!("DESTDIR={}", reference.display());
+    args.push(&destdir);
+    args.extend(dirs.iter().map(String::as_str));
+    let mut install = as_packager(&tree, "make", &args);
+    install.env("CARGO_HOME", tree.join("no-cargo-home"));
+    run(&mut install);
+    let expected = installed(&reference);
+
+    // Split as `make rpm` splits: cafix-libs the libraries and libcafix(8).
+    let listing = |rpm: &Path| -> BTreeSet<String> {
+        let out = run(Command::new("rpm")
+            .args(["-qp", "--qf", "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\\n]"])
+            .arg(rpm));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('d'))
+            .map(|l| {
+                let mut fields = l.split(' ');
+                let (perms, path) = (fields.next().unwrap(), fields.next().unwrap().trim_start_matches('/'));
+                match fields.next() {
+                    Some(target) if perms.starts_with('l') => format!("{path} -> {target}"),
+                    _ => path.to_string(),
+                }
+            })
+            .collect()
+    };
+    let libs = listing(&rpm("cafix-libs"));
+    let bin = listing(&rpm("cafix"));
+    let libdir = rpm_eval("%{_libdir}");
+    let libdir = libdir.trim().trim_start_matches('/');
+    assert_eq!(
+        libs,
+        BTreeSet::from([
+            format!("{libdir}/libcafix.so"),
+            format!("{libdir}/libcafix_engine.so"),
+            "usr/share/man/man8/libcafix.8.gz".to_string(),
+        ])
+    );
+    assert_eq!(libs.union(&bin).cloned().collect::<BTreeSet<_>>(), expected);
+    let requires = run(Command::new("rpm").args(["-qp", "--requires"]).arg(rpm("cafix")));
+    assert!(
+        String::from_utf8_lossy(&requires.stdout).contains(&format!("cafix-libs(x86-64) = {}-1", dist.version))
+            || arch.trim() != "x86_64",
+        "{}",
+        String::from_utf8_lossy(&requires.stdout)
+    );
+    let _ = fs::remove_dir_all(&work);
+}
