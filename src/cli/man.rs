@@ -183,9 +183,12 @@ fn option_help(arg: &clap::Arg) -> String {
 pub fn cafix_1() -> String {
     let mut cmd = Cli::command();
     cmd.build();
-    let man = Man::new(cmd.clone())
+    let mut man = Man::new(cmd.clone())
         .manual("User Commands")
         .source(format!("cafix {}", env!("CARGO_PKG_VERSION")));
+    if let Some(date) = page_date() {
+        man = man.date(date);
+    }
     let mut out: Vec<u8> = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = man.render_title(&mut out);
@@ -233,11 +236,62 @@ pub fn cafix_1() -> String {
     text
 }
 
+/// libcafix(8), dated as [`page_date`] says.
+pub fn libcafix_8() -> String {
+    match page_date() {
+        Some(date) => LIBCAFIX_8.replacen(".TH LIBCAFIX 8 \"\"", &format!(".TH LIBCAFIX 8 \"{date}\""), 1),
+        None => LIBCAFIX_8.to_string(),
+    }
+}
+
+/// The date of the pages' .TH lines: the UTC day of SOURCE_DATE_EPOCH, which
+/// a reproducible build sets (dpkg-buildpackage, rpmbuild); without it none,
+/// so the pages never depend on when they were made.
+fn page_date() -> Option<String> {
+    let seconds: i64 = std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()?;
+    Some(civil_date(seconds.div_euclid(86_400)))
+}
+
+/// Days since 1970-01-01 as YYYY-MM-DD, proleptic Gregorian (the inverse of
+/// Howard Hinnant's days_from_civil).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 pub fn run(args: &ManArgs) -> Result<i32, String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    for (name, text) in [("cafix.1", cafix_1()), ("libcafix.8", LIBCAFIX_8.to_string())] {
+    for (name, text) in [("cafix.1", cafix_1()), ("libcafix.8", libcafix_8())] {
         let path = args.out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_date;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(-1), "1969-12-31");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(19_783), "2024-03-01");
+        assert_eq!(civil_date(1_796_601_600 / 86_400), "2026-12-07");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(47_541), "2100-03-01");
+    }
 }

@@ -40,8 +40,9 @@ pub const CLEARED_ENV: &[&str] = &[
     "HTTPS_PROXY",
     "ALL_PROXY",
     "NO_PROXY",
-    // How the cafix command prints.
+    // How the cafix command prints (SOURCE_DATE_EPOCH: the man pages' date).
     "NO_COLOR",
+    "SOURCE_DATE_EPOCH",
 ];
 
 /// Removes [`CLEARED_ENV`] and every `CAFIX_*` variable from `cmd`'s
