@@ -8,6 +8,7 @@ pub mod config;
 pub mod der_walk;
 pub mod explain;
 pub mod local_cas;
+pub mod nss_token;
 pub mod pem;
 pub mod record;
 pub mod subject_hash;
