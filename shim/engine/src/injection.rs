@@ -75,7 +75,7 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     let judged = Arc::new(if is_system_bundle(&st) {
         Judged { add: Vec::new() }
     } else {
-        let local = LOCAL.get_or_init(discover);
+        let local = local_cas();
         if local.is_empty() {
             Judged { add: Vec::new() }
         } else {
@@ -194,6 +194,13 @@ fn add_to_store(store: *mut c_void, ders: &[&[u8]], real: *mut c_void) {
     // SAFETY: pops only what was pushed since the mark above.
     unsafe { pop_to_mark() };
     sys::set_errno(saved);
+}
+
+/// The local CAs of this machine, found on the first call (under the shim
+/// lock: finding them may log) and kept for the life of the process; NSS's
+/// token (`nss.rs`) holds the same ones.
+pub(crate) fn local_cas() -> &'static LocalCas {
+    LOCAL.get_or_init(discover)
 }
 
 /// The local CAs of this machine, found on first need.

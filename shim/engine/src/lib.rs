@@ -22,6 +22,7 @@ mod injection;
 mod libcrypto;
 mod lock;
 mod logger;
+mod nss;
 mod state;
 mod sys;
 mod verification;

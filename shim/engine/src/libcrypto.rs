@@ -26,14 +26,15 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_common::engine_abi::{GNUTLS_HOOKS, OPENSSL_HOOKS};
+use cafix_common::engine_abi::{GNUTLS_HOOKS, NSS_HOOKS, OPENSSL_HOOKS};
 
 use crate::lock::with_shim_lock;
 
 /// Hooked or called library functions: libcrypto's hooked ones first, in
 /// the order of `engine_abi::OPENSSL_HOOKS`, then [`CALLED_ONLY`], then
 /// libgnutls's hooked ones (`engine_abi::GNUTLS_HOOKS`; what an explanation
-/// reads of libgnutls is resolved in `verification/gnutls.rs`).
+/// reads of libgnutls is resolved in `verification/gnutls.rs`), then NSS's
+/// hooked ones (`engine_abi::NSS_HOOKS`) and [`NSS_CALLED_ONLY`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub enum Sym {
@@ -78,6 +79,24 @@ pub enum Sym {
     GnutlsSetTrustList,
     GnutlsFreeCredentials,
     GnutlsTrustListDeinit,
+    NssInit,
+    NssInitReadWrite,
+    NssInitialize,
+    NssInitContext,
+    SecmodLoadUserModule,
+    SecmodLoadUserModuleWithFunction,
+    SecmodAddNewModule,
+    SecmodAddNewModuleEx,
+    SecmodHasRootCerts,
+    SecmodFindModule,
+    SecmodDestroyModule,
+    Pk11GetAllTokens,
+    Pk11HasRootCerts,
+    Pk11FindCertFromDerCertItem,
+    Pk11FreeSlotList,
+    CertDestroyCertificate,
+    PortGetError,
+    PortSetError,
 }
 
 /// The functions the engine calls but does not hook; they follow the hooked
@@ -96,16 +115,37 @@ const CALLED_ONLY: [&CStr; 11] = [
     c"X509_get_default_cert_file",
 ];
 
+/// The NSS functions the engine calls but does not hook (`nss.rs`); they
+/// follow NSS's hooked ones.
+const NSS_CALLED_ONLY: [&CStr; 10] = [
+    c"SECMOD_HasRootCerts",
+    c"SECMOD_FindModule",
+    c"SECMOD_DestroyModule",
+    c"PK11_GetAllTokens",
+    c"PK11_HasRootCerts",
+    c"PK11_FindCertFromDERCertItem",
+    c"PK11_FreeSlotList",
+    c"CERT_DestroyCertificate",
+    c"PORT_GetError",
+    c"PORT_SetError",
+];
+
 impl Sym {
     pub fn name(self) -> &'static CStr {
         let mut i = self as usize;
-        for table in [&OPENSSL_HOOKS[..], &CALLED_ONLY[..]] {
+        for table in [
+            &OPENSSL_HOOKS[..],
+            &CALLED_ONLY[..],
+            &GNUTLS_HOOKS[..],
+            &NSS_HOOKS[..],
+            &NSS_CALLED_ONLY[..],
+        ] {
             match table.get(i) {
                 Some(name) => return name,
                 None => i -= table.len(),
             }
         }
-        GNUTLS_HOOKS[i]
+        c""
     }
 }
 
@@ -499,6 +539,10 @@ mod tests {
             (Sym::GnutlsVerifyPeers2, "gnutls_certificate_verify_peers2"),
             (Sym::GnutlsTrustListVerifyCrt2, "gnutls_x509_trust_list_verify_crt2"),
             (Sym::GnutlsTrustListDeinit, "gnutls_x509_trust_list_deinit"),
+            (Sym::NssInit, "NSS_Init"),
+            (Sym::SecmodAddNewModuleEx, "SECMOD_AddNewModuleEx"),
+            (Sym::SecmodHasRootCerts, "SECMOD_HasRootCerts"),
+            (Sym::PortSetError, "PORT_SetError"),
         ] {
             assert_eq!(sym.name().to_str().unwrap(), name);
         }
