@@ -211,19 +211,9 @@ pub fn module_spec(library: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// A small self-signed CA (P-256), made with `openssl req -x509`.
-    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBjTCCATSgAwIBAgIUaKHx3CR3KLe0rTGgkhxxStFMwtEwCgYIKoZIzj0EAwIw
-JTETMBEGA1UEAwwKVG9rZW4gVGVzdDEOMAwGA1UECgwFY2FmaXgwHhcNMjYxMjA3
-MTgwOTE4WhcNMzYxMjA0MTgwOTE4WjAlMRMwEQYDVQQDDApUb2tlbiBUZXN0MQ4w
-DAYDVQQKDAVjYWZpeDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABKMoF+GPynNp
-8onYxRQ0PLzgP56kj+288I4gSEJXZ5Zl4JNiT+Y9rt59P/rCNbXc5jb7rjG9pbpf
-aWvGZ58qmJmjQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0G
-A1UdDgQWBBSSzC6D5ECpHoLvtMx8lAx5W9WxbTAKBggqhkjOPQQDAgNHADBEAiA4
-R4QTrQfJ2IvmAhdiT0BJkeazC3eV5Po1kxOMJilNXwIgFYBf2DnBUTMTmirqb+bd
-dTaaloeV/ZxBnAoLGeq194k=
------END CERTIFICATE-----
-";
+    /// A small self-signed CA (P-256), made with `openssl req -x509`; the
+    /// engine's token tests use it too.
+    const CA_PEM: &str = include_str!("nss_token_test_ca.pem");
 
     fn ca_der() -> Vec<u8> {
         match crate::pem::sections(CA_PEM.as_bytes()).pop() {

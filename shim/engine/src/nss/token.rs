@@ -526,3 +526,175 @@ unsafe extern "C" fn c_find_objects_final(session: CK_SESSION_HANDLE) -> CK_RV {
         None => CKR_OPERATION_NOT_INITIALIZED,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CA the library's tests use, as the token's objects.
+    fn objects() -> Vec<TokenObject> {
+        let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/nss_token_test_ca.pem"));
+        let Some(cafix::pem::PemItem::Certificate(der)) = cafix::pem::sections(pem.as_bytes()).pop() else {
+            panic!("the test CA does not parse");
+        };
+        let (objects, refused) = cafix::nss_token::objects_for([(der.as_slice(), "Token Test")]);
+        assert!(refused.is_empty());
+        objects
+    }
+
+    fn functions() -> &'static CK_FUNCTION_LIST {
+        let mut list: CK_FUNCTION_LIST_PTR = std::ptr::null_mut();
+        // SAFETY: storage for one pointer.
+        assert_eq!(unsafe { C_GetFunctionList(&mut list) }, CKR_OK);
+        // SAFETY: the static list, never written.
+        unsafe { &*list }
+    }
+
+    fn find(f: &CK_FUNCTION_LIST, session: CK_SESSION_HANDLE, template: &mut [CK_ATTRIBUTE]) -> Vec<CK_OBJECT_HANDLE> {
+        // SAFETY (all calls): arguments as PKCS #11 defines them, all live for the call.
+        unsafe {
+            let init = f.C_FindObjectsInit.unwrap();
+            assert_eq!(init(session, template.as_mut_ptr(), template.len() as CK_ULONG), CKR_OK);
+            assert_eq!(init(session, template.as_mut_ptr(), 0), CKR_OPERATION_ACTIVE);
+            let mut found = Vec::new();
+            loop {
+                let mut handles = [0 as CK_OBJECT_HANDLE; 1];
+                let mut n: CK_ULONG = 0;
+                assert_eq!(
+                    f.C_FindObjects.unwrap()(session, handles.as_mut_ptr(), 1, &mut n),
+                    CKR_OK
+                );
+                if n == 0 {
+                    break;
+                }
+                found.push(handles[0]);
+            }
+            assert_eq!(f.C_FindObjectsFinal.unwrap()(session), CKR_OK);
+            assert_eq!(f.C_FindObjectsFinal.unwrap()(session), CKR_OPERATION_NOT_INITIALIZED);
+            found
+        }
+    }
+
+    fn attribute(kind: CK_ATTRIBUTE_TYPE, value: &mut [u8]) -> CK_ATTRIBUTE {
+        CK_ATTRIBUTE {
+            type_: kind,
+            pValue: value.as_mut_ptr().cast(),
+            ulValueLen: value.len() as CK_ULONG,
+        }
+    }
+
+    /// One test: the module is one per process.
+    #[test]
+    fn the_token_serves_what_it_was_offered_read_only() {
+        let f = functions();
+        // SAFETY (all calls): arguments as PKCS #11 defines them, all live for the call.
+        unsafe {
+            assert_eq!(
+                f.C_Finalize.unwrap()(std::ptr::null_mut()),
+                CKR_CRYPTOKI_NOT_INITIALIZED
+            );
+            offer(objects());
+            assert_eq!(f.C_Initialize.unwrap()(std::ptr::null_mut()), CKR_OK);
+            assert!(initialized());
+            assert_eq!(
+                f.C_Initialize.unwrap()(std::ptr::null_mut()),
+                CKR_CRYPTOKI_ALREADY_INITIALIZED
+            );
+
+            let mut count: CK_ULONG = 0;
+            assert_eq!(
+                f.C_GetSlotList.unwrap()(CK_TRUE, std::ptr::null_mut(), &mut count),
+                CKR_OK
+            );
+            assert_eq!(count, 1);
+            let mut none: [CK_SLOT_ID; 0] = [];
+            count = 0;
+            assert_eq!(
+                f.C_GetSlotList.unwrap()(CK_TRUE, none.as_mut_ptr(), &mut count),
+                CKR_BUFFER_TOO_SMALL
+            );
+            let mut info: CK_TOKEN_INFO = std::mem::zeroed();
+            assert_eq!(f.C_GetTokenInfo.unwrap()(SLOT, &mut info), CKR_OK);
+            assert_eq!(info.flags & CKF_WRITE_PROTECTED, CKF_WRITE_PROTECTED);
+            assert_eq!(&info.label[..15], b"cafix local CAs");
+            assert_eq!(f.C_GetTokenInfo.unwrap()(SLOT + 1, &mut info), CKR_SLOT_ID_INVALID);
+
+            let mut session: CK_SESSION_HANDLE = 0;
+            let open = f.C_OpenSession.unwrap();
+            let flags = CKF_SERIAL_SESSION | CKF_RW_SESSION;
+            assert_eq!(
+                open(SLOT, flags, std::ptr::null_mut(), None, &mut session),
+                CKR_TOKEN_WRITE_PROTECTED
+            );
+            assert_eq!(
+                open(SLOT, CKF_SERIAL_SESSION, std::ptr::null_mut(), None, &mut session),
+                CKR_OK
+            );
+
+            // Everything, then NSS's trust lookup: class, issuer, serial.
+            assert_eq!(find(f, session, &mut []).len(), 2);
+            let mut class = cafix::nss_token::ulong(cafix::nss_token::CKO_NSS_TRUST);
+            let trust = find(f, session, &mut [attribute(CKA_CLASS, &mut class)]);
+            assert_eq!(trust.len(), 1);
+
+            // Length first, then the value; too small a buffer; an attribute it lacks.
+            let get = f.C_GetAttributeValue.unwrap();
+            let mut query = CK_ATTRIBUTE {
+                type_: cafix::nss_token::CKA_TRUST_SERVER_AUTH,
+                pValue: std::ptr::null_mut(),
+                ulValueLen: 0,
+            };
+            assert_eq!(get(session, trust[0], &mut query, 1), CKR_OK);
+            assert_eq!(query.ulValueLen as usize, std::mem::size_of::<CK_ULONG>());
+            let mut value = vec![0u8; query.ulValueLen as usize];
+            let mut query = attribute(cafix::nss_token::CKA_TRUST_SERVER_AUTH, &mut value);
+            assert_eq!(get(session, trust[0], &mut query, 1), CKR_OK);
+            assert_eq!(
+                value,
+                cafix::nss_token::ulong(cafix::nss_token::CKT_NSS_TRUSTED_DELEGATOR)
+            );
+            let mut small = [0u8; 1];
+            let mut query = attribute(cafix::nss_token::CKA_TRUST_SERVER_AUTH, &mut small);
+            assert_eq!(get(session, trust[0], &mut query, 1), CKR_BUFFER_TOO_SMALL);
+            assert_eq!(query.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+            let mut policy = [0u8; 1];
+            let mut query = attribute(cafix::nss_token::CKA_NSS_MOZILLA_CA_POLICY, &mut policy);
+            assert_eq!(get(session, trust[0], &mut query, 1), CKR_ATTRIBUTE_TYPE_INVALID);
+            assert_eq!(get(session, 0, &mut query, 1), CKR_OBJECT_HANDLE_INVALID);
+            assert_eq!(get(session, 3, &mut query, 1), CKR_OBJECT_HANDLE_INVALID);
+            assert_eq!(get(session + 100, trust[0], &mut query, 1), CKR_SESSION_HANDLE_INVALID);
+
+            // Nothing to write, log into or compute with.
+            assert_eq!(
+                f.C_Login.unwrap()(session, 1, std::ptr::null_mut(), 0),
+                CKR_FUNCTION_NOT_SUPPORTED
+            );
+            let mut created: CK_OBJECT_HANDLE = 0;
+            assert_eq!(
+                f.C_CreateObject.unwrap()(session, &mut query, 1, &mut created),
+                CKR_FUNCTION_NOT_SUPPORTED
+            );
+            assert_eq!(
+                f.C_DestroyObject.unwrap()(session, trust[0]),
+                CKR_FUNCTION_NOT_SUPPORTED
+            );
+
+            assert_eq!(f.C_CloseSession.unwrap()(session), CKR_OK);
+            assert_eq!(f.C_CloseSession.unwrap()(session), CKR_SESSION_HANDLE_INVALID);
+            assert_eq!(f.C_Finalize.unwrap()(std::ptr::null_mut()), CKR_OK);
+            assert!(!initialized());
+            assert_eq!(
+                f.C_OpenSession.unwrap()(SLOT, CKF_SERIAL_SESSION, std::ptr::null_mut(), None, &mut session),
+                CKR_CRYPTOKI_NOT_INITIALIZED
+            );
+            // A new initialisation (NSS_Shutdown, then NSS_Init) serves again.
+            assert_eq!(f.C_Initialize.unwrap()(std::ptr::null_mut()), CKR_OK);
+            assert_eq!(
+                open(SLOT, CKF_SERIAL_SESSION, std::ptr::null_mut(), None, &mut session),
+                CKR_OK
+            );
+            assert_eq!(find(f, session, &mut []).len(), 2);
+            assert_eq!(f.C_Finalize.unwrap()(std::ptr::null_mut()), CKR_OK);
+        }
+    }
+}
