@@ -207,7 +207,19 @@ pub(crate) fn local_cas() -> &'static LocalCas {
 fn discover() -> LocalCas {
     let state = shim();
     let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
-    let found = local_cas::discover(&sources, || state.bundle());
+    // The bundle's text settles the usual case without indexing it (NSS
+    // programs may never need the index): the index's own bytes if it is
+    // built, else the file, read once here.
+    let read;
+    let text = match state.bundle_if_indexed() {
+        Some(index) => index.map(|index| index.bytes.as_slice()),
+        None => {
+            read = cafix::bundle::find_system_bundle(&state.config, &|p| sys::is_nonempty_file(p))
+                .and_then(|path| sys::read_file(&path, MAX_BUNDLE_BYTES).ok());
+            read.as_deref()
+        }
+    };
+    let found = local_cas::discover_with_text(&sources, text, || state.bundle());
     if !found.problems.is_empty() {
         logger::emit(&Record::new(
             Level::Warn,

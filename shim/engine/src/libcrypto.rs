@@ -508,17 +508,26 @@ mod object_lookup_tests {
 
 /// `dlsym` in the scope of an already loaded object (never loads anything).
 pub fn lookup_in(object: &CStr, name: &CStr) -> *mut c_void {
+    let [p] = lookup_all_in(object, [name]);
+    p
+}
+
+/// [`lookup_in`] for several names, with one handle.
+pub fn lookup_all_in<const N: usize>(object: &CStr, names: [&CStr; N]) -> [*mut c_void; N] {
+    let mut found = [std::ptr::null_mut(); N];
     // SAFETY: RTLD_NOLOAD only returns a handle to an object already loaded.
     let handle = unsafe { libc::dlopen(object.as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
     if handle.is_null() {
-        return std::ptr::null_mut();
+        return found;
     }
-    // SAFETY: a valid handle and a NUL-terminated name.
-    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    for (p, name) in found.iter_mut().zip(names) {
+        // SAFETY: a valid handle and a NUL-terminated name.
+        *p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    }
     // SAFETY: balances the reference dlopen took; the object stays loaded
     // because whoever loaded it still holds theirs.
     unsafe { libc::dlclose(handle) };
-    p
+    found
 }
 
 #[cfg(test)]

@@ -90,28 +90,47 @@ struct Nss {
 
 impl Nss {
     /// The functions of the libnss3 that contains `real` (and of its own
-    /// dependencies: `PORT_*` live in libnssutil3), if it has them all.
+    /// dependencies: `PORT_*` live in libnssutil3), if it has them all;
+    /// looked up with one handle, only once NSS has built-in roots.
     fn of(real: *mut c_void) -> Option<Nss> {
-        let f = |sym| {
-            let p = companion(real, sym);
-            (!p.is_null()).then_some(p)
-        };
+        let library = crate::libcrypto::object_of(real)?;
+        let [a, b, c, d, e, f, g, h, i, j, k] = crate::libcrypto::lookup_all_in(
+            &library,
+            [
+                Sym::SecmodHasRootCerts,
+                Sym::SecmodFindModule,
+                Sym::SecmodDestroyModule,
+                Sym::SecmodLoadUserModule,
+                Sym::Pk11GetAllTokens,
+                Sym::Pk11HasRootCerts,
+                Sym::Pk11FindCertFromDerCertItem,
+                Sym::Pk11FreeSlotList,
+                Sym::CertDestroyCertificate,
+                Sym::PortGetError,
+                Sym::PortSetError,
+            ]
+            .map(Sym::name),
+        );
+        let all = [a, b, c, d, e, f, g, h, i, j, k];
+        if all.iter().any(|p| p.is_null()) {
+            return None;
+        }
         // SAFETY: each pointer is that NSS function, with the C signature
         // its field declares (nss.h, secmod.h, pk11pub.h, cert.h, secerr.h;
         // unchanged since NSS 3.12).
         unsafe {
             Some(Nss {
-                has_root_certs: std::mem::transmute::<*mut c_void, _>(f(Sym::SecmodHasRootCerts)?),
-                find_module: std::mem::transmute::<*mut c_void, _>(f(Sym::SecmodFindModule)?),
-                destroy_module: std::mem::transmute::<*mut c_void, _>(f(Sym::SecmodDestroyModule)?),
-                load_user_module: std::mem::transmute::<*mut c_void, _>(f(Sym::SecmodLoadUserModule)?),
-                get_all_tokens: std::mem::transmute::<*mut c_void, _>(f(Sym::Pk11GetAllTokens)?),
-                slot_has_root_certs: std::mem::transmute::<*mut c_void, _>(f(Sym::Pk11HasRootCerts)?),
-                find_cert_from_der: std::mem::transmute::<*mut c_void, _>(f(Sym::Pk11FindCertFromDerCertItem)?),
-                free_slot_list: std::mem::transmute::<*mut c_void, _>(f(Sym::Pk11FreeSlotList)?),
-                destroy_certificate: std::mem::transmute::<*mut c_void, _>(f(Sym::CertDestroyCertificate)?),
-                get_error: std::mem::transmute::<*mut c_void, _>(f(Sym::PortGetError)?),
-                set_error: std::mem::transmute::<*mut c_void, _>(f(Sym::PortSetError)?),
+                has_root_certs: std::mem::transmute::<*mut c_void, _>(a),
+                find_module: std::mem::transmute::<*mut c_void, _>(b),
+                destroy_module: std::mem::transmute::<*mut c_void, _>(c),
+                load_user_module: std::mem::transmute::<*mut c_void, _>(d),
+                get_all_tokens: std::mem::transmute::<*mut c_void, _>(e),
+                slot_has_root_certs: std::mem::transmute::<*mut c_void, _>(f),
+                find_cert_from_der: std::mem::transmute::<*mut c_void, _>(g),
+                free_slot_list: std::mem::transmute::<*mut c_void, _>(h),
+                destroy_certificate: std::mem::transmute::<*mut c_void, _>(i),
+                get_error: std::mem::transmute::<*mut c_void, _>(j),
+                set_error: std::mem::transmute::<*mut c_void, _>(k),
             })
         }
     }
@@ -180,12 +199,24 @@ static TOLD: Mutex<Vec<(usize, &'static str)>> = Mutex::new(Vec::new());
 pub fn after_init_or_load(real: *mut c_void) {
     let saved = sys::errno();
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        let Some(nss) = Nss::of(real) else {
-            return;
-        };
         let library = crate::libcrypto::object_of(real)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|| "libnss3".to_string());
+        // The common case first, with one function: NSS has no built-in
+        // roots yet (Chromium's and Firefox's initialisation, before they
+        // load them), so nothing more is looked up.
+        let has_roots = companion(real, Sym::SecmodHasRootCerts);
+        if has_roots.is_null() {
+            return;
+        }
+        // SAFETY: SECMOD_HasRootCerts, `PRBool (void)`, of the initialised library.
+        if unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> c_int>(has_roots)() } == 0 {
+            tell_once(real, no_built_in_roots(&library).with("_library", library));
+            return;
+        }
+        let Some(nss) = Nss::of(real) else {
+            return;
+        };
         let _one = ATTACHING.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: NSS's thread-local error code, read and put back.
         let error = unsafe { (nss.get_error)() };
@@ -203,14 +234,7 @@ pub fn after_init_or_load(real: *mut c_void) {
 fn attach(nss: &Nss, library: &str) -> Option<Record> {
     // SAFETY: a function without arguments of the initialised library.
     if unsafe { (nss.has_root_certs)() } == 0 {
-        return Some(Record::new(
-            Level::Debug,
-            "nss-no-built-in-roots",
-            format!(
-                "NSS ({library}) has no built-in roots: it trusts only what the program gave it, \
-                 so no local CA is added"
-            ),
-        ));
+        return Some(no_built_in_roots(library));
     }
     if nss.has_our_module() {
         return None;
@@ -276,6 +300,17 @@ fn attach(nss: &Nss, library: &str) -> Option<Record> {
         message.push_str(&format!("; not parseable, left out: {}", refused.join(", ")));
     }
     Some(Record::new(Level::Info, "nss-local-cas-added", message).with("_added", names(&added)))
+}
+
+fn no_built_in_roots(library: &str) -> Record {
+    Record::new(
+        Level::Debug,
+        "nss-no-built-in-roots",
+        format!(
+            "NSS ({library}) has no built-in roots: it trusts only what the program gave it, \
+             so no local CA is added"
+        ),
+    )
 }
 
 /// Logs `record` unless this NSS library has had a line of its kind.
