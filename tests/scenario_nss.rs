@@ -473,7 +473,7 @@ fn beacon() -> &'static Beacon {
 
 fn beacon_saw(marker: &str) -> bool {
     let wanted = format!("/{marker}.png");
-    beacon().seen.lock().unwrap().iter().any(|p| *p == wanted)
+    beacon().seen.lock().unwrap().contains(&wanted)
 }
 
 // ---- what the browsers and tools say ----------------------------------------
@@ -536,7 +536,7 @@ fn assert_added_line(out: &Output, what: &str) {
 }
 
 /// SHA-256 of every file under `dirs` (that exist), by path.
-fn hashes(dirs: &[PathBuf]) -> BTreeMap<PathBuf, String> {
+fn hashes(dirs: &[&Path]) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     for dir in dirs {
         let Ok(entries) = fs::read_dir(dir) else { continue };
@@ -578,7 +578,8 @@ fn chromium_trusts_the_local_ca_under_cafix_run_and_system_wide_and_writes_nothi
         // older one, hashed before and after.
         let home = fresh_home(false);
         let dbs = [home.join(".local/share/pki/nssdb"), home.join(".pki/nssdb")];
-        for db in &dbs {
+        let dbs = [dbs[0].as_path(), dbs[1].as_path()];
+        for db in dbs {
             new_nssdb(db);
         }
         let before = hashes(&dbs);
@@ -641,12 +642,12 @@ fn chromium_with_its_sandbox_an_existing_profile_and_an_unreadable_nss_database(
     assert_chromium_refuses(&out, &marker, "sandboxed Chromium without cafix");
     assert!(!text(&out).contains("No usable sandbox"), "{}", text(&out));
     let db = home.join(".local/share/pki/nssdb");
-    let before = hashes(&[db.clone()]);
+    let before = hashes(&[&db]);
     let (url, marker) = server.page();
     let out = chromium(Cafix::Run, &home, &url, true);
     assert_chromium_shows(&out, &marker, "sandboxed Chromium with an existing profile");
     assert_added_line(&out, "sandboxed Chromium");
-    assert_eq!(hashes(&[db.clone()]), before, "the NSS database changed");
+    assert_eq!(hashes(&[&db]), before, "the NSS database changed");
 
     // A user NSS database the user can neither read nor write: Chromium
     // goes on without it, and so does cafix.
@@ -654,12 +655,12 @@ fn chromium_with_its_sandbox_an_existing_profile_and_an_unreadable_nss_database(
     let db = home.join(".local/share/pki/nssdb");
     new_nssdb(&db);
     set_mode(&db, 0o000);
-    let before = hashes(&[db.clone()]);
+    let before = hashes(&[&db]);
     let (url, marker) = server.page();
     let out = chromium(Cafix::Run, &home, &url, true);
     set_mode(&db, 0o700);
     assert_chromium_shows(&out, &marker, "sandboxed Chromium, NSS database unreadable");
-    assert_eq!(hashes(&[db]), before, "the unreadable NSS database changed");
+    assert_eq!(hashes(&[&db]), before, "the unreadable NSS database changed");
 }
 
 // ---- Firefox -----------------------------------------------------------------
@@ -705,7 +706,7 @@ fn firefox_profile(home: &Path) -> PathBuf {
 
 /// The profile's NSS files: its certificate and key databases, its module list.
 fn profile_nss_hashes(profile: &Path) -> BTreeMap<PathBuf, String> {
-    hashes(&[profile.to_path_buf()])
+    hashes(&[profile])
         .into_iter()
         .filter(|(path, _)| {
             let name = path.file_name().unwrap().to_string_lossy();
@@ -835,7 +836,7 @@ fn tstclnt_with_only_its_own_database_gets_nothing_added() {
     let server = server("local");
     let db = common::unique_dir("nss-tstclnt-db");
     new_nssdb(&db);
-    let before = hashes(&[db.clone()]);
+    let before = hashes(&[&db]);
     let dbarg = format!("sql:{}", path_str(&db));
     for mode in ALL {
         let (out, marker) = tstclnt(mode, server, &["-d", &dbarg]);
@@ -846,7 +847,7 @@ fn tstclnt_with_only_its_own_database_gets_nothing_added() {
         );
         assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
     }
-    assert_eq!(hashes(&[db]), before);
+    assert_eq!(hashes(&[&db]), before);
 }
 
 #[test]
@@ -920,7 +921,7 @@ fn nss_initialised_in_every_way_programs_do() {
     for (mode, expected) in cases {
         let db = common::unique_dir("nss-client-db");
         new_nssdb(&db);
-        let before = hashes(&[db.clone()]);
+        let before = hashes(&[&db]);
         let dbarg = format!("sql:{}", path_str(&db));
         let home = fresh_home(false);
         for cafix in ALL {
@@ -938,7 +939,7 @@ fn nss_initialised_in_every_way_programs_do() {
             let added = String::from_utf8_lossy(&out.stderr).matches("local CA(s)").count();
             assert!(added <= 1, "{mode} ({cafix:?}): at most one line:\n{}", text(&out));
         }
-        assert_eq!(hashes(&[db]), before, "{mode}: the database changed");
+        assert_eq!(hashes(&[&db]), before, "{mode}: the database changed");
     }
 }
 

@@ -73,19 +73,29 @@ struct SlotListElement {
 /// `CKM_INVALID_MECHANISM`: every token, whatever it can do.
 const CKM_INVALID_MECHANISM: libc::c_ulong = 0xffff_ffff;
 
+type IntOfVoid = unsafe extern "C" fn() -> c_int;
+type PointerOfName = unsafe extern "C" fn(*const c_char) -> *mut c_void;
+type VoidOfPointer = unsafe extern "C" fn(*mut c_void);
+type LoadUserModule = unsafe extern "C" fn(*mut c_char, *mut c_void, c_int) -> *mut c_void;
+type GetAllTokens = unsafe extern "C" fn(libc::c_ulong, c_int, c_int, *mut c_void) -> *mut SlotList;
+type IntOfPointer = unsafe extern "C" fn(*mut c_void) -> c_int;
+type FindCertFromDer = unsafe extern "C" fn(*mut c_void, *const SecItem, *mut c_void) -> *mut c_void;
+type FreeSlotList = unsafe extern "C" fn(*mut SlotList);
+type SetError = unsafe extern "C" fn(c_int);
+
 /// The libnss3 functions an attachment uses, all of one library.
 struct Nss {
-    has_root_certs: unsafe extern "C" fn() -> c_int,
-    find_module: unsafe extern "C" fn(*const c_char) -> *mut c_void,
-    destroy_module: unsafe extern "C" fn(*mut c_void),
-    load_user_module: unsafe extern "C" fn(*mut c_char, *mut c_void, c_int) -> *mut c_void,
-    get_all_tokens: unsafe extern "C" fn(libc::c_ulong, c_int, c_int, *mut c_void) -> *mut SlotList,
-    slot_has_root_certs: unsafe extern "C" fn(*mut c_void) -> c_int,
-    find_cert_from_der: unsafe extern "C" fn(*mut c_void, *const SecItem, *mut c_void) -> *mut c_void,
-    free_slot_list: unsafe extern "C" fn(*mut SlotList),
-    destroy_certificate: unsafe extern "C" fn(*mut c_void),
-    get_error: unsafe extern "C" fn() -> c_int,
-    set_error: unsafe extern "C" fn(c_int),
+    has_root_certs: IntOfVoid,
+    find_module: PointerOfName,
+    destroy_module: VoidOfPointer,
+    load_user_module: LoadUserModule,
+    get_all_tokens: GetAllTokens,
+    slot_has_root_certs: IntOfPointer,
+    find_cert_from_der: FindCertFromDer,
+    free_slot_list: FreeSlotList,
+    destroy_certificate: VoidOfPointer,
+    get_error: IntOfVoid,
+    set_error: SetError,
 }
 
 impl Nss {
@@ -120,17 +130,17 @@ impl Nss {
         // unchanged since NSS 3.12).
         unsafe {
             Some(Nss {
-                has_root_certs: std::mem::transmute::<*mut c_void, _>(a),
-                find_module: std::mem::transmute::<*mut c_void, _>(b),
-                destroy_module: std::mem::transmute::<*mut c_void, _>(c),
-                load_user_module: std::mem::transmute::<*mut c_void, _>(d),
-                get_all_tokens: std::mem::transmute::<*mut c_void, _>(e),
-                slot_has_root_certs: std::mem::transmute::<*mut c_void, _>(f),
-                find_cert_from_der: std::mem::transmute::<*mut c_void, _>(g),
-                free_slot_list: std::mem::transmute::<*mut c_void, _>(h),
-                destroy_certificate: std::mem::transmute::<*mut c_void, _>(i),
-                get_error: std::mem::transmute::<*mut c_void, _>(j),
-                set_error: std::mem::transmute::<*mut c_void, _>(k),
+                has_root_certs: std::mem::transmute::<*mut c_void, IntOfVoid>(a),
+                find_module: std::mem::transmute::<*mut c_void, PointerOfName>(b),
+                destroy_module: std::mem::transmute::<*mut c_void, VoidOfPointer>(c),
+                load_user_module: std::mem::transmute::<*mut c_void, LoadUserModule>(d),
+                get_all_tokens: std::mem::transmute::<*mut c_void, GetAllTokens>(e),
+                slot_has_root_certs: std::mem::transmute::<*mut c_void, IntOfPointer>(f),
+                find_cert_from_der: std::mem::transmute::<*mut c_void, FindCertFromDer>(g),
+                free_slot_list: std::mem::transmute::<*mut c_void, FreeSlotList>(h),
+                destroy_certificate: std::mem::transmute::<*mut c_void, VoidOfPointer>(i),
+                get_error: std::mem::transmute::<*mut c_void, IntOfVoid>(j),
+                set_error: std::mem::transmute::<*mut c_void, SetError>(k),
             })
         }
     }
@@ -210,7 +220,7 @@ pub fn after_init_or_load(real: *mut c_void) {
             return;
         }
         // SAFETY: SECMOD_HasRootCerts, `PRBool (void)`, of the initialised library.
-        if unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> c_int>(has_roots)() } == 0 {
+        if unsafe { std::mem::transmute::<*mut c_void, IntOfVoid>(has_roots)() } == 0 {
             tell_once(real, no_built_in_roots(&library).with("_library", library));
             return;
         }
