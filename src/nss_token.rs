@@ -137,17 +137,8 @@ fn identity(der: &[u8]) -> Option<Identity> {
 
 /// `content` as a DER INTEGER: tag, definite length, content.
 fn der_integer(content: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x02];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
+    let mut out = Vec::with_capacity(content.len() + 4);
+    crate::subject_hash::push_tlv(&mut out, 0x02, content);
     out
 }
 

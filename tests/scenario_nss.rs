@@ -24,11 +24,15 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::local_ca_machine::TlsServer;
+use common::local_ca_machine::{
+    install_anchors, make_ca, make_leaf, overlay_etc, run_checked, s_server, Ca, CNF, EC_KEY,
+};
 use common::{clear_env, path_str};
 
 /// What Chromium says when it does not trust the server.
@@ -51,70 +55,6 @@ struct World {
     refused_ca: Ca,
 }
 
-struct Ca {
-    cert: PathBuf,
-    key: PathBuf,
-    cn: String,
-}
-
-fn run_checked(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn openssl(args: &[&str]) {
-    common::openssl(args);
-}
-
-const CNF: &str = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n\
-[v3_root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-subjectKeyIdentifier = hash\n\
-[v3_server]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
-extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n\
-subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n";
-
-/// A self-signed CA with a key made by `newkey` (`openssl req -newkey` and its options).
-#[rustfmt::skip]
-fn make_ca(dir: &Path, name: &str, cn: &str, newkey: &[&str]) -> Ca {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let cnf = dir.join("openssl.cnf");
-    let mut args = vec!["req", "-x509", "-config", path_str(&cnf), "-extensions", "v3_root"];
-    args.extend(newkey);
-    let subject = format!("/CN={cn}/O=cafix tests");
-    args.extend(["-nodes", "-days", "3",
-        "-subj", &subject, "-keyout", path_str(&key), "-out", path_str(&cert),
-    ]);
-    openssl(&args);
-    Ca { cert, key, cn: cn.to_string() }
-}
-
-/// A `localhost` leaf signed by `ca`: (cert, key).
-#[rustfmt::skip]
-fn make_leaf(dir: &Path, name: &str, ca: &Ca) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    let cnf = dir.join("openssl.cnf");
-    openssl(&[
-        "req", "-new", "-config", path_str(&cnf), "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-nodes", "-subj", "/CN=localhost", "-keyout", path_str(&key), "-out", path_str(&csr),
-    ]);
-    openssl(&[
-        "x509", "-req", "-in", path_str(&csr), "-days", "2", "-CA", path_str(&ca.cert), "-CAkey", path_str(&ca.key),
-        "-set_serial", &format!("0x{}", common::random_hex(16)), "-extfile", path_str(&cnf),
-        "-extensions", "v3_server", "-out", path_str(&cert),
-    ]);
-    (cert, key)
-}
-
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
@@ -123,10 +63,14 @@ fn world() -> &'static World {
         set_mode(&dir, 0o755);
         fs::write(dir.join("openssl.cnf"), CNF).unwrap();
         let tag = common::random_hex(8);
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-        let local_ca = make_ca(&dir, "local-ca", &format!("cafix NSS Local CA {tag}"), &ec);
-        let bundle_only = make_ca(&dir, "bundle-only", &format!("cafix NSS Bundle-only Root {tag}"), &ec);
-        let private_ca = make_ca(&dir, "private-ca", &format!("cafix NSS Private CA {tag}"), &ec);
+        let local_ca = make_ca(&dir, "local-ca", &format!("cafix NSS Local CA {tag}"), &EC_KEY);
+        let bundle_only = make_ca(
+            &dir,
+            "bundle-only",
+            &format!("cafix NSS Bundle-only Root {tag}"),
+            &EC_KEY,
+        );
+        let private_ca = make_ca(&dir, "private-ca", &format!("cafix NSS Private CA {tag}"), &EC_KEY);
         // A 512-bit RSA key: NSS (and Chromium) refuse what it signs.
         let refused_ca = make_ca(
             &dir,
@@ -144,19 +88,7 @@ fn world() -> &'static World {
             "-----BEGIN CERTIFICATE-----\nnot base64 at all\n",
         )
         .unwrap();
-        let certs = dir.join("certs");
-        fs::create_dir_all(&certs).unwrap();
-        let script = format!(
-            "set -e\n{overlay}\nmount --bind {anchors} /usr/local/share/ca-certificates\n\
-             update-ca-certificates --fresh >/dev/null 2>&1\ncp -a /etc/ssl/certs/. {certs}/\n",
-            overlay = overlay_etc(&dir.join("install")),
-            anchors = path_str(&anchors),
-            certs = path_str(&certs),
-        );
-        run_checked(
-            clear_env(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script])),
-            "update-ca-certificates in a mount namespace (needs root, util-linux, ca-certificates)",
-        );
+        let certs = install_anchors(&dir, &anchors);
         let bundle = certs.join("ca-certificates.crt");
         let mut text = fs::read_to_string(&bundle).unwrap();
         for ca in [&local_ca, &refused_ca] {
@@ -184,18 +116,6 @@ fn world() -> &'static World {
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Shell lines that overlay `/etc` with a fresh upper layer under `work`.
-fn overlay_etc(work: &Path) -> String {
-    let _ = fs::remove_dir_all(work);
-    fs::create_dir_all(work.join("upper")).unwrap();
-    fs::create_dir_all(work.join("work")).unwrap();
-    format!(
-        "mount -t overlay overlay -o lowerdir=/etc,upperdir={}/upper,workdir={}/work /etc",
-        path_str(work),
-        path_str(work)
-    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -349,16 +269,10 @@ fn text(out: &Output) -> String {
 /// `openssl s_server -WWW` on loopback with a leaf signed by a CA, serving
 /// the pages [`Server::page`] writes.
 struct Server {
-    child: Child,
+    /// Kept for its life: the server dies with it.
+    _tls: TlsServer,
     port: u16,
     www: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -367,42 +281,9 @@ impl Server {
         let (cert, key) = make_leaf(&w.dir, &format!("leaf-{name}"), ca);
         let www = w.dir.join(format!("www-{name}"));
         fs::create_dir_all(&www).unwrap();
-        for _ in 0..5 {
-            let port = common::free_port();
-            let mut child = clear_env(Command::new("openssl").args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-cert",
-                path_str(&cert),
-                "-key",
-                path_str(&key),
-                "-WWW",
-                "-quiet",
-                "-no-CAfile",
-                "-no-CApath",
-                "-no-CAstore",
-            ]))
-            .current_dir(&www)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl must be installed");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Server { child, port, www };
-                }
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("the test server did not start");
+        let tls = s_server(&cert, &key, "-WWW", &www);
+        let port = tls.port;
+        Server { _tls: tls, port, www }
     }
 
     /// A new page whose text and beacon image are unique: (URL, marker).
@@ -891,7 +772,7 @@ fn local_leaf_der() -> &'static Path {
         let w = world();
         let (pem, _) = make_leaf(&w.dir, "nss-client-leaf", &w.local_ca);
         let der = w.dir.join("nss-client-leaf.der");
-        openssl(&["x509", "-in", path_str(&pem), "-outform", "DER", "-out", path_str(&der)]);
+        common::openssl(&["x509", "-in", path_str(&pem), "-outform", "DER", "-out", path_str(&der)]);
         der
     })
 }
