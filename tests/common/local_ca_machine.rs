@@ -131,30 +131,36 @@ impl Drop for TlsServer {
 /// `openssl s_server` on a free loopback port with `cert` (the leaf alone:
 /// no chain built from the host's trust), answering as `mode` says
 /// (`-www`: a status page; `-WWW`: the files of `dir`), run in `dir`, once
-/// it accepts connections.
+/// it accepts connections. It dies with the test process, even one that
+/// keeps it in a static: it is started (`setpriv --pdeathsig`) by a thread
+/// that lives as long as the process.
 pub fn s_server(cert: &Path, key: &Path, mode: &str, dir: &Path) -> TlsServer {
     for _ in 0..5 {
         let port = super::free_port();
-        let mut child = clear_env(Command::new("openssl").args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            path_str(cert),
-            "-key",
-            path_str(key),
-            mode,
-            "-quiet",
-            "-no-CAfile",
-            "-no-CApath",
-            "-no-CAstore",
-        ]))
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl must be installed");
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--pdeathsig", "KILL", "--", "openssl", "s_server", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .args([mode, "-quiet", "-no-CAfile", "-no-CApath", "-no-CAstore"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        clear_env(&mut cmd);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(cmd.spawn());
+            loop {
+                std::thread::park();
+            }
+        });
+        let mut child = rx
+            .recv()
+            .unwrap()
+            .expect("openssl and setpriv (util-linux) must be installed");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

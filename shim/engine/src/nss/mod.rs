@@ -196,10 +196,6 @@ impl Nss {
     }
 }
 
-/// One attachment at a time (Firefox loads its built-in roots on a thread
-/// of its own while the main thread goes on).
-static ATTACHING: Mutex<()> = Mutex::new(());
-
 /// What has been logged, by NSS library (load address) and event.
 static TOLD: Mutex<Vec<(usize, &'static str)>> = Mutex::new(Vec::new());
 
@@ -227,12 +223,16 @@ pub fn after_init_or_load(real: *mut c_void) {
         let Some(nss) = Nss::of(real) else {
             return;
         };
-        let _one = ATTACHING.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: NSS's thread-local error code, read and put back.
-        let error = unsafe { (nss.get_error)() };
-        let outcome = attach(&nss, &library);
-        // SAFETY: as above.
-        unsafe { (nss.set_error)(error) };
+        // One attachment at a time: Firefox loads its built-in roots on a
+        // thread of its own while the main thread goes on.
+        let outcome = crate::lock::with_nss_lock(|| {
+            // SAFETY: NSS's thread-local error code, read and put back.
+            let error = unsafe { (nss.get_error)() };
+            let outcome = attach(&nss, &library);
+            // SAFETY: as above.
+            unsafe { (nss.set_error)(error) };
+            outcome
+        });
         if let Some(record) = outcome {
             tell_once(real, record.with("_library", library));
         }
