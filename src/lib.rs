@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod config;
+pub mod der;
 pub mod der_walk;
 pub mod explain;
 pub mod local_cas;
