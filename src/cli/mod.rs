@@ -6,7 +6,6 @@
 pub mod args;
 pub mod check;
 pub mod doctor;
-pub mod doctor_ca;
 pub mod hash;
 pub mod man;
 pub mod root_stores;

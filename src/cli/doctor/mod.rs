@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+mod ca;
+
 use super::args::DoctorArgs;
 use super::hash::{describe_problem, env_config, trust_dir_scans};
 use super::root_stores;
@@ -176,7 +178,7 @@ pub(super) fn qt_dir_scans<'a>(qt: &QtPrediction, scans: &'a [DirScan]) -> Vec<&
 
 pub fn run(args: &DoctorArgs) -> Result<i32, String> {
     if let Some(file) = &args.ca {
-        return super::doctor_ca::run(args, file);
+        return ca::run(args, file);
     }
     let now = audit::now();
     let verbose = args.verbose || args.json;

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::args::DoctorArgs;
-use super::doctor::qt_dir_scans;
-use super::hash::{read_certificates, system_bundle, trust_dir_scans};
-use super::root_stores::{self, Judged, Section, State};
-use super::style;
+use super::qt_dir_scans;
 use crate::audit::{self, DirScan};
 use crate::bundle::{BundleIndex, CaCert};
+use crate::cli::args::DoctorArgs;
+use crate::cli::hash::{read_certificates, system_bundle, trust_dir_scans};
+use crate::cli::root_stores::{self, Judged, Section, State};
+use crate::cli::style;
 use crate::explain::sha256_hex;
 use crate::subject_hash::hash_hex;
 
