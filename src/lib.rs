@@ -8,7 +8,9 @@ pub mod config;
 pub mod der_walk;
 pub mod explain;
 pub mod local_cas;
+pub mod log_wire;
 pub mod pem;
+pub mod rate_limit;
 pub mod record;
 pub mod subject_hash;
 

@@ -322,6 +322,9 @@ pub unsafe fn explain_failure(
                 expected_host,
                 accepted_by_callback,
                 gnutls_status: None,
+                program: None,
+                server: Default::default(),
+                leaf: None,
             };
             logger::emit(&explain::to_record(&failure));
         });

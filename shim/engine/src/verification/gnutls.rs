@@ -372,6 +372,9 @@ fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Opti
             expected_host: host,
             accepted_by_callback: false,
             gnutls_status: Some(status),
+            program: None,
+            server: Default::default(),
+            leaf: None,
         };
         logger::emit(&explain::to_record(&failure));
     });
