@@ -3,13 +3,15 @@
 //! and the syslog protocol of `/dev/log` (RFC 3164 lines, as glibc's
 //! `syslog()` writes them). Pure: the shim's logger sends the bytes.
 
+use std::ffi::CStr;
+
 use crate::config::{Format, Level};
 use crate::record::Record;
 
 /// journald's socket for native-protocol datagrams.
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+pub const JOURNAL_SOCKET: &CStr = c"/run/systemd/journal/socket";
 /// The system's syslog socket (journald's or a syslog daemon's).
-pub const SYSLOG_SOCKET: &str = "/dev/log";
+pub const SYSLOG_SOCKET: &CStr = c"/dev/log";
 /// `SYSLOG_IDENTIFIER` and the syslog tag of every record.
 pub const IDENTIFIER: &str = "cafix";
 /// The prefix of the journal fields a record's details become.

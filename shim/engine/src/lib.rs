@@ -21,6 +21,7 @@ pub mod hooks;
 mod injection;
 mod libcrypto;
 mod lock;
+mod log_socket;
 mod logger;
 mod state;
 mod sys;

@@ -183,19 +183,51 @@ pub fn read_system_config() -> Result<Option<String>, String> {
     }
 }
 
-/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
-pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) {
+/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes;
+/// whether all were written.
+pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
         // SAFETY: writing from a valid slice.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            if errno() == libc::EINTR {
                 continue;
             }
-            return;
+            return false;
+        }
+        if n == 0 {
+            return false;
         }
         bytes = &bytes[n as usize..];
     }
+    true
+}
+
+/// A memfd holding `bytes`, sealed against every change and positioned at
+/// its start (a served certificate; a journal record too large for a datagram).
+pub fn sealed_memfd(name: &std::ffi::CStr, bytes: &[u8], cloexec: bool) -> Option<libc::c_int> {
+    let flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
+    // SAFETY: memfd_create with a NUL-terminated name; returns an fd we own or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) } as libc::c_int;
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is our memfd; rewinding and sealing it have no memory effects.
+    let sealed = write_all(fd, bytes)
+        && unsafe {
+            libc::lseek(fd, 0, libc::SEEK_SET) == 0
+                && libc::fcntl(
+                    fd,
+                    libc::F_ADD_SEALS,
+                    libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
+                ) == 0
+        };
+    if !sealed {
+        // SAFETY: fd is ours, closed once.
+        unsafe { libc::close(fd) };
+        return None;
+    }
+    Some(fd)
 }
 
 /// Appends to a log file, opened and closed for each record: a program that
@@ -207,7 +239,7 @@ pub fn append_to_file(path: &Path, bytes: &[u8]) -> bool {
         0o600,
     ) {
         Ok(fd) => {
-            write_all(fd, bytes);
+            let _ = write_all(fd, bytes);
             // SAFETY: fd was opened above and is closed exactly once.
             unsafe { libc::close(fd) };
             true
