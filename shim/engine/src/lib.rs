@@ -26,3 +26,4 @@ mod logger;
 mod state;
 mod sys;
 mod verification;
+mod who;

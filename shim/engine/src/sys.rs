@@ -248,6 +248,50 @@ pub fn append_to_file(path: &Path, bytes: &[u8]) -> bool {
     }
 }
 
+/// A directory opened for [`each_directory_entry`]; close it with `close`.
+pub fn open_directory(path: &std::ffi::CStr) -> Option<libc::c_int> {
+    // SAFETY: openat of a NUL-terminated path; the result is ours or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+    } as libc::c_int;
+    (fd >= 0).then_some(fd)
+}
+
+/// Calls `f` with each entry name of the directory `fd` (`.` and `..` left
+/// out) until it returns false.
+pub fn each_directory_entry(fd: libc::c_int, f: &mut dyn FnMut(&[u8]) -> bool) {
+    #[repr(C, align(8))]
+    struct Buf([u8; 4096]);
+    let mut buf = Buf([0; 4096]);
+    loop {
+        // SAFETY: getdents64 into our buffer of its length.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.0.as_mut_ptr(), buf.0.len()) };
+        if n <= 0 {
+            return;
+        }
+        let mut at = 0usize;
+        while at + 19 < n as usize {
+            // linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+            let reclen = u16::from_ne_bytes([buf.0[at + 16], buf.0[at + 17]]) as usize;
+            if reclen == 0 || at + reclen > n as usize {
+                return;
+            }
+            let name = &buf.0[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." && !f(name) {
+                return;
+            }
+            at += reclen;
+        }
+    }
+}
+
 /// The errno of the calling thread.
 pub fn errno() -> libc::c_int {
     // SAFETY: __errno_location always returns the thread's errno slot.
