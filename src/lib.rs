@@ -8,6 +8,8 @@ pub mod config;
 pub mod der_walk;
 pub mod explain;
 pub mod local_cas;
+#[cfg(feature = "log-reader")]
+pub mod log_read;
 pub mod log_wire;
 pub mod pem;
 pub mod rate_limit;
