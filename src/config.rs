@@ -357,6 +357,20 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_example_sends_records_to_the_journal() {
+        let c = Config::resolve(Some(include_str!("../packaging/cafix.conf")), &env_of(&[]), false);
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        assert_eq!(c.log_target, Target::Journal);
+        assert_eq!(
+            c,
+            Config {
+                log_target: Target::Journal,
+                ..Config::default()
+            }
+        );
+    }
+
+    #[test]
     fn log_target_and_rate_from_the_file_or_the_environment() {
         let c = Config::resolve(Some("log_target = journal\nlog_rate = 10\n"), &env_of(&[]), false);
         assert_eq!((c.log_target, c.log_rate), (Target::Journal, 10));

@@ -9,8 +9,8 @@
 //! before the first record of the kind after it ([`Verdict::Pass`] carries
 //! it), or when the process exits ([`RateLimiter::drain`]).
 //!
-//! Only per process: see docs/ARCHITECTURE.md ("A retrying program does not
-//! flood") for why not across processes.
+//! Only per process: see docs/ARCHITECTURE.md ("From a hooked call to a log
+//! line", *Why only per process*) for why not across processes.
 
 /// The length of a window.
 pub const WINDOW_SECS: u64 = 60;

@@ -26,7 +26,11 @@ pub fn program() -> Option<String> {
         .filter(|c| !c.is_empty());
     // SAFETY: glibc sets it before any constructor runs: NULL or a
     // NUL-terminated string in the process's argument area.
-    let argv0 = unsafe { crate::verification::cstr(program_invocation_short_name) }.filter(|a| !a.is_empty());
+    let argv0 = unsafe {
+        let p = program_invocation_short_name;
+        (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+    }
+    .filter(|a| !a.is_empty());
     match (comm, argv0) {
         (Some(comm), Some(argv0)) if comm.len() >= 15 && argv0.starts_with(&comm) => Some(argv0),
         (Some(comm), _) => Some(comm),
