@@ -271,7 +271,7 @@ fn time_stamp(prefix: &str, now: i64, local_offset: &dyn Fn(i64) -> i64) -> Opti
     }
     let mut words = prefix.split_whitespace();
     let word = words.next()?;
-    let month = MONTHS.iter().position(|m| *m == word)? as u32 + 1;
+    let month = crate::log_wire::MONTHS.iter().position(|m| *m == word)? as u32 + 1;
     let day: u32 = words.next()?.parse().ok()?;
     let (h, m, s) = clock(words.next()?)?;
     let (year_now, _, _) = crate::record::civil_from_days(now.div_euclid(86_400));
@@ -281,10 +281,6 @@ fn time_stamp(prefix: &str, now: i64, local_offset: &dyn Fn(i64) -> i64) -> Opti
         (utc <= now + 86_400).then_some(utc * 1_000_000)
     })
 }
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// `hh:mm:ss` (or `hh:mm`).
 pub fn clock(s: &str) -> Option<(i64, i64, i64)> {
@@ -299,18 +295,21 @@ pub fn clock(s: &str) -> Option<(i64, i64, i64)> {
         .then_some((h, m, sec))
 }
 
-/// `2026-02-03T09:12:01[.123456](Z|±hh:mm)` as Unix microseconds.
-pub fn rfc3339(s: &str) -> Option<i64> {
-    let (date, rest) = s.split_once(['T', 't'])?;
-    let mut d = date.splitn(3, '-');
-    let (y, mo, da): (i64, u32, u32) = (
+/// `2026-02-03` as (year, month, day).
+pub fn date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut d = s.splitn(3, '-');
+    let (y, m, day): (i64, u32, u32) = (
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
-        return None;
-    }
+    ((1..=12).contains(&m) && (1..=31).contains(&day)).then_some((y, m, day))
+}
+
+/// `2026-02-03T09:12:01[.123456](Z|±hh:mm)` as Unix microseconds.
+pub fn rfc3339(s: &str) -> Option<i64> {
+    let (day, rest) = s.split_once(['T', 't'])?;
+    let (y, mo, da) = date(day)?;
     let zone_at = rest.rfind(['Z', 'z', '+', '-'])?;
     let (clock_part, zone) = rest.split_at(zone_at);
     let (hms, fraction) = clock_part.split_once('.').unwrap_or((clock_part, ""));

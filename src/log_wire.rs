@@ -89,7 +89,8 @@ pub struct LocalTime {
     pub second: u32,
 }
 
-const MONTHS: [&str; 12] = [
+/// The months as syslog headers (and `cafix log`) abbreviate them.
+pub const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 

@@ -90,6 +90,8 @@ client() { name=$1; shift; LD_PRELOAD=$CAFIX_SHIM "$@" </dev/null >"$work/$name.
 plain() { name=$1; shift; "$@" </dev/null >"$work/$name.out" 2>"$work/$name.err"; echo $? >"$work/$name.rc"; }
 # Lets the daemons write what they received.
 settle() { sleep 0.5; }
+# The journal's cafix entries, in $work/journal.json.
+save_journal() { settle; journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >"$work/journal.json"; }
 "#;
 
 /// One run of a script in a fresh log namespace.
@@ -286,8 +288,7 @@ fn the_journal_gets_each_failure_with_the_program_and_the_server_and_cafix_log_r
         &format!(
             "{clients}
 plain curl-plain {curl}
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
+save_journal
 journalctl -o short --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.txt
 $CAFIX log >$work/log.out 2>$work/log.err; echo $? >$work/log.rc
 $CAFIX log --json --program wget >$work/log-wget.json; echo $? >$work/log-wget.rc
@@ -594,17 +595,46 @@ with open(out, "wb") as f:
         pass
 "#;
 
-/// Python that fails `n` handshakes, then touches `$GO`, waits, and fails one more.
-const RETRIES_THEN_GO: &str = r#"
-import os, socket, ssl, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-def attempt():
-    ctx = ssl.create_default_context()
+/// The start of the Python programs below: `attempt()` makes one
+/// handshake with the server on port `argv[1]` (with `ctx`, or the default
+/// context) and returns its error.
+const ATTEMPT: &str = r#"
+import os, socket, ssl, sys, threading, time
+port = int(sys.argv[1])
+def attempt(ctx=None):
+    ctx = ctx or ssl.create_default_context()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             ctx.wrap_socket(s, server_hostname="localhost")
     except ssl.SSLError as e:
         return e
+"#;
+
+/// Runs the Python `program` (after [`ATTEMPT`]) with libcafix.so and
+/// `extra` arguments against the server of [`untrusted_root`], journald
+/// running and `conf` in /etc/cafix.conf: the namespace, the client's
+/// (status, output, stderr) and the journal's cafix entries.
+fn python_with_journal(conf: &str, program: &str, extra: &str) -> (LogNs, (i32, String, String), Vec<Value>) {
+    let scenario = untrusted_root();
+    let srv = scenario.start_server();
+    let ns = LogNs::run(
+        &scenario,
+        Daemons::Journald,
+        Some(conf),
+        &[],
+        &format!(
+            "client python \"$PYTHON\" -c '{ATTEMPT}{program}' {port} {extra}\nsave_journal\n$CAFIX log >$work/log.out; echo $? >$work/log.rc\n",
+            port = srv.port
+        ),
+    );
+    let client = ns.client("python");
+    let entries = ns.journal("journal.json");
+    (ns, client, entries)
+}
+
+/// Python that fails `argv[2]` handshakes, then touches `$GO`, waits, and fails one more.
+const RETRIES_THEN_GO: &str = r#"
+n = int(sys.argv[2])
 for _ in range(n):
     print("attempt:", attempt())
 go = os.environ.get("GO")
@@ -627,7 +657,7 @@ fn a_journal_that_does_not_keep_up_never_blocks_and_the_drops_are_told() {
             "mkdir -p /run/systemd/journal
 \"$PYTHON\" -c '{SLOW_JOURNAL}' /run/systemd/journal/socket $work/received &
 while [ ! -e $work/received.full ]; do sleep 0.05; done
-client retries env GO=$work/received.go \"$PYTHON\" -c '{RETRIES_THEN_GO}' {port} 3
+client retries env GO=$work/received.go \"$PYTHON\" -c '{ATTEMPT}{RETRIES_THEN_GO}' {port} 3
 sleep 3.5
 ",
             port = srv.port
@@ -653,37 +683,15 @@ fn an_entry_too_large_for_a_datagram_goes_in_a_memfd() {
     // 12,000 trust directories the program gave its store: the record's
     // `trust sources` is ~400 KB, more than a datagram may carry.
     let many_dirs = r#"
-import socket, ssl, sys
-port = int(sys.argv[1])
 ctx = ssl.create_default_context()
 for i in range(12000):
     ctx.load_verify_locations(capath="/nonexistent/cafix-test-directory-%05d" % i)
-try:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        ctx.wrap_socket(s, server_hostname="localhost")
-except ssl.SSLError as e:
-    print("failed:", e)
+print("failed:", attempt(ctx))
 "#;
-    let scenario = untrusted_root();
-    let srv = scenario.start_server();
-    let ns = LogNs::run(
-        &scenario,
-        Daemons::Journald,
-        Some("log_target = journal"),
-        &[],
-        &format!(
-            "client big \"$PYTHON\" -c '{many_dirs}' {port}
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
-",
-            port = srv.port
-        ),
-    );
-    let (rc, out, err) = ns.client("big");
+    let (ns, (rc, out, err), entries) = python_with_journal("log_target = journal", many_dirs, "");
     assert_eq!(rc, 0, "{out}");
     assert!(out.contains("CERTIFICATE_VERIFY_FAILED"), "{out}");
     assert!(no_record(&err), "{err}");
-    let entries = ns.journal("journal.json");
     let failed = failures(&entries);
     assert_eq!(failed.len(), 1, "{}", ns.debug());
     let sources = field(failed[0], "CAFIX_TRUST_SOURCES");
@@ -699,8 +707,7 @@ fn a_program_that_closes_and_reuses_descriptors_is_never_written_into() {
     // handshake. The record goes to the journal; none of its descriptors
     // gets a byte.
     let reuser = r#"
-import os, socket, ssl, sys
-port, work = int(sys.argv[1]), sys.argv[2]
+work = sys.argv[2]
 for fd in (0, 1, 2):
     os.close(fd)
     assert os.open("%s/own-%d" % (work, fd), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) == fd
@@ -712,12 +719,7 @@ while True:
         break
 for a, b in pairs:
     a.setblocking(False); b.setblocking(False)
-ctx = ssl.create_default_context()
-try:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        ctx.wrap_socket(s, server_hostname="localhost")
-except ssl.SSLError:
-    pass
+attempt()
 got = 0
 for a, b in pairs:
     for x in (a, b):
@@ -729,21 +731,7 @@ os.write(1, b"own text\n")
 with open(work + "/reuser.result", "w") as f:
     f.write("bytes received by its own sockets: %d\n" % got)
 "#;
-    let scenario = untrusted_root();
-    let srv = scenario.start_server();
-    let ns = LogNs::run(
-        &scenario,
-        Daemons::Journald,
-        Some("log_target = journal"),
-        &[],
-        &format!(
-            "client reuser \"$PYTHON\" -c '{reuser}' {port} $work
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
-",
-            port = srv.port
-        ),
-    );
+    let (ns, _, entries) = python_with_journal("log_target = journal", reuser, "$work");
     assert_eq!(
         ns.read("reuser.result"),
         "bytes received by its own sockets: 0\n",
@@ -753,7 +741,6 @@ journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
     assert_eq!(ns.read("own-0"), "");
     assert_eq!(ns.read("own-1"), "own text\n");
     assert_eq!(ns.read("own-2"), "", "the program's own fd 2 got a record");
-    let entries = ns.journal("journal.json");
     let failed = failures(&entries);
     assert_eq!(failed.len(), 1, "{}", ns.debug());
     assert_eq!(failed[0]["CAFIX_PROGRAM"], "python3");
@@ -764,15 +751,6 @@ fn forks_and_threads_racing_on_the_first_record_all_reach_the_journal() {
     // Four threads fail at once in a process that has logged nothing yet,
     // while the main thread forks two children that fail too.
     let racer = r#"
-import os, socket, ssl, sys, threading
-port = int(sys.argv[1])
-def attempt():
-    ctx = ssl.create_default_context()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            ctx.wrap_socket(s, server_hostname="localhost")
-    except ssl.SSLError:
-        pass
 barrier = threading.Barrier(5)
 def run():
     barrier.wait(); attempt()
@@ -791,25 +769,9 @@ for pid in children:
     assert status == 0, status
 print("done")
 "#;
-    let scenario = untrusted_root();
-    let srv = scenario.start_server();
-    let ns = LogNs::run(
-        &scenario,
-        Daemons::Journald,
-        Some("log_target = journal"),
-        &[],
-        &format!(
-            "client racer \"$PYTHON\" -c '{racer}' {port}
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
-",
-            port = srv.port
-        ),
-    );
-    let (rc, out, _) = ns.client("racer");
+    let (ns, (rc, out, _), entries) = python_with_journal("log_target = journal", racer, "");
     assert_eq!(rc, 0, "{out}");
     assert!(out.contains("done"), "{out}");
-    let entries = ns.journal("journal.json");
     let failed = failures(&entries);
     assert_eq!(failed.len(), 6, "{}", ns.debug());
     let pids: std::collections::BTreeSet<&str> = failed.iter().map(|e| field(e, "_PID")).collect();
@@ -818,26 +780,9 @@ journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
 
 #[test]
 fn a_retrying_program_is_limited_and_the_rest_counted_at_exit() {
-    let scenario = untrusted_root();
-    let srv = scenario.start_server();
-    let ns = LogNs::run(
-        &scenario,
-        Daemons::Journald,
-        Some("log_target = journal\nlog_rate = 3"),
-        &[],
-        &format!(
-            "client retries \"$PYTHON\" -c '{RETRIES_THEN_GO}' {port} 20
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
-$CAFIX log >$work/log.out; echo $? >$work/log.rc
-",
-            port = srv.port
-        ),
-    );
-    let (rc, out, _) = ns.client("retries");
+    let (ns, (rc, out, _), entries) = python_with_journal("log_target = journal\nlog_rate = 3", RETRIES_THEN_GO, "20");
     assert_eq!(rc, 0, "{out}");
     assert_eq!(out.matches("CERTIFICATE_VERIFY_FAILED").count(), 20, "{out}");
-    let entries = ns.journal("journal.json");
     assert_eq!(failures(&entries).len(), 3, "{}", ns.debug());
     let told: Vec<&Value> = entries.iter().filter(|e| e["CAFIX_EVENT"] == "suppressed").collect();
     assert_eq!(told.len(), 1, "{}", ns.debug());
@@ -850,13 +795,9 @@ $CAFIX log >$work/log.out; echo $? >$work/log.rc
         told[0]
     );
     let log = ns.read("log.out");
-    assert!(
-        log.starts_with(&format!(
-            "python3 → localhost:{}  root not in the system bundle  20× since ",
-            srv.port
-        )),
-        "{log}"
-    );
+    assert!(log.starts_with("python3 → localhost:"), "{log}");
+    assert!(log.contains("  root not in the system bundle  20× since "), "{log}");
+    assert_eq!(ns.read("log.rc").trim(), "1");
 }
 
 #[test]
@@ -885,8 +826,7 @@ fn a_setuid_program_with_hostile_log_variables_logs_where_the_administrator_said
             "echo \"$CAFIX_SHIM\" >/etc/ld.so.preload
 plain setuid setpriv --reuid=65534 --regid=65534 --clear-groups {probe} /etc/ssl/certs/deadbeef.0
 rm /etc/ld.so.preload
-settle
-journalctl -o json --all --no-pager SYSLOG_IDENTIFIER=cafix >$work/journal.json
+save_journal
 ",
             probe = probe.display()
         ),

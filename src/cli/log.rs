@@ -470,11 +470,8 @@ pub struct Clock {
 
 impl Clock {
     fn local() -> Clock {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
         Clock {
-            now,
+            now: crate::audit::now(),
             offset: Box::new(local_offset),
         }
     }
@@ -511,10 +508,7 @@ impl Clock {
         if (y, m, d) == (ny, nm, nd) {
             clock
         } else if y == ny {
-            const MONTHS: [&str; 12] = [
-                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-            ];
-            format!("{} {d:02} {clock}", MONTHS[(m - 1) as usize])
+            format!("{} {d:02} {clock}", crate::log_wire::MONTHS[(m - 1) as usize])
         } else {
             format!("{y:04}-{m:02}-{d:02} {clock}")
         }
@@ -556,16 +550,8 @@ pub fn parse_since(s: &str, clock: &Clock) -> Option<i64> {
             } else if let Some(ago) = duration(s.trim_end_matches(" ago").trim_start_matches('-')) {
                 clock.now - ago
             } else {
-                let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00"));
-                let mut parts = date.splitn(3, '-');
-                let (dy, dm, dd): (i64, u32, u32) = (
-                    parts.next()?.parse().ok()?,
-                    parts.next()?.parse().ok()?,
-                    parts.next()?.parse().ok()?,
-                );
-                if !(1..=12).contains(&dm) || !(1..=31).contains(&dd) {
-                    return None;
-                }
+                let (day, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00"));
+                let (dy, dm, dd) = log_read::date(day)?;
                 let (h, mi, sec) = log_read::clock(time)?;
                 clock.unix_of_local(dy, dm, dd, h * 3600 + mi * 60 + sec)
             }
