@@ -74,10 +74,17 @@ pub fn install(config: &Config) {
     }
 }
 
+/// Whether records of `level` are written (the logger is installed by
+/// `state::shim()`; before that, nothing is).
+pub fn enabled(level: Level) -> bool {
+    SINK.get()
+        .is_some_and(|sink| sink.level != Level::Off && level <= sink.level)
+}
+
 /// Writes one record if its level is enabled and the rate limit lets it.
 pub fn emit(record: &Record) {
     let Some(sink) = SINK.get() else { return };
-    if record.level > sink.level || sink.level == Level::Off {
+    if !enabled(record.level) {
         return;
     }
     if record.level <= Level::Warn && sink.rate > 0 {

@@ -307,7 +307,7 @@ pub unsafe fn explain_failure(
     missed_not_in_bundle: Vec<String>,
     accepted_by_callback: bool,
 ) {
-    if ctx.is_null() {
+    if ctx.is_null() || !failures_logged() {
         return;
     }
     let Some((api, object)) = Api::of(real_verify) else {
@@ -358,10 +358,12 @@ pub unsafe fn explain_failure(
             }
             _ => None,
         };
-        let leaf = api
-            .get0_cert
-            .and_then(|f| der_of(&api, f(ctx)))
-            .and_then(|d| CertSummary::from_der(&d));
+        // The peer's own certificate; at depth 0 the one already read.
+        let leaf = match api.get0_cert.map(|f| f(ctx)) {
+            Some(target) if target == current => cert.clone(),
+            Some(target) => der_of(&api, target).and_then(|d| CertSummary::from_der(&d)),
+            None => None,
+        };
         let server = server_of(ctx, caller, real_verify, expected_host.clone());
         let version = api
             .version
@@ -406,6 +408,16 @@ pub(crate) fn issuer_in_bundle(cert: Option<&CertSummary>) -> Option<String> {
         .iter()
         .find(|ca| ca.subject == c.issuer)
         .map(|ca| ca.subject.clone())
+}
+
+/// Whether a failure's record would be written (its level is enabled): if
+/// not, its facts are not gathered at all.
+pub(crate) fn failures_logged() -> bool {
+    crate::lock::with_shim_lock(|| {
+        let _ = shim();
+        logger::enabled(Level::Warn)
+    })
+    .unwrap_or(false)
 }
 
 /// Logs a verification that needs no explanation at debug level.

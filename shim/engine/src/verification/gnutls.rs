@@ -286,6 +286,9 @@ pub unsafe fn cert_der(real: *mut c_void, cert: *mut c_void) -> Option<Vec<u8>> 
 /// # Safety
 /// `session` is the live session `real`'s library just verified.
 pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u32, host: Option<String>) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     // SAFETY: per this function's contract.
     let (ders, cred, fd) = unsafe { (api.peers(session), api.credentials(session), api.transport_fd(session)) };
@@ -323,6 +326,9 @@ pub unsafe fn list_failure(
     status: u32,
     host: Option<String>,
 ) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     let ders: Vec<Vec<u8>> = if certs.is_null() {
         Vec::new()
@@ -340,6 +346,9 @@ pub unsafe fn list_failure(
 /// # Safety
 /// `cert` is a live certificate of `real`'s library.
 pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<String>) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     let ders = vec![der];
     emit(
