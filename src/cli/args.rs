@@ -141,8 +141,8 @@ pub enum Command {
             when, one line each (`zeal → api.example.org:443  root not in the system bundle  14× \
             since 09:12  fix: …`), then other warnings and errors.\n\n\
             Reads the system journal (`journalctl -o json SYSLOG_IDENTIFIER=cafix`: records sent \
-            with log_target = journal or syslog), or, where there is no journal, /var/log/syslog or \
-            /var/log/messages; and the log_file /etc/cafix.conf names. With FILE arguments it reads \
+            with log_target = journal or syslog) where journald runs or has left journal files, \
+            else /var/log/syslog or /var/log/messages; and the log_file /etc/cafix.conf names. With FILE arguments it reads \
             those instead: syslog files, a log_file (text or JSON lines), a program's captured \
             standard error, saved `journalctl -o json` output. The records' time, program and \
             server are as the programs' processes wrote them (any user can write such lines), \

@@ -52,9 +52,10 @@ pub fn run(args: &LogArgs) -> Result<i32, String> {
 
 // ---- sources ------------------------------------------------------------------
 
-/// Reads the FILEs and/or the journal; by default the journal, the
-/// `log_file` of /etc/cafix.conf, and the syslog files when there is no
-/// journal. The names of what was read, or why nothing could be.
+/// Reads the FILEs and/or the journal; by default the journal (where
+/// journald runs or has left files; else the syslog files) and the
+/// `log_file` of /etc/cafix.conf. The names of what was read, or why
+/// nothing could be.
 fn read_sources(args: &LogArgs, since: Option<i64>, clock: &Clock, reader: &mut Reader) -> Result<Vec<String>, String> {
     let mut read = Vec::new();
     for file in &args.files {
@@ -73,16 +74,18 @@ fn read_sources(args: &LogArgs, since: Option<i64>, clock: &Clock, reader: &mut 
         return Ok(read);
     }
     let mut problems = Vec::new();
-    match read_journal(since, reader) {
-        Ok(()) => read.push("the journal".to_string()),
-        Err(why) => {
-            problems.push(why);
-            for f in SYSLOG_FILES {
-                if Path::new(f).exists() {
-                    match read_file(Path::new(f), clock, reader) {
-                        Ok(()) => read.push(f.to_string()),
-                        Err(why) => problems.push(why),
-                    }
+    if journal_present() {
+        match read_journal(since, reader) {
+            Ok(()) => read.push("the journal".to_string()),
+            Err(why) => problems.push(why),
+        }
+    } else {
+        problems.push("no journal (no journald socket, no journal files)".to_string());
+        for f in SYSLOG_FILES {
+            if Path::new(f).exists() {
+                match read_file(Path::new(f), clock, reader) {
+                    Ok(()) => read.push(f.to_string()),
+                    Err(why) => problems.push(why),
                 }
             }
         }
@@ -100,6 +103,14 @@ fn read_sources(args: &LogArgs, since: Option<i64>, clock: &Clock, reader: &mut 
         return Err(format!("no log to read: {}", problems.join("; ")));
     }
     Ok(read)
+}
+
+/// Whether this machine keeps a journal: journald's socket, or journal files.
+fn journal_present() -> bool {
+    let has_entries = |dir: &str| std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    Path::new("/run/systemd/journal/socket").exists()
+        || has_entries("/run/log/journal")
+        || has_entries("/var/log/journal")
 }
 
 /// `log_file` in /etc/cafix.conf.
