@@ -9,7 +9,11 @@ pub mod der;
 pub mod der_walk;
 pub mod explain;
 pub mod local_cas;
+#[cfg(feature = "log-reader")]
+pub mod log_read;
+pub mod log_wire;
 pub mod pem;
+pub mod rate_limit;
 pub mod record;
 pub mod subject_hash;
 
