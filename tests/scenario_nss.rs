@@ -869,3 +869,90 @@ fn the_corrupt_anchor_file_is_said_once_and_the_refused_ca_changes_nothing() {
     );
     assert!(stderr.contains(&world().refused_ca.cn), "{stderr}");
 }
+
+// ---- the doctor ----------------------------------------------------------------
+
+#[test]
+fn the_doctor_lists_nss_stores_what_each_lacks_and_the_fixes_reading_them_only() {
+    let w = world();
+    let home = fresh_home(false);
+    let chromium_db = home.join(".local/share/pki/nssdb");
+    let profile = home.join(".mozilla/firefox/abc.default-esr");
+    new_nssdb(&chromium_db);
+    new_nssdb(&profile);
+    // Chromium's database trusts the local CA (as `certutil -A` leaves it);
+    // the Firefox profile does not.
+    run_checked(
+        Command::new("certutil").args([
+            "-A",
+            "-d",
+            &format!("sql:{}", path_str(&chromium_db)),
+            "-n",
+            "corp",
+            "-t",
+            "C,,",
+            "-i",
+            path_str(&w.local_ca.cert),
+        ]),
+        "certutil -A",
+    );
+    let before = hashes(&[&chromium_db, &profile]);
+    let cafix = env!("CARGO_BIN_EXE_cafix");
+
+    let out = Client::new(Cafix::Without, &home, &[cafix, "doctor", "--json"]).run();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", text(&out)));
+    let stores = report["nss"]["stores"].as_array().expect("an nss.stores array");
+    let store = |path: &Path| {
+        stores
+            .iter()
+            .find(|s| s["path"] == path_str(path))
+            .unwrap_or_else(|| panic!("{} not listed: {stores:?}", path.display()))
+    };
+    assert_eq!(store(&chromium_db)["app"], "chromium");
+    // (The world's other local CA, the one NSS refuses, is lacking there.)
+    let chromium_lacks = store(&chromium_db)["lacking"].to_string();
+    assert!(!chromium_lacks.contains(&w.local_ca.cn), "{chromium_lacks}");
+    let firefox = store(&profile);
+    assert_eq!(firefox["app"], "firefox");
+    let lacking: Vec<&str> = firefox["lacking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(lacking.contains(&w.local_ca.cn.as_str()), "{firefox}");
+    let fixes = firefox["fixes"].to_string();
+    assert!(
+        fixes.contains(&format!("certutil -A -d sql:{}", path_str(&profile))),
+        "{fixes}"
+    );
+    assert_eq!(report["nss"]["cafix_adds"], "cafix-run");
+    let findings = report["findings"].to_string();
+    assert!(findings.contains("nss-store-lacks-local-ca"), "{findings}");
+    assert!(findings.contains("policies.json"), "{findings}");
+
+    // `--ca`: where that one CA is trusted, NSS's stores included.
+    let out = Client::new(
+        Cafix::Without,
+        &home,
+        &[cafix, "doctor", "--ca", path_str(&w.local_ca.cert)],
+    )
+    .run();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let line = |needle: &str| {
+        said.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line for {needle}:\n{said}"))
+            .to_string()
+    };
+    assert!(said.contains("NSS databases and profiles"), "{said}");
+    assert!(line(path_str(&chromium_db)).ends_with("yes"), "{said}");
+    assert!(line(path_str(&profile)).contains("cafix adds it in memory"), "{said}");
+
+    assert_eq!(
+        hashes(&[&chromium_db, &profile]),
+        before,
+        "the doctor wrote to a database"
+    );
+}
