@@ -86,7 +86,7 @@ pub enum Command {
             whether cafix adds them in memory, the certutil line and the policies.json snippet. Ends \
             with a verdict and the commands that fix each problem.\n\n\
             With --ca FILE: where the CA in FILE is trusted here instead (the system bundle, the \
-            local CAs, each trust directory by its hash entries, Qt, each root store).",
+            local CAs, each trust directory by its hash entries, Qt, each root store, each NSS database and profile).",
         after_help = "Exit status: 0 healthy, 1 problems found (warnings alone do not count), 2 cafix could not run. \
             With --ca: 0 trusted everywhere it should be, 1 missing somewhere, 2 FILE unreadable."
     )]
