@@ -699,7 +699,11 @@ print("failed:", attempt(ctx))
     assert!(sources.len() > 300_000, "{}", sources.len());
     let dir = "dir /nonexistent/a-trust-directory-with-a-long-name-to-make-a-large-record/";
     assert_eq!(sources.matches(dir).count(), 5000);
-    assert!(sources.ends_with(&format!("{dir}04999")), "{}", &sources[sources.len() - 100..]);
+    assert!(
+        sources.ends_with(&format!("{dir}04999")),
+        "{}",
+        &sources[sources.len() - 100..]
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod libcrypto;
 mod lock;
 mod log_socket;
 mod logger;
+mod nss;
 mod state;
 mod sys;
 mod verification;
