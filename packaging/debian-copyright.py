@@ -44,8 +44,21 @@ TEXT_FILES = {
     "Unicode-3.0": ["LICENSE-UNICODE"],
     "Unlicense": ["UNLICENSE"],
     "OpenSSL": ["openssl/LICENSE"],
+    "ISC": ["LICENSE"],
 }
-SPDX_TO_DEP5 = {"MIT": "Expat", "Apache-2.0": "Apache-2.0", "Unlicense": "Unlicense", "Unicode-3.0": "Unicode-3.0"}
+PUBLIC_DOMAIN = "The file says: \"This file is in the Public Domain\".\n"
+SPDX_TO_DEP5 = {
+    "MIT": "Expat",
+    "Apache-2.0": "Apache-2.0",
+    "Unlicense": "Unlicense",
+    "Unicode-3.0": "Unicode-3.0",
+    "ISC": "ISC",
+}
+# Files a crate carries under another license than its own: (crate, path,
+# license, who, what).
+EMBEDDED = [
+    ("cryptoki-sys", "vendor/pkcs11.h", "public-domain", "the PKCS #11 header's authors", "The PKCS #11 header the crate ships."),
+]
 
 
 def dep5(spdx: str) -> str:
@@ -93,6 +106,10 @@ def main() -> None:
                 (f"vendor/vendor/{crate.name}/openssl/*", "The OpenSSL Project Authors", name, f"OpenSSL {package['version'].split('+')[-1]}, as the crate ships it.")
             )
             texts.setdefault(name, crate)
+        for owner, path, name, who, what in EMBEDDED:
+            if package["name"] == owner and (crate / path).exists():
+                paragraphs.append((f"vendor/vendor/{crate.name}/{path}", who, name, what))
+                texts.setdefault(name, crate)
 
     out = [
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
@@ -119,6 +136,8 @@ def main() -> None:
             text = EXPAT
         elif name == "Apache-2.0":
             text = APACHE
+        elif name == "public-domain":
+            text = PUBLIC_DOMAIN
         else:
             crate = texts[name]
             text = next((crate / f).read_text() for f in TEXT_FILES[name] if (crate / f).exists())

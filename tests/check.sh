@@ -24,9 +24,11 @@ read -r -a cargo <<<"${CARGO:-cargo}"
 ci() { [ -n "${CI-}" ] && [ "$CI" != false ] && [ "$CI" != 0 ]; }
 
 # Test files that need the machine's own root throughout, and why.
+ANCHORS="installs a local CA with update-ca-certificates, whose ca-certificates-java hook runs dpkg's triggers in the machine's dpkg database"
 declare -A REAL_ROOT_TESTS=(
-    [cli_doctor_root_stores]="runs update-ca-certificates, whose ca-certificates-java hook runs dpkg's triggers in the machine's dpkg database"
-    [scenario_local_cas]="runs update-ca-certificates, whose ca-certificates-java hook runs dpkg's triggers in the machine's dpkg database"
+    [cli_doctor_root_stores]=$ANCHORS
+    [scenario_local_cas]=$ANCHORS
+    [scenario_nss]=$ANCHORS
 )
 # The tests that need neither root nor a namespace.
 UNPRIVILEGED_TESTS=(--lib --bins --test bundle_index --test cli_check --test cli_hash --test subject_hash)

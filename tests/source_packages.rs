@@ -298,3 +298,62 @@ fn rpm_source_package_builds_offline_as_a_user() {
     );
     let _ = fs::remove_dir_all(&work);
 }
+
+/// The packages test.sh installs for the tests that a Debian build already
+/// has: build-essential's, Essential ones, and the Build-Depends of the
+/// build itself.
+const BUILD_ENVIRONMENT: &[&str] = &[
+    "gcc", "g++", "make", "dpkg", "dpkg-dev", "perl", "binutils", "util-linux", "libssl-dev", "pkg-config",
+];
+
+#[test]
+fn debian_build_depends_name_what_the_tests_need() {
+    // Every package test.sh installs for the tests is a Build-Depends of
+    // debian/control (`<!nocheck>`: only make check needs it).
+    let root = common::repo_root();
+    let test_sh = fs::read_to_string(root.join("test.sh")).unwrap();
+    let list = test_sh
+        .split_once("PACKAGES=(")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .expect("no PACKAGES=( ... ) in test.sh")
+        .0;
+    let control = fs::read_to_string(root.join("packaging/debian/control")).unwrap();
+    let build_depends = control
+        .split_once("Build-Depends:")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap().split("\nStandards-Version").next().unwrap())
+        .unwrap();
+    let named: BTreeSet<&str> = build_depends
+        .split(',')
+        .flat_map(|d| d.split('|'))
+        .filter_map(|d| d.split_whitespace().next())
+        .collect();
+    let missing: Vec<&str> = list
+        .lines()
+        .map(|l| l.split('#').next().unwrap())
+        .flat_map(str::split_whitespace)
+        .filter(|p| !BUILD_ENVIRONMENT.contains(p) && !named.contains(p))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "test.sh installs {missing:?} for the tests; add them to packaging/debian/control's Build-Depends with <!nocheck>"
+    );
+}
+
+#[test]
+fn the_packages_version_is_the_crates() {
+    let root = common::repo_root();
+    let version = env!("CARGO_PKG_VERSION");
+    let changelog = fs::read_to_string(root.join("packaging/debian/changelog")).unwrap();
+    let first = changelog.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("cafix ({version}-")),
+        "packaging/debian/changelog's last entry is not for {version}: {first}"
+    );
+    let spec = fs::read_to_string(root.join("packaging/cafix.spec")).unwrap();
+    let spec_version = spec
+        .lines()
+        .find_map(|l| l.strip_prefix("Version:"))
+        .map(str::trim)
+        .unwrap();
+    assert_eq!(spec_version, version, "packaging/cafix.spec's Version");
+}
