@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use dist_harness::{dist, git_checkout, offline, run, tree_contents, unpack};
+use dist_harness::{offline, release, run, tree_contents, unpack};
 
 /// What packagers pass: nothing fetched, nothing re-resolved.
 const CARGO: &str = "CARGO=cargo --offline --locked";
@@ -55,10 +55,7 @@ fn tar_list(archive: &Path) -> BTreeSet<String> {
 
 #[test]
 fn release_tarballs_hold_the_commit_and_every_crate_it_needs() {
-    if !git_checkout() {
-        return;
-    }
-    let dist = dist();
+    let Some(dist) = release() else { return };
     // The sums check.
     run(Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
@@ -136,7 +133,7 @@ fn package_field(text: &str, key: &str) -> String {
 
 #[test]
 fn the_tarballs_build_and_test_with_no_network() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     let (tree, stage) = build_a();
@@ -168,7 +165,7 @@ fn the_tarballs_build_and_test_with_no_network() {
 
 #[test]
 fn two_builds_from_the_tarballs_are_identical() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     let (_, stage_a) = build_a();
@@ -231,7 +228,7 @@ fn crate_dir(tree: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn a_vendor_tarball_of_another_release_stops_the_build() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     // The sources of a release that locked itoa 1.0.18 (the vendor tarball
@@ -256,7 +253,7 @@ fn a_vendor_tarball_of_another_release_stops_the_build() {
 
 #[test]
 fn a_missing_crate_stops_the_build() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     let log = broken_build("missing-crate", |tree| {
@@ -267,7 +264,7 @@ fn a_missing_crate_stops_the_build() {
 
 #[test]
 fn a_corrupted_crate_stops_the_build() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     // A source file changed: its checksum in .cargo-checksum.json no longer
@@ -299,7 +296,7 @@ fn a_corrupted_crate_stops_the_build() {
 
 #[test]
 fn debian_copyright_covers_every_vendored_crate() {
-    if !git_checkout() {
+    if release().is_none() {
         return;
     }
     // packaging/debian/copyright is what the script writes for this vendor

@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dist_harness::{dist, git_checkout, run, SOURCE_DATE_EPOCH};
+use dist_harness::{release, run, SOURCE_DATE_EPOCH};
 
 /// The unit tests: make check's ARGS for the packages' test phase (the
 /// whole suite, unprivileged, runs in CI on its own: .ci/run).
@@ -95,10 +95,7 @@ fn deb_files(deb: &Path) -> BTreeSet<String> {
 
 #[test]
 fn debian_source_package_builds_offline_as_a_user_with_debians_rust() {
-    if !git_checkout() {
-        return;
-    }
-    let dist = dist();
+    let Some(dist) = release() else { return };
     let work = build_dir("deb-source");
     // The upstream tarballs as Debian names them; the tree as dpkg-source
     // unpacks them (the orig-vendor component into vendor/), debian/ from
@@ -199,10 +196,7 @@ fn debian_source_package_builds_offline_as_a_user_with_debians_rust() {
 
 #[test]
 fn rpm_source_package_builds_offline_as_a_user() {
-    if !git_checkout() {
-        return;
-    }
-    let dist = dist();
+    let Some(dist) = release() else { return };
     let work = build_dir("rpm-source");
     let sources = work.join("SOURCES");
     fs::create_dir_all(&sources).unwrap();
@@ -303,7 +297,16 @@ fn rpm_source_package_builds_offline_as_a_user() {
 /// has: build-essential's, Essential ones, and the Build-Depends of the
 /// build itself.
 const BUILD_ENVIRONMENT: &[&str] = &[
-    "gcc", "g++", "make", "dpkg", "dpkg-dev", "perl", "binutils", "util-linux", "libssl-dev", "pkg-config",
+    "gcc",
+    "g++",
+    "make",
+    "dpkg",
+    "dpkg-dev",
+    "perl",
+    "binutils",
+    "util-linux",
+    "libssl-dev",
+    "pkg-config",
 ];
 
 #[test]
@@ -320,7 +323,14 @@ fn debian_build_depends_name_what_the_tests_need() {
     let control = fs::read_to_string(root.join("packaging/debian/control")).unwrap();
     let build_depends = control
         .split_once("Build-Depends:")
-        .map(|(_, rest)| rest.split("\n\n").next().unwrap().split("\nStandards-Version").next().unwrap())
+        .map(|(_, rest)| {
+            rest.split("\n\n")
+                .next()
+                .unwrap()
+                .split("\nStandards-Version")
+                .next()
+                .unwrap()
+        })
         .unwrap();
     let named: BTreeSet<&str> = build_depends
         .split(',')

@@ -254,25 +254,12 @@ pub fn libcafix_8() -> String {
 /// so the pages never depend on when they were made.
 fn page_date() -> Option<String> {
     let seconds: i64 = std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()?;
-    Some(civil_date(seconds.div_euclid(86_400)))
+    Some(day_of(seconds))
 }
 
-/// Days since 1970-01-01 as YYYY-MM-DD, proleptic Gregorian (the inverse of
-/// Howard Hinnant's days_from_civil).
-fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+/// YYYY-MM-DD of the UTC day `seconds` after the epoch falls on.
+fn day_of(seconds: i64) -> String {
+    let (year, month, day) = crate::record::civil_from_days(seconds.div_euclid(86_400));
     format!("{year:04}-{month:02}-{day:02}")
 }
 
@@ -287,16 +274,14 @@ pub fn run(args: &ManArgs) -> Result<i32, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_date;
+    use super::day_of;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(-1), "1969-12-31");
-        assert_eq!(civil_date(19_782), "2024-02-29");
-        assert_eq!(civil_date(19_783), "2024-03-01");
-        assert_eq!(civil_date(1_796_601_600 / 86_400), "2026-12-07");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-        assert_eq!(civil_date(47_541), "2100-03-01");
+    fn page_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(-1), "1969-12-31");
+        assert_eq!(day_of(1_796_601_600), "2026-12-07");
+        assert_eq!(day_of(1_796_601_600 + 86_399), "2026-12-07");
+        assert_eq!(day_of(1_709_164_800), "2024-02-29");
     }
 }

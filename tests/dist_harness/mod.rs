@@ -34,9 +34,14 @@ pub struct Dist {
 /// A fixed SOURCE_DATE_EPOCH for the builds (2026-12-07 00:00:00 UTC).
 pub const SOURCE_DATE_EPOCH: &str = "1796601600";
 
-/// Whether this is a git checkout, which make dist needs; if not, the
-/// calling test is skipped (`common::skip`).
-pub fn git_checkout() -> bool {
+/// The release tarballs ([`dist`]) in a git checkout, which make dist
+/// needs; elsewhere (a tree unpacked from them) none, and the calling test
+/// is skipped (`common::skip`).
+pub fn release() -> Option<&'static Dist> {
+    git_checkout().then(dist)
+}
+
+fn git_checkout() -> bool {
     let git = Command::new("git")
         .args(["rev-parse", "--verify", "-q", "HEAD"])
         .current_dir(common::repo_root())
@@ -111,15 +116,8 @@ pub fn offline(dir: &Path, program: &str, args: &[&str]) -> Command {
 
 /// Runs `cmd`; its output, or a panic with it.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    let what = format!("{cmd:?}");
+    common::local_ca_machine::run_checked(cmd, &what)
 }
 
 fn stdout(cmd: &mut Command) -> String {
