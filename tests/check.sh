@@ -80,4 +80,5 @@ fi
 # tests, then a build into the shared target directory for the tests below.
 "${cargo[@]}" test --manifest-path shim/preload/Cargo.toml --target-dir target
 "${cargo[@]}" build --manifest-path shim/preload/Cargo.toml --target-dir target
-"${cargo[@]}" test "${selection[@]}"
+# Every test binary runs, even after one failed: a packager sees them all.
+"${cargo[@]}" test --no-fail-fast "${selection[@]}"
