@@ -20,6 +20,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r -a cargo <<<"${CARGO:-cargo}"
+# The tests run make themselves (make install, deb, rpm, dist; c-tests):
+# not with the flags of the make that may have started this (`make -C DIR
+# check` has its `make -s` print "Entering directory").
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 ci() { [ -n "${CI-}" ] && [ "$CI" != false ] && [ "$CI" != 0 ]; }
 

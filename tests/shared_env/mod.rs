@@ -94,8 +94,8 @@ pub fn skip(reason: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
         panic!("{test} {reason}; nothing is skipped in CI");
     }
-    // Straight to the file descriptor: eprintln! would be captured and shown
-    // only for a failing test.
-    let _ = writeln!(std::io::stderr(), "skipped {test}: {reason}");
+    // Straight to the file descriptor, in one write: eprintln! would be
+    // captured and shown only for a failing test.
+    let _ = std::io::stderr().write_all(format!("skipped {test}: {reason}\n").as_bytes());
     false
 }
