@@ -609,8 +609,8 @@ fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
         assert!(out.ends_with("== end\n"), "{out}");
     }
     let steps = lines_by_step(&err_with);
-    for name in GNUTLS_HOOKS {
-        let name = name.to_str().unwrap();
+    for hook in GNUTLS_HOOKS {
+        let name = hook.name.to_str().unwrap();
         // Without cafix nothing defines the name.
         assert_has_line(&out_without, &format!("{name} undefined"));
         // With it only libcafix.so does, and its hook fails the call as
@@ -645,7 +645,7 @@ fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
         );
     }
     let named: Vec<&str> = out_with.lines().filter_map(|l| l.strip_prefix("== ")).collect();
-    let hooks: Vec<&str> = GNUTLS_HOOKS.iter().map(|n| n.to_str().unwrap()).collect();
+    let hooks: Vec<&str> = GNUTLS_HOOKS.iter().map(|h| h.name.to_str().unwrap()).collect();
     assert_eq!(
         named[..named.len() - 1],
         hooks[..],

@@ -15,18 +15,18 @@ pub const ENGINE_FILE_NAME: &[u8] = b"libcafix_engine.so";
 /// Bumped whenever anything in this file changes meaning; part of every
 /// exported name, so a front and an engine of different builds refuse each
 /// other (the front then serves nothing and says so) instead of misbehaving.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// `cafix_engine_init_v2(const FrontInfo *) -> int` (0: ready).
-pub const INIT: &CStr = c"cafix_engine_init_v2";
-/// `cafix_engine_after_stat_v2(layout, rc, path, buf, saved_errno) -> int`.
-pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v2";
-/// `cafix_engine_after_access_v2(rc, path, mode, saved_errno) -> int`.
-pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v2";
-/// `cafix_engine_after_fopen_v2(file, path, mode, saved_errno) -> FILE *`.
-pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v2";
-/// `cafix_engine_after_open_v2(fd, path, flags, saved_errno) -> int`.
-pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v2";
+/// `cafix_engine_init_v3(const FrontInfo *) -> int` (0: ready).
+pub const INIT: &CStr = c"cafix_engine_init_v3";
+/// `cafix_engine_after_stat_v3(layout, rc, path, buf, saved_errno) -> int`.
+pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v3";
+/// `cafix_engine_after_access_v3(rc, path, mode, saved_errno) -> int`.
+pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v3";
+/// `cafix_engine_after_fopen_v3(file, path, mode, saved_errno) -> FILE *`.
+pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v3";
+/// `cafix_engine_after_open_v3(fd, path, flags, saved_errno) -> int`.
+pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v3";
 
 /// Which `struct` an `after_stat` buffer is.
 pub const LAYOUT_STAT: c_int = 0;
@@ -51,77 +51,197 @@ pub struct FrontInfo {
     pub dlsym_next: unsafe extern "C" fn(name: *const c_char) -> *mut c_void,
 }
 
-/// The OpenSSL functions libcafix.so exports and the engine hooks, in one
-/// order: the front's trampoline `i` jumps to the engine's export `OPENSSL_HOOKS[i]`.
-pub const OPENSSL_HOOKS: [&CStr; 13] = [
-    c"X509_verify_cert",
-    c"X509_STORE_load_locations",
-    c"X509_STORE_load_locations_ex",
-    c"X509_STORE_load_file",
-    c"X509_STORE_load_file_ex",
-    c"X509_STORE_load_path",
-    c"X509_STORE_load_store",
-    c"X509_STORE_load_store_ex",
-    c"X509_STORE_set_default_paths",
-    c"X509_STORE_set_default_paths_ex",
-    c"X509_LOOKUP_ctrl",
-    c"X509_LOOKUP_ctrl_ex",
-    c"X509_STORE_free",
-];
+/// How a parameter or the result of a hooked library function is passed:
+/// the types libcafix.so's generated C trampolines declare
+/// (`shim/preload/build.rs`). Only the C calling convention matters here,
+/// so every pointer is [`CType::Ptr`] and every enum an [`CType::Int`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CType {
+    Void,
+    Ptr,
+    Int,
+    UInt,
+    Long,
+    /// A 64-bit integer (NSS's `PRTime`, `SECCertificateUsage`): two
+    /// argument slots on 32-bit targets.
+    I64,
+}
 
-/// The GnuTLS functions libcafix.so exports and the engine hooks (observe
-/// only); trampoline `OPENSSL_HOOKS.len() + i` jumps to `GNUTLS_HOOKS[i]`.
-pub const GNUTLS_HOOKS: [&CStr; 17] = [
-    c"gnutls_certificate_verify_peers2",
-    c"gnutls_certificate_verify_peers3",
-    c"gnutls_certificate_verify_peers",
-    c"gnutls_handshake",
-    c"gnutls_x509_trust_list_verify_crt",
-    c"gnutls_x509_trust_list_verify_crt2",
-    c"gnutls_x509_crt_check_hostname",
-    c"gnutls_x509_crt_check_hostname2",
-    c"gnutls_certificate_set_x509_system_trust",
-    c"gnutls_certificate_set_x509_trust_file",
-    c"gnutls_certificate_set_x509_trust_dir",
-    c"gnutls_x509_trust_list_add_system_trust",
-    c"gnutls_x509_trust_list_add_trust_file",
-    c"gnutls_x509_trust_list_add_trust_dir",
-    c"gnutls_certificate_set_trust_list",
-    c"gnutls_certificate_free_credentials",
-    c"gnutls_x509_trust_list_deinit",
-];
-
-/// How many functions libcafix.so hooks for the engine: OpenSSL's, then GnuTLS's.
-pub const LIBRARY_HOOK_COUNT: usize = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
-
-/// The name of library hook `index` (OpenSSL's first, then GnuTLS's); ""
-/// past the end (no panicking branch: libcafix.so must have none).
-pub const fn library_hook_name(index: usize) -> &'static CStr {
-    if index < OPENSSL_HOOKS.len() {
-        OPENSSL_HOOKS[index]
-    } else if index < LIBRARY_HOOK_COUNT {
-        GNUTLS_HOOKS[index - OPENSSL_HOOKS.len()]
-    } else {
-        c""
+impl CType {
+    /// The C spelling.
+    pub const fn c_name(self) -> &'static str {
+        match self {
+            CType::Void => "void",
+            CType::Ptr => "void *",
+            CType::Int => "int",
+            CType::UInt => "unsigned int",
+            CType::Long => "long",
+            CType::I64 => "long long",
+        }
     }
+}
+
+/// One library function that libcafix.so exports and the engine hooks.
+///
+/// Adding one: a line in its library's table below (and, for a library
+/// not yet hooked, the table in [`LIBRARIES`]), and in the engine a hook
+/// exported as `cafix_hook_<name>` whose parameters are these, then the
+/// caller's return address (`shim/engine/src/hooks/`). libcafix.so's
+/// trampoline is generated from this entry.
+#[derive(Clone, Copy, Debug)]
+pub struct LibraryHook {
+    pub name: &'static CStr,
+    pub returns: CType,
+    pub params: &'static [CType],
+    /// What the call returns when no library in the process defines the
+    /// function: the library's own failure (ignored for `void`).
+    pub failure: c_int,
 }
 
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
 pub const GNUTLS_E_INTERNAL_ERROR: c_int = -59;
 
-/// What library hook `index` returns when no library in the process
-/// defines the function: the library's own failure. OpenSSL's functions
-/// fail with 0; GnuTLS's return a negative error code, except the host
-/// name checks, whose 0 means "does not match" (the void ones ignore it).
-pub const fn library_hook_failure(index: usize) -> c_int {
-    const CHECK_HOSTNAME: usize = OPENSSL_HOOKS.len() + 6;
-    const CHECK_HOSTNAME2: usize = OPENSSL_HOOKS.len() + 7;
-    match index {
-        i if i < OPENSSL_HOOKS.len() => 0,
-        CHECK_HOSTNAME | CHECK_HOSTNAME2 => 0,
-        _ => GNUTLS_E_INTERNAL_ERROR,
+const fn hook(name: &'static CStr, returns: CType, params: &'static [CType], failure: c_int) -> LibraryHook {
+    LibraryHook {
+        name,
+        returns,
+        params,
+        failure,
     }
 }
+
+use CType::{Int, Long, Ptr, UInt, Void};
+
+/// libcrypto's hooked functions; OpenSSL's failure is 0.
+pub const OPENSSL_HOOKS: [LibraryHook; 13] = [
+    hook(c"X509_verify_cert", Int, &[Ptr], 0),
+    hook(c"X509_STORE_load_locations", Int, &[Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_locations_ex", Int, &[Ptr, Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_file", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_file_ex", Int, &[Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_path", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_store", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_store_ex", Int, &[Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_set_default_paths", Int, &[Ptr], 0),
+    hook(c"X509_STORE_set_default_paths_ex", Int, &[Ptr, Ptr, Ptr], 0),
+    hook(c"X509_LOOKUP_ctrl", Int, &[Ptr, Int, Ptr, Long, Ptr], 0),
+    hook(c"X509_LOOKUP_ctrl_ex", Int, &[Ptr, Int, Ptr, Long, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_free", Void, &[Ptr], 0),
+];
+
+/// libgnutls's hooked functions (observe only); GnuTLS fails with
+/// [`GNUTLS_E_INTERNAL_ERROR`], except the host name checks, whose 0 means
+/// "does not match".
+pub const GNUTLS_HOOKS: [LibraryHook; 17] = [
+    hook(
+        c"gnutls_certificate_verify_peers2",
+        Int,
+        &[Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_verify_peers3",
+        Int,
+        &[Ptr, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_verify_peers",
+        Int,
+        &[Ptr, Ptr, UInt, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_handshake", Int, &[Ptr], GNUTLS_E_INTERNAL_ERROR),
+    hook(
+        c"gnutls_x509_trust_list_verify_crt",
+        Int,
+        &[Ptr, Ptr, UInt, UInt, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_verify_crt2",
+        Int,
+        &[Ptr, Ptr, UInt, Ptr, UInt, UInt, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_x509_crt_check_hostname", UInt, &[Ptr, Ptr], 0),
+    hook(c"gnutls_x509_crt_check_hostname2", UInt, &[Ptr, Ptr, UInt], 0),
+    hook(
+        c"gnutls_certificate_set_x509_system_trust",
+        Int,
+        &[Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_set_x509_trust_file",
+        Int,
+        &[Ptr, Ptr, Int],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_set_x509_trust_dir",
+        Int,
+        &[Ptr, Ptr, Int],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_system_trust",
+        Int,
+        &[Ptr, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_trust_file",
+        Int,
+        &[Ptr, Ptr, Ptr, Int, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_trust_dir",
+        Int,
+        &[Ptr, Ptr, Ptr, Int, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_certificate_set_trust_list", Void, &[Ptr, Ptr, UInt], 0),
+    hook(c"gnutls_certificate_free_credentials", Void, &[Ptr], 0),
+    hook(c"gnutls_x509_trust_list_deinit", Void, &[Ptr, UInt], 0),
+];
+
+/// Every hooked library's table, in the order of the front's trampoline
+/// indices: hook `i` of the whole is the `i`-th entry of these in turn.
+pub const LIBRARIES: [&[LibraryHook]; 2] = [&OPENSSL_HOOKS, &GNUTLS_HOOKS];
+
+/// How many functions libcafix.so hooks for the engine.
+pub const LIBRARY_HOOK_COUNT: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < LIBRARIES.len() {
+        n += LIBRARIES[i].len();
+        i += 1;
+    }
+    n
+};
+
+/// Library hook `index`, counting through [`LIBRARIES`] (no panicking
+/// branch: libcafix.so must have none).
+pub const fn library_hook(index: usize) -> Option<&'static LibraryHook> {
+    let mut rest = index;
+    let mut i = 0;
+    while i < LIBRARIES.len() {
+        let table = LIBRARIES[i];
+        if rest < table.len() {
+            return Some(&table[rest]);
+        }
+        rest -= table.len();
+        i += 1;
+    }
+    None
+}
+
+/// The prefix of the engine's export for a library hook:
+/// `cafix_hook_X509_verify_cert` is the hook of `X509_verify_cert`. Its
+/// parameters are the function's, then the caller's return address.
+pub const HOOK_PREFIX: &[u8] = b"cafix_hook_";
 
 #[cfg(test)]
 mod tests {
@@ -136,21 +256,30 @@ mod tests {
     }
 
     #[test]
-    fn library_hooks_are_distinct() {
-        let all: Vec<&CStr> = (0..LIBRARY_HOOK_COUNT).map(library_hook_name).collect();
+    fn library_hooks_are_distinct_and_counted_through_every_table() {
+        let all: Vec<&CStr> = (0..LIBRARY_HOOK_COUNT).map(|i| library_hook(i).unwrap().name).collect();
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
         }
-        assert_eq!(library_hook_name(OPENSSL_HOOKS.len()), GNUTLS_HOOKS[0]);
+        assert_eq!(LIBRARY_HOOK_COUNT, OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len());
+        assert_eq!(library_hook(OPENSSL_HOOKS.len()).unwrap().name, GNUTLS_HOOKS[0].name);
+        assert!(library_hook(LIBRARY_HOOK_COUNT).is_none());
     }
 
     #[test]
     fn only_the_host_name_checks_fail_with_zero_among_gnutls_hooks() {
-        for (i, name) in GNUTLS_HOOKS.iter().enumerate() {
-            let failure = library_hook_failure(OPENSSL_HOOKS.len() + i);
-            let boolean = name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
-            assert_eq!(failure == 0, boolean, "{name:?}");
+        for hook in GNUTLS_HOOKS.iter().filter(|h| h.returns != CType::Void) {
+            let boolean = hook.name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
+            assert_eq!(hook.failure == 0, boolean, "{:?}", hook.name);
         }
-        assert!((0..OPENSSL_HOOKS.len()).all(|i| library_hook_failure(i) == 0));
+        assert!(OPENSSL_HOOKS.iter().all(|h| h.failure == 0));
+    }
+
+    #[test]
+    fn parameters_are_plain_c_values() {
+        for i in 0..LIBRARY_HOOK_COUNT {
+            let hook = library_hook(i).unwrap();
+            assert!(!hook.params.contains(&CType::Void), "{:?}", hook.name);
+        }
     }
 }

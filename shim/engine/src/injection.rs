@@ -97,7 +97,7 @@ static SYSTEM_BUNDLE_ID: OnceLock<Option<(u64, u64)>> = OnceLock::new();
 
 /// Whether `st` is the system bundle itself, by identity (device and inode,
 /// so through any symbolic link: `/usr/lib/ssl/cert.pem`).
-fn is_system_bundle(st: &libc::stat) -> bool {
+fn is_system_bundle(st: &sys::Stat) -> bool {
     let state = shim();
     let id = match state.bundle_stat.get() {
         Some(read) => read.as_ref().map(|b| (b.st_dev, b.st_ino)),

@@ -78,10 +78,7 @@ pub fn emit(record: &Record) {
 static STDERR_AT_LOAD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 fn identity_of_fd2() -> Option<(u64, u64)> {
-    // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
-    (unsafe { libc::fstat(libc::STDERR_FILENO, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    crate::sys::fstat(libc::STDERR_FILENO).map(|st| (st.st_dev, st.st_ino))
 }
 
 /// What stderr was when libcafix.so was loaded (the front's constructor

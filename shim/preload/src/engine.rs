@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use libc::FILE;
 
 use crate::sys;
-use cafix_common::engine_abi::{self, library_hook_name, FrontInfo, LIBRARY_HOOK_COUNT};
+use cafix_common::engine_abi::{self, library_hook, FrontInfo, HOOK_PREFIX, LIBRARY_HOOK_COUNT};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
 type AfterAccess = unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int;
@@ -46,10 +46,11 @@ unsafe impl Sync for ApiCell {}
 
 static API: ApiCell = ApiCell(UnsafeCell::new(None));
 
-/// The engine's OpenSSL and GnuTLS hooks, in [`library_hook_name`] order
-/// (null until loaded).
-pub static LIBRARY_TARGETS: [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; LIBRARY_HOOK_COUNT];
+/// The engine's OpenSSL and GnuTLS hooks, in `engine_abi::library_hook`
+/// order (null until loaded): the library trampolines' targets.
+fn library_targets() -> &'static [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] {
+    &crate::trampolines::TABLE.targets
+}
 
 /// Low byte: the state; above it, the loading thread's id (while LOADING).
 static STATE: AtomicU64 = AtomicU64::new(UNLOADED);
@@ -187,6 +188,16 @@ fn engine_path(buf: &mut [u8; 4096]) -> Option<&CStr> {
     CStr::from_bytes_with_nul(buf.get(..=len)?).ok()
 }
 
+/// The engine's export for library hook `index`: `cafix_hook_<name>`, in `buf`.
+fn hook_symbol(index: usize, buf: &mut [u8; 128]) -> Option<&CStr> {
+    let name = library_hook(index)?.name.to_bytes();
+    let len = HOOK_PREFIX.len() + name.len();
+    buf.get_mut(..HOOK_PREFIX.len())?.copy_from_slice(HOOK_PREFIX);
+    buf.get_mut(HOOK_PREFIX.len()..len)?.copy_from_slice(name);
+    *buf.get_mut(len)? = 0;
+    CStr::from_bytes_with_nul(buf.get(..=len)?).ok()
+}
+
 /// Resolves `name` in the engine or says why not.
 fn engine_symbol(handle: *mut c_void, path: &CStr, name: &CStr) -> Option<*mut c_void> {
     // SAFETY: a valid handle and a NUL-terminated name.
@@ -246,7 +257,8 @@ fn load() -> bool {
         };
         let mut targets = [core::ptr::null_mut(); LIBRARY_HOOK_COUNT];
         for (index, target) in targets.iter_mut().enumerate() {
-            *target = engine_symbol(handle, path, library_hook_name(index))?;
+            let mut name = [0u8; 128];
+            *target = engine_symbol(handle, path, hook_symbol(index, &mut name)?)?;
         }
         Some((init, api, targets))
     })();
@@ -274,7 +286,7 @@ fn load() -> bool {
     }
     // SAFETY: only the loading thread writes, before READY is published.
     unsafe { *API.0.get() = Some(api) };
-    for (slot, target) in LIBRARY_TARGETS.iter().zip(targets) {
+    for (slot, target) in library_targets().iter().zip(targets) {
         slot.store(target, Ordering::Release);
     }
     true
@@ -335,18 +347,17 @@ pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_
 /// if the engine cannot be had, the next definition of that function (the
 /// call then goes straight to the library, unobserved), or null.
 pub fn library_target(index: usize) -> *mut c_void {
-    if index >= LIBRARY_HOOK_COUNT {
+    let (Some(hook), Some(slot)) = (library_hook(index), library_targets().get(index)) else {
         return core::ptr::null_mut();
-    }
+    };
     if api_keeping_errno().is_some() {
-        return LIBRARY_TARGETS[index].load(Ordering::Acquire);
+        return slot.load(Ordering::Acquire);
     }
-    let name = library_hook_name(index);
     // SAFETY: a NUL-terminated name; RTLD_NEXT from this object.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
+    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, hook.name.as_ptr()) };
     if STATE.load(Ordering::Acquire) == FAILED {
-        // For good: later calls jump straight there.
-        LIBRARY_TARGETS[index].store(next, Ordering::Release);
+        // For good: later calls go straight there.
+        slot.store(next, Ordering::Release);
     }
     next
 }
