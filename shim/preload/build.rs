@@ -78,6 +78,17 @@ struct cafix_trampoline_table {{
     void *targets[{}];
 }};
 extern struct cafix_trampoline_table __start_cafix_trampolines[] __attribute__((visibility(\"hidden\")));
+
+#ifdef __ARM_EABI__
+/* 32-bit ARM: the unwind index entries of every function (rustc's too)
+   name these personality routines, so the linker wants them defined. The
+   object has no unwinder and never unwinds (panic = \"abort\"); an unwinder
+   of the process that walks these frames uses its own routines for such
+   entries. Local, like everything here not exported. */
+void __aeabi_unwind_cpp_pr0(void) {{}}
+void __aeabi_unwind_cpp_pr1(void) {{}}
+void __aeabi_unwind_cpp_pr2(void) {{}}
+#endif
 ",
         hooks.len()
     );

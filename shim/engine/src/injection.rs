@@ -65,7 +65,13 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
         return None;
     }
     let st = sys::stat(path)?;
-    let id: FileId = (st.st_dev, st.st_ino, st.st_size, st.st_mtime, st.st_mtime_nsec);
+    let id: FileId = (
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime.into(),
+        st.st_mtime_nsec.into(),
+    );
     if let Some(judged) = JUDGED.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return Some(judged.clone());
     }

@@ -74,15 +74,14 @@ fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<Stat> {
 /// `fstat` (libc's, which libcafix.so does not hook), with 64-bit sizes
 /// and inode numbers on every target.
 pub fn fstat(fd: libc::c_int) -> Option<Stat> {
+    #[cfg(target_pointer_width = "64")]
+    use libc::fstat;
+    #[cfg(target_pointer_width = "32")]
+    use libc::fstat64 as fstat;
     // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
     let mut st: Stat = unsafe { std::mem::zeroed() };
-    #[cfg(target_pointer_width = "64")]
     // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
-    let rc = unsafe { libc::fstat(fd, &mut st) };
-    #[cfg(target_pointer_width = "32")]
-    // SAFETY: as above.
-    let rc = unsafe { libc::fstat64(fd, &mut st) };
-    (rc == 0).then_some(st)
+    (unsafe { fstat(fd, &mut st) } == 0).then_some(st)
 }
 
 /// `stat` (following symbolic links).

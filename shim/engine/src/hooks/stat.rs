@@ -56,9 +56,10 @@ impl StatBuf for libc::statx {
         self.stx_size = served.bytes().len() as u64;
         self.stx_blocks = served.bytes().len().div_ceil(512) as u64;
         if let Some(Some(b)) = shim().bundle_stat.get() {
-            self.stx_mtime.tv_sec = b.st_mtime;
-            self.stx_ctime.tv_sec = b.st_ctime;
-            self.stx_atime.tv_sec = b.st_atime;
+            // 32-bit on 32-bit targets, widened here.
+            self.stx_mtime.tv_sec = b.st_mtime.into();
+            self.stx_ctime.tv_sec = b.st_ctime.into();
+            self.stx_atime.tv_sec = b.st_atime.into();
             self.stx_dev_major = libc::major(b.st_dev);
             self.stx_dev_minor = libc::minor(b.st_dev);
         }
