@@ -21,6 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use libc::FILE;
 
 use crate::sys;
+use cafix_common::elf_ident::{ElfIdent, HEADER_BYTES};
 use cafix_common::engine_abi::{self, library_hook, FrontInfo, HOOK_PREFIX, LIBRARY_HOOK_COUNT};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
@@ -166,8 +167,9 @@ unsafe extern "C" fn dlsym_next(name: *const c_char) -> *mut c_void {
     core::hint::black_box(next)
 }
 
-/// The path of the engine: libcafix.so's directory + the engine's name, in `buf`.
-fn engine_path(buf: &mut [u8; 4096]) -> Option<&CStr> {
+/// The path of the engine (libcafix.so's directory + the engine's name, in
+/// `buf`) and where libcafix.so is loaded.
+fn engine_path(buf: &mut [u8; 4096]) -> Option<(&CStr, *const u8)> {
     // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
     let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
     // SAFETY: dladdr accepts any address; this one is in libcafix.so.
@@ -185,7 +187,32 @@ fn engine_path(buf: &mut [u8; 4096]) -> Option<&CStr> {
     buf.get_mut(..dir.len())?.copy_from_slice(dir);
     buf.get_mut(dir.len()..len)?.copy_from_slice(name);
     *buf.get_mut(len)? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=len)?).ok()
+    let path = CStr::from_bytes_with_nul(buf.get(..=len)?).ok()?;
+    Some((path, info.dli_fbase as *const u8))
+}
+
+/// If the engine at `path` is built for another architecture than
+/// libcafix.so (whose ELF header the loader mapped at `own_base`): its
+/// architecture's name and ours. glibc's `dlopen` says "No such file or
+/// directory" for another machine, which would send people looking for a
+/// missing file.
+fn foreign_engine(path: &CStr, own_base: *const u8) -> Option<(&'static [u8], &'static [u8])> {
+    if own_base.is_null() {
+        return None;
+    }
+    // SAFETY: the loader maps an object's ELF header at its base address.
+    let own = unsafe { core::slice::from_raw_parts(own_base, HEADER_BYTES) };
+    let own = ElfIdent::parse(own)?;
+    let mut header = [0u8; HEADER_BYTES];
+    if !sys::read_start(path, &mut header) {
+        return None;
+    }
+    let engine = ElfIdent::parse(&header)?;
+    if engine == own {
+        return None;
+    }
+    let name = |id: ElfIdent| id.arch_name().map_or(b"another architecture".as_slice(), str::as_bytes);
+    Some((name(engine), name(own)))
 }
 
 /// The engine's export for library hook `index`: `cafix_hook_<name>`, in `buf`.
@@ -217,7 +244,7 @@ fn engine_symbol(handle: *mut c_void, path: &CStr, name: &CStr) -> Option<*mut c
 
 fn load() -> bool {
     let mut buf = [0u8; 4096];
-    let Some(path) = engine_path(&mut buf) else {
+    let Some((path, own_base)) = engine_path(&mut buf) else {
         sys::say(&[
             b"error: cannot tell where libcafix.so is, so not where libcafix_engine.so is; nothing will be served",
         ]);
@@ -226,8 +253,21 @@ fn load() -> bool {
     // SAFETY: dlopen of a NUL-terminated path.
     let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE) };
     if handle.is_null() {
-        // SAFETY: dlerror returns NULL or a NUL-terminated message.
+        // SAFETY: dlerror returns NULL or a NUL-terminated message, valid
+        // until the next dl call (the check below makes none).
         let why = unsafe { libc::dlerror() };
+        if let Some((engine, own)) = foreign_engine(path, own_base) {
+            sys::say(&[
+                b"error: ",
+                path.to_bytes(),
+                b" is built for ",
+                engine,
+                b", not for this ",
+                own,
+                b" process; nothing will be served",
+            ]);
+            return false;
+        }
         let why: &[u8] = if why.is_null() {
             b"unknown error"
         } else {
