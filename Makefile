@@ -6,6 +6,7 @@
 #   make uninstall PREFIX=/usr DESTDIR=/tmp/stage
 #   make deb [ARCH=i386]      target/debian/{libcafix,cafix}_<version>_<arch>.deb
 #   make rpm [ARCH=aarch64]   target/rpm/RPMS/<arch>/cafix{,-libs}-<version>-1.<arch>.rpm
+#   make test-shim ARCH=arm64 the shim crates' unit tests for arm64, under qemu-user
 #   make all-arches           link libcafix.so and its engine for every architecture
 #                             below, cafix for amd64, i386 and arm64, and check
 #                             (cargo check) cafix for the others
@@ -34,15 +35,16 @@
 # ---- architectures -------------------------------------------------------------
 # ARCH: the Debian name of the architecture to build for (RPM's and uname's
 # names are accepted too); this machine's by default. Each line: Debian
-# name, Rust target, GNU multiarch triplet, C cross compiler, RPM name.
+# name, Rust target, GNU multiarch triplet, C cross compiler, RPM name,
+# qemu-user's name.
 ARCHES := \
-  amd64:x86_64-unknown-linux-gnu:x86_64-linux-gnu:x86_64-linux-gnu-gcc:x86_64 \
-  arm64:aarch64-unknown-linux-gnu:aarch64-linux-gnu:aarch64-linux-gnu-gcc:aarch64 \
-  armhf:armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf:arm-linux-gnueabihf-gcc:armv7hl \
-  i386:i686-unknown-linux-gnu:i386-linux-gnu:i686-linux-gnu-gcc:i686 \
-  ppc64el:powerpc64le-unknown-linux-gnu:powerpc64le-linux-gnu:powerpc64le-linux-gnu-gcc:ppc64le \
-  riscv64:riscv64gc-unknown-linux-gnu:riscv64-linux-gnu:riscv64-linux-gnu-gcc:riscv64 \
-  s390x:s390x-unknown-linux-gnu:s390x-linux-gnu:s390x-linux-gnu-gcc:s390x
+  amd64:x86_64-unknown-linux-gnu:x86_64-linux-gnu:x86_64-linux-gnu-gcc:x86_64:x86_64 \
+  arm64:aarch64-unknown-linux-gnu:aarch64-linux-gnu:aarch64-linux-gnu-gcc:aarch64:aarch64 \
+  armhf:armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf:arm-linux-gnueabihf-gcc:armv7hl:arm \
+  i386:i686-unknown-linux-gnu:i386-linux-gnu:i686-linux-gnu-gcc:i686:i386 \
+  ppc64el:powerpc64le-unknown-linux-gnu:powerpc64le-linux-gnu:powerpc64le-linux-gnu-gcc:ppc64le:ppc64le \
+  riscv64:riscv64gc-unknown-linux-gnu:riscv64-linux-gnu:riscv64-linux-gnu-gcc:riscv64:riscv64 \
+  s390x:s390x-unknown-linux-gnu:s390x-linux-gnu:s390x-linux-gnu-gcc:s390x:s390x
 # Field $(2) of the line whose Debian or RPM name is $(1).
 arch_field = $(word $(2),$(subst :, ,$(firstword $(foreach a,$(ARCHES),$(if $(filter $(1),$(word 1,$(subst :, ,$(a))) $(word 5,$(subst :, ,$(a))) $(if $(filter i386,$(word 1,$(subst :, ,$(a)))),i486 i586) $(if $(filter amd64,$(word 1,$(subst :, ,$(a)))),x86-64)),$(a))))))
 
@@ -56,6 +58,7 @@ RUST_TARGET := $(call arch_field,$(ARCH),2)
 MULTIARCH   := $(call arch_field,$(ARCH),3)
 CROSS_CC    := $(call arch_field,$(ARCH),4)
 RPM_ARCH    := $(call arch_field,$(ARCH),5)
+QEMU_ARCH   := $(call arch_field,$(ARCH),6)
 
 # A cross build names the Rust target, links with Debian's cross compiler
 # (also the C compiler of libcafix.so's trampolines and of openssl-sys) and
@@ -67,6 +70,11 @@ else
   CROSS := --target $(RUST_TARGET)
   OUT   := $(RUST_TARGET)/release
   RUST_TARGET_VAR := $(shell echo $(RUST_TARGET) | tr a-z- A-Z_)
+  # Test programs of another architecture run under qemu-user, except
+  # i386 ones on amd64, which the kernel runs itself.
+  ifneq ($(HOST_ARCH)-$(DEB_ARCH),amd64-i386)
+    RUNNER := CARGO_TARGET_$(RUST_TARGET_VAR)_RUNNER=qemu-$(QEMU_ARCH)-static
+  endif
   CROSS_ENV := CARGO_TARGET_$(RUST_TARGET_VAR)_LINKER=$(CROSS_CC) \
     CC_$(subst -,_,$(RUST_TARGET))=$(CROSS_CC) \
     PKG_CONFIG_ALLOW_CROSS=1 \
@@ -108,7 +116,7 @@ BIN := $(TARGET_DIR)/$(OUT)/cafix
 LIB := $(TARGET_DIR)/$(OUT)/libcafix.so
 ENGINE := $(TARGET_DIR)/$(OUT)/libcafix_engine.so
 
-.PHONY: all build build-lib check-cli all-arches generated install install-lib install-bin uninstall deb rpm clean print-libdir
+.PHONY: all build build-lib check-cli test-shim all-arches generated install install-lib install-bin uninstall deb rpm clean print-libdir
 
 all: build
 
@@ -120,6 +128,14 @@ build-lib:
 
 build: build-lib
 	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --bin cafix
+
+# The shim crates' unit tests built for ARCH and run here (see RUNNER):
+# cafix-common, the engine, the library code the engine uses (without the
+# command's features), and libcafix.so's symbol-table walk.
+test-shim:
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) -p cafix-common -p cafix-engine
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) -p cafix --lib --no-default-features
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
 
 # `cargo check` of the command, for an architecture whose libssl-dev is not
 # installed: OpenSSL's headers are this machine's, with the configuration

@@ -1,0 +1,282 @@
+//! libcafix.so built for other architectures, run against real clients of
+//! those architectures: i386 natively (multiarch `libssl3:i386` and
+//! `libgnutls30:i386`, clients built with Debian's `i686-linux-gnu-gcc`),
+//! arm64 under qemu-user (`qemu-aarch64-static`, arm64 multiarch libraries,
+//! clients built with `aarch64-linux-gnu-gcc`). The libraries are the
+//! release builds `make build-lib ARCH=<arch>` cross-builds.
+//!
+//! The four situations cafix is for, each in a private mount namespace
+//! (tests/common) and each asserted both ways, failing without the library
+//! and passing with it: OpenSSL's on-demand lookup of a missing
+//! `<hash>.0`, a bundle path of another distribution, a local CA added to a
+//! program's copy of the public roots, and a failed GnuTLS verification
+//! explained.
+//!
+//! Needs root, unshare, openssl, make, the cross compilers and the
+//! multiarch packages test.sh installs; a missing one fails the test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use cafix_common::elf_ident::ElfIdent;
+use common::*;
+use serde_json::Value;
+
+/// Another architecture, and how its programs run here.
+struct Arch {
+    /// Debian's name (`make ARCH=`).
+    deb: &'static str,
+    /// `uname -m`'s name, as `ElfIdent::arch_name` gives it.
+    elf: &'static str,
+    triple: &'static str,
+    multiarch: &'static str,
+    cc: &'static str,
+    /// What runs its programs here, if the kernel cannot.
+    runner: Option<&'static str>,
+}
+
+const I386: Arch = Arch {
+    deb: "i386",
+    elf: "i386",
+    triple: "i686-unknown-linux-gnu",
+    multiarch: "i386-linux-gnu",
+    cc: "i686-linux-gnu-gcc",
+    runner: None,
+};
+
+const ARM64: Arch = Arch {
+    deb: "arm64",
+    elf: "aarch64",
+    triple: "aarch64-unknown-linux-gnu",
+    multiarch: "aarch64-linux-gnu",
+    cc: "aarch64-linux-gnu-gcc",
+    runner: Some("/usr/bin/qemu-aarch64-static"),
+};
+
+/// One `make` at a time (they share target/).
+static MAKE: Mutex<()> = Mutex::new(());
+
+/// libcafix.so of `arch` (its engine beside it), built once per process.
+fn library(arch: &Arch) -> &'static Path {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = if arch.deb == I386.deb { &BUILT[0] } else { &BUILT[1] };
+    slot.get_or_init(|| {
+        let _one = MAKE.lock().unwrap_or_else(|e| e.into_inner());
+        let out = Command::new("make")
+            .args(["build-lib", &format!("ARCH={}", arch.deb)])
+            .current_dir(repo_root())
+            .env("TARGET_DIR", target_dir())
+            .output()
+            .expect("make must be installed");
+        assert!(
+            out.status.success(),
+            "make build-lib ARCH={} failed (rustup target add {}; the cross compiler {}):\n{}{}",
+            arch.deb,
+            arch.triple,
+            arch.cc,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lib = target_dir().join(arch.triple).join("release/libcafix.so");
+        assert_eq!(elf_arch(&lib), arch.elf, "{}", lib.display());
+        lib
+    })
+}
+
+/// The architecture an ELF file is built for.
+fn elf_arch(path: &Path) -> &'static str {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ElfIdent::parse(&bytes)
+        .and_then(|id| id.arch_name())
+        .unwrap_or_else(|| panic!("{} is no ELF file of a known architecture", path.display()))
+}
+
+/// The clients of `arch`: (`c-tests/openssl_client.c`, `c-tests/gnutls_client.c`).
+fn clients(arch: &Arch) -> &'static (PathBuf, PathBuf) {
+    static BUILT: [OnceLock<(PathBuf, PathBuf)>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = if arch.deb == I386.deb { &BUILT[0] } else { &BUILT[1] };
+    slot.get_or_init(|| {
+        let dir = unique_dir(&format!("clients-{}", arch.deb));
+        let build = |source: &str, name: &str, libs: &[&str]| {
+            let bin = dir.join(name);
+            let out = Command::new(arch.cc)
+                .args(["-O1", "-Wall", "-o"])
+                .arg(&bin)
+                .arg(repo_root().join("c-tests").join(source))
+                .args(libs)
+                .output()
+                .unwrap_or_else(|e| panic!("{} must be installed (gcc-{}): {e}", arch.cc, arch.triple));
+            assert!(
+                out.status.success(),
+                "{} {source} failed (needs libssl-dev:{d} and libgnutls28-dev:{d}):\n{}",
+                arch.cc,
+                String::from_utf8_lossy(&out.stderr),
+                d = arch.deb
+            );
+            assert_eq!(elf_arch(&bin), arch.elf);
+            bin
+        };
+        (
+            build("openssl_client.c", "openssl_client", &["-lssl", "-lcrypto"]),
+            build("gnutls_client.c", "gnutls_client", &["-lgnutls"]),
+        )
+    })
+}
+
+/// Runs `client args` of `arch` in `scenario`, with that architecture's
+/// libcafix.so preloaded if `preload`.
+fn run(
+    arch: &Arch,
+    scenario: &Scenario,
+    client: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    preload: bool,
+) -> RunOutput {
+    let library = preload.then(|| library(arch));
+    match arch.runner {
+        Some(runner) => {
+            assert!(
+                Path::new(runner).is_file(),
+                "{runner} is missing (apt-get install qemu-user-static)"
+            );
+            let mut all = vec![path_str(client)];
+            all.extend_from_slice(args);
+            scenario.run_preloading(library, runner, &all, env)
+        }
+        None => scenario.run_preloading(library, client, args, env),
+    }
+}
+
+/// The client's own library: where each architecture's libssl3 lives.
+fn assert_uses_multiarch_openssl(out: &RunOutput, arch: &Arch) {
+    assert!(
+        out.stderr.contains("openssl_client: OpenSSL 3."),
+        "the {} client did not start:\n{out}",
+        arch.deb
+    );
+}
+
+fn on_demand_lookup(arch: &Arch) {
+    // The root's `<hash>.0` is missing from /etc/ssl/certs, which Qt and
+    // every `capath` program hand to OpenSSL for on-demand lookup.
+    let scenario = Scenario::new();
+    let server = scenario.start_server();
+    let port = server.port.to_string();
+    let args = ["capath", TRUST_DIR, "localhost", &port];
+    let (client, _) = clients(arch);
+    let plain = run(arch, &scenario, client, &args, &[], false);
+    assert_uses_multiarch_openssl(&plain, arch);
+    assert!(!plain.success(), "{plain}");
+    assert!(plain.stdout.contains(OPENSSL_LOCAL_ISSUER_ERROR), "{plain}");
+    let out = run(arch, &scenario, client, &args, &[], true);
+    assert!(out.success() && out.stdout.starts_with("OK HTTP/1.0 200"), "{out}");
+    let entry = format!("{TRUST_DIR}/{}.0", pki().root.hash);
+    assert!(
+        out.cafix_lines()
+            .iter()
+            .any(|l| l.contains(&entry) && l.contains("served")),
+        "no line says {entry} was served:\n{out}"
+    );
+}
+
+fn foreign_bundle_path(arch: &Arch) {
+    // Fedora's bundle path, which a Debian machine does not have.
+    const FEDORA_BUNDLE: &str = "/etc/pki/tls/certs/ca-bundle.crt";
+    let scenario = Scenario::new().without_hash_entries();
+    let server = scenario.start_server();
+    let port = server.port.to_string();
+    let args = ["cafile", FEDORA_BUNDLE, "localhost", &port];
+    let (client, _) = clients(arch);
+    let plain = run(arch, &scenario, client, &args, &[], false);
+    assert!(!plain.success(), "{plain}");
+    assert!(plain.stdout.contains("ERROR: loading the trust locations"), "{plain}");
+    let out = run(arch, &scenario, client, &args, &[], true);
+    assert!(out.success() && out.stdout.starts_with("OK HTTP/1.0 200"), "{out}");
+    let served = format!("served {SYSTEM_BUNDLE} for missing {FEDORA_BUNDLE}");
+    assert!(
+        out.cafix_lines().iter().any(|l| l.contains(&served)),
+        "no line says {served:?}:\n{out}"
+    );
+}
+
+fn local_ca_in_a_copy_of_the_public_roots(arch: &Arch) {
+    // The test root is a local CA: in the anchor directory and in the
+    // system bundle. The program loads its own copy of the public roots
+    // (this machine's bundle as it was, like certifi's), which lacks it.
+    let scenario = Scenario::new().without_hash_entries();
+    let anchors = scenario.dir().join("anchors");
+    std::fs::create_dir_all(&anchors).unwrap();
+    std::fs::write(anchors.join("cafix-test-root.crt"), pki().root.pem()).unwrap();
+    let scenario = scenario.with_bind(&anchors, "/usr/local/share/ca-certificates");
+    let copy = scenario.dir().join("cacert.pem");
+    std::fs::copy(SYSTEM_BUNDLE, &copy).unwrap();
+    let server = scenario.start_server();
+    let port = server.port.to_string();
+    let args = ["cafile", path_str(&copy), "localhost", &port];
+    let (client, _) = clients(arch);
+    let plain = run(arch, &scenario, client, &args, &[], false);
+    assert!(!plain.success(), "{plain}");
+    assert!(plain.stdout.contains(OPENSSL_LOCAL_ISSUER_ERROR), "{plain}");
+    let out = run(arch, &scenario, client, &args, &[], true);
+    assert!(out.success() && out.stdout.starts_with("OK HTTP/1.0 200"), "{out}");
+    let added = format!("added 1 local CA(s) ({})", pki().root.cn);
+    assert!(
+        out.cafix_lines()
+            .iter()
+            .any(|l| l.contains(&added) && l.contains(path_str(&copy))),
+        "no line says {added:?}:\n{out}"
+    );
+}
+
+fn gnutls_failure_explained(arch: &Arch) {
+    // Neither test root is trusted: GnuTLS fails the handshake with its
+    // terse words; cafix explains it in one record, from the same library.
+    let scenario = Scenario::new()
+        .without_hash_entries()
+        .with_file("ca-certificates.crt", std::fs::read(SYSTEM_BUNDLE).unwrap());
+    let server = scenario.start_server();
+    let port = server.port.to_string();
+    let (_, client) = clients(arch);
+    let expected = "The certificate issuer is unknown";
+    let json = [("CAFIX_LOG_FORMAT", "json")];
+    let plain = run(arch, &scenario, client, &[&port], &json, false);
+    assert!(!plain.success(), "{plain}");
+    assert!(plain.stdout.contains(expected), "{plain}");
+    assert!(!plain.stderr.contains("cafix"), "{plain}");
+    let out = run(arch, &scenario, client, &[&port], &json, true);
+    assert!(!out.success(), "cafix only observes GnuTLS:\n{out}");
+    assert!(out.stdout.contains(expected), "{out}");
+    let records = out.json_records("verify-failed");
+    assert_eq!(records.len(), 1, "one verify-failed record expected:\n{out}");
+    let r: &Value = &records[0];
+    assert_eq!(r["hint_class"], "root-not-in-bundle", "{r}");
+    let library = r["library"].as_str().unwrap_or_default();
+    assert!(
+        library.starts_with("GnuTLS 3.") && library.contains(&format!("/{}/libgnutls.so.30", arch.multiarch)),
+        "not explained through the {} libgnutls: {r}",
+        arch.deb
+    );
+    assert_eq!(r["issuer_hash"], pki().root.hash, "{r}");
+}
+
+macro_rules! on_each_arch {
+    ($($scenario:ident),*) => {
+        mod i386 {
+            $(#[test] fn $scenario() { super::$scenario(&super::I386) })*
+        }
+        mod arm64_under_qemu {
+            $(#[test] fn $scenario() { super::$scenario(&super::ARM64) })*
+        }
+    };
+}
+
+on_each_arch!(
+    on_demand_lookup,
+    foreign_bundle_path,
+    local_ca_in_a_copy_of_the_public_roots,
+    gnutls_failure_explained
+);
