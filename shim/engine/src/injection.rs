@@ -65,6 +65,8 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
         return None;
     }
     let st = sys::stat(path)?;
+    // `time_t` and `long` are 32-bit on 32-bit targets: `into` widens them there.
+    #[allow(clippy::useless_conversion)]
     let id: FileId = (
         st.st_dev,
         st.st_ino,

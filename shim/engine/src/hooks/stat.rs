@@ -45,6 +45,8 @@ macro_rules! impl_stat_buf {
 impl_stat_buf!(libc::stat, libc::stat64);
 
 impl StatBuf for libc::statx {
+    // `time_t` is 32-bit on 32-bit targets: `into` widens it there.
+    #[allow(clippy::useless_conversion)]
     fn fill(&mut self, served: Served, path: *const c_char) {
         // SAFETY: all-zero is a valid struct statx.
         *self = unsafe { std::mem::zeroed() };
@@ -56,7 +58,6 @@ impl StatBuf for libc::statx {
         self.stx_size = served.bytes().len() as u64;
         self.stx_blocks = served.bytes().len().div_ceil(512) as u64;
         if let Some(Some(b)) = shim().bundle_stat.get() {
-            // 32-bit on 32-bit targets, widened here.
             self.stx_mtime.tv_sec = b.st_mtime.into();
             self.stx_ctime.tv_sec = b.st_ctime.into();
             self.stx_atime.tv_sec = b.st_atime.into();
