@@ -280,3 +280,77 @@ on_each_arch!(
     local_ca_in_a_copy_of_the_public_roots,
     gnutls_failure_explained
 );
+
+/// `cafix` of `arch` (`make build ARCH=<arch>`), built once per process.
+fn cafix_of(arch: &Arch) -> &'static Path {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = if arch.deb == I386.deb { &BUILT[0] } else { &BUILT[1] };
+    slot.get_or_init(|| {
+        let _one = MAKE.lock().unwrap_or_else(|e| e.into_inner());
+        let out = Command::new("make")
+            .args(["build", &format!("ARCH={}", arch.deb)])
+            .current_dir(repo_root())
+            .env("TARGET_DIR", target_dir())
+            .output()
+            .expect("make must be installed");
+        assert!(
+            out.status.success(),
+            "make build ARCH={} failed (needs libssl-dev:{}):\n{}{}",
+            arch.deb,
+            arch.deb,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = target_dir().join(arch.triple).join("release/cafix");
+        assert_eq!(elf_arch(&bin), arch.elf);
+        bin
+    })
+}
+
+/// A `Command` running `program` of `arch` here: itself, or its runner
+/// with it as the first argument.
+fn command_of(arch: &Arch, program: &Path) -> Command {
+    match arch.runner {
+        Some(runner) => {
+            let mut cmd = Command::new(runner);
+            cmd.arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// `cafix trace` where it has no system call table: one line, exit 2, and
+/// the command is never run (no wrong trace). Other commands work.
+fn trace_without_a_system_call_table(arch: &Arch, rust_arch: &str) {
+    let bin = cafix_of(arch);
+    let marker = unique_dir(&format!("trace-{}", arch.deb)).join("ran");
+    let touch = format!("touch {}", marker.display());
+    let args = ["trace", "--", "sh", "-c", &touch];
+    let out = clear_env(&mut command_of(arch, bin)).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "cafix: trace: no system call table for {rust_arch} in this build (cafix trace knows x86_64 Linux's); \
+             `cafix run` and the preload work here\n"
+        )
+    );
+    assert!(!marker.exists(), "the command ran");
+    let out = clear_env(&mut command_of(arch, bin))
+        .args(["hash", SYSTEM_BUNDLE])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && !out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn i386_cafix_trace_has_no_system_call_table() {
+    trace_without_a_system_call_table(&I386, "x86");
+}
+
+#[test]
+fn arm64_cafix_trace_has_no_system_call_table() {
+    trace_without_a_system_call_table(&ARM64, "aarch64");
+}
