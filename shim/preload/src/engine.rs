@@ -22,7 +22,7 @@ use libc::FILE;
 
 use crate::sys;
 use cafix_common::elf_ident::{ElfIdent, HEADER_BYTES};
-use cafix_common::engine_abi::{self, library_hook, FrontInfo, HOOK_PREFIX, LIBRARY_HOOK_COUNT};
+use cafix_common::engine_abi::{self, FrontInfo, HOOK_PREFIX, LIBRARY_HOOK_COUNT};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
 type AfterAccess = unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int;
@@ -217,7 +217,7 @@ fn foreign_engine(path: &CStr, own_base: *const u8) -> Option<(&'static [u8], &'
 
 /// The engine's export for library hook `index`: `cafix_hook_<name>`, in `buf`.
 fn hook_symbol(index: usize, buf: &mut [u8; 128]) -> Option<&CStr> {
-    let name = library_hook(index)?.name.to_bytes();
+    let name = crate::trampolines::hook_name(index)?.to_bytes();
     let len = HOOK_PREFIX.len() + name.len();
     buf.get_mut(..HOOK_PREFIX.len())?.copy_from_slice(HOOK_PREFIX);
     buf.get_mut(HOOK_PREFIX.len()..len)?.copy_from_slice(name);
@@ -387,14 +387,14 @@ pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_
 /// if the engine cannot be had, the next definition of that function (the
 /// call then goes straight to the library, unobserved), or null.
 pub fn library_target(index: usize) -> *mut c_void {
-    let (Some(hook), Some(slot)) = (library_hook(index), library_targets().get(index)) else {
+    let (Some(name), Some(slot)) = (crate::trampolines::hook_name(index), library_targets().get(index)) else {
         return core::ptr::null_mut();
     };
     if api_keeping_errno().is_some() {
         return slot.load(Ordering::Acquire);
     }
     // SAFETY: a NUL-terminated name; RTLD_NEXT from this object.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, hook.name.as_ptr()) };
+    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
     if STATE.load(Ordering::Acquire) == FAILED {
         // For good: later calls go straight there.
         slot.store(next, Ordering::Release);

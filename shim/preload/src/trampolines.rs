@@ -25,7 +25,7 @@
 use core::ffi::c_void;
 use core::sync::atomic::AtomicPtr;
 
-use core::ffi::c_int;
+use core::ffi::{c_int, CStr};
 
 use cafix_common::engine_abi::{library_hook, GNUTLS_E_INTERNAL_ERROR, LIBRARY_HOOK_COUNT};
 
@@ -59,8 +59,8 @@ unsafe extern "C" fn first_call(index: u32) -> *mut c_void {
     if !target.is_null() {
         return target;
     }
-    match library_hook(index).map(|hook| hook.failure) {
-        Some(GNUTLS_E_INTERNAL_ERROR) => fails_with_internal_error as *mut c_void,
+    match HOOK_FAILURE.get(index) {
+        Some(&GNUTLS_E_INTERNAL_ERROR) => fails_with_internal_error as *mut c_void,
         Some(-1) => fails_with_minus_one as *mut c_void,
         _ => fails_with_zero as *mut c_void,
     }
@@ -95,6 +95,16 @@ extern "C" fn fails_with_minus_one() -> c_int {
 extern "C" fn fails_with_internal_error() -> c_int {
     GNUTLS_E_INTERNAL_ERROR
 }
+
+/// The name of library hook `index` (`engine_abi::library_hook(index).name`).
+pub fn hook_name(index: usize) -> Option<&'static CStr> {
+    let start = usize::from(*HOOK_NAME_AT.get(index)?);
+    CStr::from_bytes_until_nul(HOOK_NAMES.get(start..)?).ok()
+}
+
+// HOOK_NAMES, HOOK_NAME_AT, HOOK_FAILURE: what the front needs of
+// engine_abi::LIBRARIES at run time, without pointers to relocate.
+include!(concat!(env!("OUT_DIR"), "/hook_table.rs"));
 
 // The exported names (see the module documentation).
 include!(concat!(env!("OUT_DIR"), "/exports.rs"));
