@@ -354,3 +354,70 @@ fn i386_cafix_trace_has_no_system_call_table() {
 fn arm64_cafix_trace_has_no_system_call_table() {
     trace_without_a_system_call_table(&ARM64, "aarch64");
 }
+
+/// The stat family's three buffer layouts of a 32-bit program: `struct
+/// stat` (plain), `struct stat64` (`-D_FILE_OFFSET_BITS=64`: `stat64`, ...)
+/// and `struct __stat64_t64` (with `-D_TIME_BITS=64`: `__stat64_time64`,
+/// ...: Debian 13's armhf builds everything so), each read by the C
+/// compiler's own `struct stat`: a missing `<hash>.0` of a trust directory
+/// is served with the certificate's size, read-only, and the bundle's time.
+#[test]
+fn i386_stat_of_a_served_entry_in_every_buffer_layout() {
+    let scenario = Scenario::new();
+    let entry = format!("{TRUST_DIR}/{}.0", pki().root.hash);
+    let bundle_mtime = std::fs::metadata(scenario.certs_dir().join("ca-certificates.crt"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let pem_len = pki().root.pem().len();
+    let dir = unique_dir("stat-probes");
+    for (name, flags, time_bits, symbol) in [
+        ("stat_plain", &[][..], 32, "stat"),
+        ("stat_lfs", &["-D_FILE_OFFSET_BITS=64"][..], 32, "stat64"),
+        (
+            "stat_time64",
+            &["-D_FILE_OFFSET_BITS=64", "-D_TIME_BITS=64"][..],
+            64,
+            "__stat64_time64",
+        ),
+    ] {
+        let bin = dir.join(name);
+        let out = Command::new(I386.cc)
+            .args(flags)
+            .arg("-o")
+            .arg(&bin)
+            .arg(repo_root().join("c-tests/stat_probe.c"))
+            .output()
+            .expect("i686-linux-gnu-gcc must be installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let nm = Command::new("nm").arg("-u").arg(&bin).output().expect("nm (binutils)");
+        let imports = String::from_utf8_lossy(&nm.stdout);
+        assert!(
+            imports.lines().any(|l| l
+                .trim()
+                .strip_prefix("U ")
+                .is_some_and(|s| s.split('@').next() == Some(symbol))),
+            "{name} does not call {symbol}:\n{imports}"
+        );
+        let plain = run(&I386, &scenario, &bin, &[&entry], &[], false);
+        let with = run(&I386, &scenario, &bin, &[&entry], &[], true);
+        assert!(
+            plain.stdout.contains(&format!("sizeof(time_t)={}", time_bits / 8)),
+            "{plain}"
+        );
+        for call in ["stat", "lstat", "fstatat"] {
+            assert!(
+                plain.stdout.contains(&format!("{call} {entry}: -1\n")),
+                "{name}: {plain}"
+            );
+            let served = format!(
+                "{call} {entry}: 0 size={pem_len} mode=100444 mtime={bundle_mtime} blocks={}\n",
+                pem_len.div_ceil(512)
+            );
+            assert!(with.stdout.contains(&served), "{name}: expected {served:?}:\n{with}");
+        }
+    }
+}

@@ -32,6 +32,57 @@ pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v3";
 pub const LAYOUT_STAT: c_int = 0;
 pub const LAYOUT_STAT64: c_int = 1;
 pub const LAYOUT_STATX: c_int = 2;
+/// [`Stat64Time64`] (32-bit targets only).
+pub const LAYOUT_STAT64_TIME64: c_int = 3;
+
+/// glibc's `struct __stat64_t64` (2.34+), the buffer of `__stat64_time64`,
+/// `__lstat64_time64` and `__fstatat64_time64`, which programs built with
+/// `_TIME_BITS=64` call on 32-bit targets (Debian 13's armhf): the fields
+/// of `struct stat64` with 64-bit times. Its `struct __timespec64` is a
+/// 64-bit second, a 32-bit nanosecond and 32 bits of padding, in that
+/// order on the little-endian 32-bit targets built here; `repr(C)` lays the
+/// rest out as the target's C compiler does (a `long long` is 4-aligned on
+/// i386, 8-aligned on ARM).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Stat64Time64 {
+    pub st_dev: u64,
+    pub st_ino: u64,
+    pub st_mode: u32,
+    pub st_nlink: u32,
+    pub st_uid: u32,
+    pub st_gid: u32,
+    pub st_rdev: u64,
+    pub st_size: i64,
+    /// `long`: 32 bits here.
+    pub st_blksize: i32,
+    pub st_blocks: i64,
+    pub st_atime: i64,
+    pub st_atime_nsec: i32,
+    pub st_atime_pad: i32,
+    pub st_mtime: i64,
+    pub st_mtime_nsec: i32,
+    pub st_mtime_pad: i32,
+    pub st_ctime: i64,
+    pub st_ctime_nsec: i32,
+    pub st_ctime_pad: i32,
+}
+
+// What the cross compilers say (`sizeof`, `offsetof` with
+// `-D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64`): i386 108 bytes, `st_blocks` at
+// 52 and `st_mtim` at 76; 32-bit ARM 112, 56 and 80.
+#[cfg(target_arch = "x86")]
+const _: () = assert!(
+    core::mem::size_of::<Stat64Time64>() == 108
+        && core::mem::offset_of!(Stat64Time64, st_blocks) == 52
+        && core::mem::offset_of!(Stat64Time64, st_mtime) == 76
+);
+#[cfg(target_arch = "arm")]
+const _: () = assert!(
+    core::mem::size_of::<Stat64Time64>() == 112
+        && core::mem::offset_of!(Stat64Time64, st_blocks) == 56
+        && core::mem::offset_of!(Stat64Time64, st_mtime) == 80
+);
 
 /// What the front tells the engine once, right after loading it.
 #[repr(C)]

@@ -7,7 +7,9 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use cafix_common::engine_abi::{FrontInfo, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
+use cafix_common::engine_abi::{
+    FrontInfo, Stat64Time64, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STAT64_TIME64, LAYOUT_STATX,
+};
 use libc::FILE;
 
 use crate::front;
@@ -51,6 +53,7 @@ pub unsafe extern "C" fn cafix_engine_after_stat_v3(
             LAYOUT_STAT => stat::after_stat(rc, path, buf.cast::<libc::stat>(), saved),
             LAYOUT_STAT64 => stat::after_stat(rc, path, buf.cast::<libc::stat64>(), saved),
             LAYOUT_STATX => stat::after_stat(rc, path, buf.cast::<libc::statx>(), saved),
+            LAYOUT_STAT64_TIME64 => stat::after_stat(rc, path, buf.cast::<Stat64Time64>(), saved),
             _ => rc,
         }
     }

@@ -18,7 +18,7 @@ pub trait StatBuf {
     fn fill(&mut self, served: Served, path: *const c_char);
 }
 
-/// `struct stat` and `struct stat64` have the same field names.
+/// `struct stat`, `struct stat64` and `Stat64Time64` have the same field names.
 macro_rules! impl_stat_buf {
     ($($st:ty),*) => {$(
         impl StatBuf for $st {
@@ -42,7 +42,7 @@ macro_rules! impl_stat_buf {
     )*};
 }
 
-impl_stat_buf!(libc::stat, libc::stat64);
+impl_stat_buf!(libc::stat, libc::stat64, cafix_common::engine_abi::Stat64Time64);
 
 impl StatBuf for libc::statx {
     // `time_t` is 32-bit on 32-bit targets: `into` widens it there.
