@@ -236,7 +236,7 @@ deb:
 # co-installable for two architectures): the same install rule into a
 # staging tree, with the directories of rpm's own configuration for the
 # target (%{_libdir} is /usr/lib64 on x86_64, /usr/lib on i686), which the
-# spec's %install copies.
+# spec's %install copies. A cross build strips with the cross binutils.
 RPMTOP := $(abspath $(TARGET_DIR)/rpm)
 RPM_EVAL = $(shell rpm --target=$(RPM_ARCH) --eval '$(1)')
 RPMDIRS = PREFIX=$(call RPM_EVAL,%{_prefix}) \
@@ -253,6 +253,7 @@ rpm:
 	# Compressed as Fedora's brp-compress would (the spec turns it off).
 	gzip -9n $(RPMTOP)/stage-$(RPM_ARCH)$(call RPM_EVAL,%{_mandir})/man*/*.[0-9]
 	rpmbuild -bb --target $(RPM_ARCH) \
+	  $(if $(CROSS),--define "__strip $(CROSS_CC:-gcc=-strip)" --define "__objdump $(CROSS_CC:-gcc=-objdump)") \
 	  --define "_topdir $(RPMTOP)" \
 	  --define "cafix_version $(VERSION)" \
 	  --define "cafix_stage $(RPMTOP)/stage-$(RPM_ARCH)" \

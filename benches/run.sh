@@ -250,6 +250,20 @@ else
 fi
 fi # the test chain
 V=("$P/leaf.pem" "$P/inter.pem")
+# The healthy machine of sections 6 and 8, sourced by their scripts in a
+# private mount namespace: a copy of /etc made healthy (the test root in the
+# bundle and as a hash-directory entry, bench.cafix.test in /etc/hosts, no
+# ld.so.preload) bound over /etc. Needs W and P.
+cat >"$W/healthy_etc.sh" <<'EOF'
+E=$(mktemp -d "$W/etc-healthy.XXXXXX")
+cp -a /etc/. "$E"
+rm -f "$E/ld.so.preload"
+cp "$P/root.pem" "$E/ssl/certs/cafix-bench-root.pem"
+cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
+openssl rehash "$E/ssl/certs" >/dev/null 2>&1
+echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
+mount --bind "$E" /etc
+EOF
 
 # ---- 4. new store + verify ---------------------------------------------------
 if want verify; then
@@ -372,14 +386,7 @@ if want handshake && unshare -m --propagation private true 2>/dev/null; then
     cat >"$W/handshake_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 SO=$2 ROUNDS=$3 P=$4 PORT=$5 PY=$6 B=$7
-E=$W/etc-healthy
-cp -a /etc "$E"
-rm -f "$E/ld.so.preload"
-cp "$P/root.pem" "$E/ssl/certs/cafix-bench-root.pem"
-cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
-openssl rehash "$E/ssl/certs" >/dev/null 2>&1
-echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
-mount --bind "$E" /etc
+. "$W/healthy_etc.sh"
 URL=https://bench.cafix.test:$PORT/
 clients=(curl c)
 [ -n "$PY" ] && clients+=(python)
@@ -575,14 +582,7 @@ if want arches && command -v valgrind >/dev/null && unshare -m --propagation pri
     cat >"$W/arches_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 P=$2 PORT=$3 B=$4 SO=$5 SO32=$6 BASE=$7
-E=$W/etc-healthy8
-cp -a /etc "$E"
-rm -f "$E/ld.so.preload"
-cp "$P/root.pem" "$E/ssl/certs/cafix-bench-root.pem"
-cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
-openssl rehash "$E/ssl/certs" >/dev/null 2>&1
-echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
-mount --bind "$E" /etc
+. "$W/healthy_etc.sh"
 # User-space instructions of one process: [VAR=VALUE ...] valgrind ... command ...
 VG=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
 ir() { env "$@" 2>&1 >/dev/null | awk '/Collected/ {print $4}'; }

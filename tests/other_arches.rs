@@ -63,27 +63,32 @@ static MAKE: Mutex<()> = Mutex::new(());
 fn library(arch: &Arch) -> &'static Path {
     static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = if arch.deb == I386.deb { &BUILT[0] } else { &BUILT[1] };
-    slot.get_or_init(|| {
-        let _one = MAKE.lock().unwrap_or_else(|e| e.into_inner());
-        let out = Command::new("make")
-            .args(["build-lib", &format!("ARCH={}", arch.deb)])
-            .current_dir(repo_root())
-            .env("TARGET_DIR", target_dir())
-            .output()
-            .expect("make must be installed");
-        assert!(
-            out.status.success(),
-            "make build-lib ARCH={} failed (rustup target add {}; the cross compiler {}):\n{}{}",
-            arch.deb,
-            arch.triple,
-            arch.cc,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lib = target_dir().join(arch.triple).join("release/libcafix.so");
-        assert_eq!(elf_arch(&lib), arch.elf, "{}", lib.display());
-        lib
-    })
+    slot.get_or_init(|| made(arch, "build-lib", "libcafix.so"))
+}
+
+/// `make <target> ARCH=<arch>` (one at a time: they share target/), then
+/// `file` of the release build, which must be of that architecture.
+fn made(arch: &Arch, target: &str, file: &str) -> PathBuf {
+    let _one = MAKE.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new("make")
+        .args([target, &format!("ARCH={}", arch.deb)])
+        .current_dir(repo_root())
+        .env("TARGET_DIR", target_dir())
+        .output()
+        .expect("make must be installed");
+    assert!(
+        out.status.success(),
+        "make {target} ARCH={} failed (rustup target add {}; the cross compiler {}; libssl-dev:{}):\n{}{}",
+        arch.deb,
+        arch.triple,
+        arch.cc,
+        arch.deb,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = target_dir().join(arch.triple).join("release").join(file);
+    assert_eq!(elf_arch(&path), arch.elf, "{}", path.display());
+    path
 }
 
 /// The architecture an ELF file is built for.
@@ -285,26 +290,7 @@ on_each_arch!(
 fn cafix_of(arch: &Arch) -> &'static Path {
     static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = if arch.deb == I386.deb { &BUILT[0] } else { &BUILT[1] };
-    slot.get_or_init(|| {
-        let _one = MAKE.lock().unwrap_or_else(|e| e.into_inner());
-        let out = Command::new("make")
-            .args(["build", &format!("ARCH={}", arch.deb)])
-            .current_dir(repo_root())
-            .env("TARGET_DIR", target_dir())
-            .output()
-            .expect("make must be installed");
-        assert!(
-            out.status.success(),
-            "make build ARCH={} failed (needs libssl-dev:{}):\n{}{}",
-            arch.deb,
-            arch.deb,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = target_dir().join(arch.triple).join("release/cafix");
-        assert_eq!(elf_arch(&bin), arch.elf);
-        bin
-    })
+    slot.get_or_init(|| made(arch, "build", "cafix"))
 }
 
 /// A `Command` running `program` of `arch` here: itself, or its runner

@@ -600,10 +600,10 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
         );
         lib
     };
-    let check = |how: &str, out: &Output, why: &str| {
+    // The program runs, nothing is served, and one line says why (`says`).
+    let check_one_line = |how: &str, out: &Output, says: &dyn Fn(&str) -> bool| {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        // The program runs, and nothing is served.
         assert!(out.status.success(), "{how}: {stdout}{stderr}");
         assert!(
             stdout.lines().any(|l| l == format!("{missing}: missing")),
@@ -613,16 +613,15 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
             mapped(&stdout).iter().all(|m| !m.contains("libcafix_engine")),
             "{how}:\n{stdout}"
         );
-        // One line, naming the path it looked in.
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{how}: not one line:\n{stderr}");
-        assert!(
-            lines[0].starts_with("cafix[")
-                && lines[0].contains(&format!("{engine}: "))
-                && lines[0].contains(why)
-                && lines[0].contains("nothing will be served"),
-            "{how}: {stderr}"
-        );
+        assert!(lines[0].starts_with("cafix[") && says(lines[0]), "{how}: {stderr}");
+    };
+    // The path it looked in, and why it could not load it.
+    let check = |how: &str, out: &Output, why: &str| {
+        check_one_line(how, out, &|line| {
+            line.contains(&format!("{engine}: ")) && line.contains(why) && line.contains("nothing will be served")
+        })
     };
 
     let gone = variant("packaging-no-engine", &|engine| fs::remove_file(engine).unwrap());
@@ -660,28 +659,11 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
             None,
             &format!("LD_PRELOAD=libcafix.so exec {} {missing}", probe.display()),
         );
-        let how = format!("{arch} engine");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{how}: {stdout}{stderr}");
-        assert!(
-            stdout.lines().any(|l| l == format!("{missing}: missing")),
-            "{how}: served:\n{stdout}"
+        let expected = format!(
+            "{engine} is built for {name}, not for this {} process; nothing will be served",
+            std::env::consts::ARCH
         );
-        assert!(
-            mapped(&stdout).iter().all(|m| !m.contains("libcafix_engine")),
-            "{how}:\n{stdout}"
-        );
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{how}: not one line:\n{stderr}");
-        assert!(
-            lines[0].starts_with("cafix[")
-                && lines[0].ends_with(&format!(
-                    "{engine} is built for {name}, not for this {} process; nothing will be served",
-                    std::env::consts::ARCH
-                )),
-            "{how}: {stderr}"
-        );
+        check_one_line(&format!("{arch} engine"), &out, &|line| line.ends_with(&expected));
     }
 }
 
@@ -889,4 +871,46 @@ fn cafix_libs_rpms_of_x86_64_and_i686_install_side_by_side() {
     for file in ["usr/lib64/libcafix.so", "usr/lib/libcafix.so"] {
         assert!(root.join(file).is_file(), "{file}");
     }
+}
+
+/// `make deb ARCH=arm64` and `make rpm ARCH=arm64` cross-build packages of
+/// that architecture: its multiarch directory, its ELF files.
+#[test]
+fn packages_for_arm64_are_cross_built() {
+    packages_built("deb", Some("arm64"));
+    packages_built("rpm", Some("arm64"));
+    let version = env!("CARGO_PKG_VERSION");
+    let root = common::unique_dir("packaging-arm64");
+    for (package, files) in [
+        (
+            "libcafix",
+            &[
+                "usr/lib/aarch64-linux-gnu/libcafix.so",
+                "usr/lib/aarch64-linux-gnu/libcafix_engine.so",
+            ][..],
+        ),
+        ("cafix", &["usr/bin/cafix"][..]),
+    ] {
+        let deb = deb_path(package, "arm64");
+        assert_eq!(deb_field(&deb, "Architecture"), "arm64");
+        let status = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for file in files {
+            let bytes = fs::read(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let arch = cafix_common::elf_ident::ElfIdent::parse(&bytes).and_then(|id| id.arch_name());
+            assert_eq!(arch, Some("aarch64"), "{file}");
+        }
+    }
+    let libs = common::target_dir().join(format!("rpm/RPMS/aarch64/cafix-libs-{version}-1.aarch64.rpm"));
+    assert_eq!(rpm_query(&libs, "%{ARCH}"), "aarch64");
+    assert!(
+        rpm_entries(&libs).contains("usr/lib64/libcafix.so"),
+        "{:?}",
+        rpm_entries(&libs)
+    );
 }
