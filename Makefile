@@ -34,7 +34,7 @@
 
 # ---- architectures -------------------------------------------------------------
 # ARCH: the Debian name of the architecture to build for (RPM's and uname's
-# names are accepted too); this machine's by default. Each line: Debian
+# are accepted too); this machine's by default. Each line: Debian
 # name, Rust target, GNU multiarch triplet, C cross compiler, RPM name,
 # qemu-user's name.
 ARCHES := \
@@ -45,8 +45,9 @@ ARCHES := \
   ppc64el:powerpc64le-unknown-linux-gnu:powerpc64le-linux-gnu:powerpc64le-linux-gnu-gcc:ppc64le:ppc64le \
   riscv64:riscv64gc-unknown-linux-gnu:riscv64-linux-gnu:riscv64-linux-gnu-gcc:riscv64:riscv64 \
   s390x:s390x-unknown-linux-gnu:s390x-linux-gnu:s390x-linux-gnu-gcc:s390x:s390x
-# Field $(2) of the line whose Debian or RPM name is $(1).
-arch_field = $(word $(2),$(subst :, ,$(firstword $(foreach a,$(ARCHES),$(if $(filter $(1),$(word 1,$(subst :, ,$(a))) $(word 5,$(subst :, ,$(a))) $(if $(filter i386,$(word 1,$(subst :, ,$(a)))),i486 i586) $(if $(filter amd64,$(word 1,$(subst :, ,$(a)))),x86-64)),$(a))))))
+# Field $(2) of the line whose Debian, RPM or qemu name is $(1) (or uname's
+# armv7l).
+arch_field = $(word $(2),$(subst :, ,$(firstword $(foreach a,$(ARCHES),$(if $(filter $(patsubst armv7l,arm,$(1)),$(word 1,$(subst :, ,$(a))) $(word 5,$(subst :, ,$(a))) $(word 6,$(subst :, ,$(a)))),$(a))))))
 
 HOST_ARCH   := $(call arch_field,$(shell dpkg --print-architecture 2>/dev/null || uname -m),1)
 ARCH        ?= $(HOST_ARCH)
@@ -123,37 +124,39 @@ all: build
 # libcafix_engine.so, then libcafix.so: shim/preload is its own workspace
 # (panic = "abort"), built into the same target directory.
 build-lib:
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) -p cafix-engine
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) -p cafix-engine
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --manifest-path shim/preload/Cargo.toml
 
 build: build-lib
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --bin cafix
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --bin cafix
 
 # The shim crates' unit tests built for ARCH and run here (see RUNNER):
 # cafix-common, the engine, the library code the engine uses (without the
 # command's features), and libcafix.so's symbol-table walk.
 test-shim:
-	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) -p cafix-common -p cafix-engine
-	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) -p cafix --lib --no-default-features
-	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) -p cafix-common -p cafix-engine
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) -p cafix --lib --no-default-features
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) --manifest-path shim/preload/Cargo.toml
 
 # `cargo check` of the command, for an architecture whose libssl-dev is not
 # installed: OpenSSL's headers are this machine's, with the configuration
-# header of a machine of the same word size (check-only: nothing is linked).
+# headers (Debian keeps them in the multiarch directory) of an installed
+# architecture of the same word size, and no library files looked for
+# (OPENSSL_STATIC=0: check-only, nothing is linked).
 CHECK_INCLUDE = $(abspath $(TARGET_DIR)/check-include/$(DEB_ARCH))
 check-cli:
 	rm -rf $(CHECK_INCLUDE) && mkdir -p $(CHECK_INCLUDE)/openssl
-	if [ -e /usr/include/$(MULTIARCH)/openssl/configuration.h ]; then \
-	  conf=/usr/include/$(MULTIARCH)/openssl/configuration.h; \
+	if [ -d /usr/include/$(MULTIARCH)/openssl ]; then \
+	  conf=/usr/include/$(MULTIARCH)/openssl; \
 	elif $(CROSS_CC) -dM -E -xc /dev/null | grep -q '__SIZEOF_POINTER__ 8'; then \
-	  conf=/usr/include/x86_64-linux-gnu/openssl/configuration.h; \
+	  conf=/usr/include/x86_64-linux-gnu/openssl; \
 	else \
-	  conf=/usr/include/i386-linux-gnu/openssl/configuration.h; \
+	  conf=/usr/include/i386-linux-gnu/openssl; \
 	fi; \
-	test -e $$conf && ln -s $$conf $(CHECK_INCLUDE)/openssl/configuration.h
-	$(CROSS_ENV) OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/$(MULTIARCH) \
+	ln -s $$conf/configuration.h $$conf/opensslconf.h $(CHECK_INCLUDE)/openssl/
+	$(CROSS_ENV) OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/$(MULTIARCH) OPENSSL_STATIC=0 \
 	  CFLAGS_$(subst -,_,$(RUST_TARGET))=-I$(CHECK_INCLUDE) \
-	  $(CARGO) check --release $(CROSS) --bin cafix
+	  $(CARGO) check --release $(CROSS) --target-dir $(TARGET_DIR) --bin cafix
 
 # What CI proves on every push: the preload linked for every architecture a
 # distribution ships, the command built where its OpenSSL is installed

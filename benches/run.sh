@@ -250,6 +250,19 @@ else
 fi
 fi # the test chain
 V=("$P/leaf.pem" "$P/inter.pem")
+# Starts an s_server sending the test chain's leaf + intermediate on a
+# random loopback port, logging to $W/$1: SERVER_PORT, SERVER_PID (killed
+# at exit).
+start_server() {
+    SERVER_PORT=$((20000 + RANDOM % 20000))
+    openssl s_server -accept "127.0.0.1:$SERVER_PORT" -cert "$P/leaf.pem" -key "$P/leaf.key" \
+        -cert_chain "$P/inter.pem" -www -quiet </dev/null >"$W/$1" 2>&1 &
+    SERVER_PID=$!
+    # shellcheck disable=SC2064 # this server's pid, now
+    trap "kill $SERVER_PID 2>/dev/null || true; rm -rf '$W'" EXIT
+    for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$SERVER_PORT") 2>/dev/null && break; sleep 0.05; done
+}
+
 # The healthy machine of sections 6 and 8, sourced by their scripts in a
 # private mount namespace: a copy of /etc made healthy (the test root in the
 # bundle and as a hash-directory entry, bench.cafix.test in /etc/hosts, no
@@ -377,12 +390,8 @@ HS_HOW=
 if want handshake && unshare -m --propagation private true 2>/dev/null; then
     say "6. healthy machine: one verified handshake per process ($HS_ROUNDS rounds)..."
     PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
-    HS_PORT=$((20000 + RANDOM % 20000))
-    openssl s_server -accept "127.0.0.1:$HS_PORT" -cert "$P/leaf.pem" -key "$P/leaf.key" \
-        -cert_chain "$P/inter.pem" -www -quiet </dev/null >"$W/s_server.log" 2>&1 &
-    HS_SERVER=$!
-    trap 'kill "$HS_SERVER" 2>/dev/null; rm -rf "$W"' EXIT
-    for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$HS_PORT") 2>/dev/null && break; sleep 0.05; done
+    start_server s_server.log
+    HS_PORT=$SERVER_PORT HS_SERVER=$SERVER_PID
     cat >"$W/handshake_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 SO=$2 ROUNDS=$3 P=$4 PORT=$5 PY=$6 B=$7
@@ -573,12 +582,8 @@ if want arches && command -v valgrind >/dev/null && unshare -m --propagation pri
     echo 'int main(void) { return 0; }' >"$W/true.c"
     i686-linux-gnu-gcc -O2 -o "$B/true32" "$W/true.c"
     i686-linux-gnu-gcc -O2 -Wall -o "$B/tls_client32" benches/tls_client.c -lssl -lcrypto
-    AR_PORT=$((20000 + RANDOM % 20000))
-    openssl s_server -accept "127.0.0.1:$AR_PORT" -cert "$P/leaf.pem" -key "$P/leaf.key" \
-        -cert_chain "$P/inter.pem" -www -quiet </dev/null >"$W/s_server8.log" 2>&1 &
-    AR_SERVER=$!
-    trap 'kill "$AR_SERVER" 2>/dev/null; rm -rf "$W"' EXIT
-    for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$AR_PORT") 2>/dev/null && break; sleep 0.05; done
+    start_server s_server8.log
+    AR_PORT=$SERVER_PORT AR_SERVER=$SERVER_PID
     cat >"$W/arches_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 P=$2 PORT=$3 B=$4 SO=$5 SO32=$6 BASE=$7
@@ -642,4 +647,4 @@ if [ -s "$W/bundle_index.txt" ]; then
 fi
 echo
 echo "raw per-round values (µs, ns or ms as in the table):"
-for f in "$W"/res/*; do [ -e "$f" ] || continue; printf '    %-14s %s\n' "$(basename "$f")" "$(paste -sd' ' "$f")"; done
+for f in "$W"/res/*; do if [ -e "$f" ]; then printf '    %-14s %s\n' "$(basename "$f")" "$(paste -sd' ' "$f")"; fi; done
