@@ -14,9 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian 12 packages the build and the tests use: the clients the scenarios
-# run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL), their compilers and
-# libraries, the namespace and tracing tools, and the packagers' tools
-# (dpkg-deb, dpkg-architecture, rpmbuild).
+# run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL, Chromium, Firefox ESR,
+# NSS's tools), their compilers and libraries, the namespace and tracing
+# tools, the packagers' tools (dpkg-deb, dpkg-architecture, rpmbuild), the
+# log daemons the log tests run in private namespaces (systemd-journald,
+# rsyslogd), and the cross compilers of every architecture.
 PACKAGES=(
     ca-certificates openssl libssl-dev curl
     g++ gcc make perl pkg-config
@@ -26,6 +28,8 @@ PACKAGES=(
     dpkg dpkg-dev rpm
     python3-venv nodejs default-jre-headless ca-certificates-java
     wget gnutls-bin libgnutls28-dev apt
+    systemd rsyslog
+    chromium firefox-esr libnss3-tools libnss3-dev
     # Every architecture a distribution ships (make all-arches): Debian's
     # cross compilers and C libraries to link against, and qemu-user for
     # arm64's tests (gcc-multilib cannot be installed beside them).

@@ -5,9 +5,11 @@
 #   benches/run.sh            # 7 rounds of everything (31 of procs.sh, 100 of the handshakes; about 15 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
 #   SECTIONS=gnutls benches/run.sh    # only the named sections (comma-separated):
-#                                     # stat spawn firstmiss verify procs handshake gnutls arches
+#                                     # stat spawn firstmiss verify procs handshake gnutls doctor arches
+#   CAFIX_BASE=/tmp/cafix-main SECTIONS=doctor benches/run.sh
+#                                     # `cafix doctor` of this tree against another build of cafix
 #   BASE_SO=/other/build/libcafix.so SECTIONS=arches benches/run.sh
-#                                     # section 8 (instructions only; not part of "all"):
+#                                     # section 9 (instructions only; not part of "all"):
 #                                     # this build against another one (its engine beside
 #                                     # it) and against none, in 64- and 32-bit processes
 #
@@ -30,6 +32,9 @@ HS_ROUNDS=${HS_ROUNDS:-100}
 QUICK=${QUICK:-0}
 # GnuTLS credentials + verify: three variants a round (off, on, off again), one process each.
 GT_ROUNDS=${GT_ROUNDS:-$((2 * ROUNDS + 1))}
+# `cafix doctor`: one process a variant a round (this build, and CAFIX_BASE's when given).
+DOCTOR_ROUNDS=${DOCTOR_ROUNDS:-$((4 * ROUNDS + 3))}
+CAFIX_BASE=${CAFIX_BASE:-}
 SECTIONS=${SECTIONS:-all}
 want() { { [ "$SECTIONS" = all ] && [ "$1" != arches ]; } || [[ ",$SECTIONS," == *",$1,"* ]]; }
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
@@ -46,6 +51,7 @@ say "building libcafix.so, libcafix_engine.so and the bundle_index bench (releas
 cargo build --release -p cafix-engine >&2
 cargo build --release --manifest-path shim/preload/Cargo.toml --target-dir target >&2
 if want firstmiss; then cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2; fi
+if want doctor; then cargo build --release --bin cafix >&2; fi
 SO=$ROOT/target/release/libcafix.so
 for p in stat_loop spawn_true first_miss alternate; do
     cc -O2 -Wall -o "$W/bin/$p" "benches/$p.c"
@@ -93,7 +99,7 @@ order() { if (( $1 % 2 )); then echo "$2 $3"; else echo "$3 $2"; fi; }
     for so in "$SO" "${SO%/*}/libcafix_engine.so"; do
         echo "${so##*/} $(stat -c %s "$so") bytes, NEEDED: $(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
     done
-    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh, $GT_ROUNDS for GnuTLS); quick $QUICK; sections $SECTIONS"
+    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh, $GT_ROUNDS for GnuTLS, $DOCTOR_ROUNDS for the doctor); quick $QUICK; sections $SECTIONS"
     echo "GnuTLS $(pkg-config --modversion gnutls) ($(readlink -f "$(gcc -print-file-name=libgnutls.so)"))"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$W/machine"
@@ -263,7 +269,7 @@ start_server() {
     for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$SERVER_PORT") 2>/dev/null && break; sleep 0.05; done
 }
 
-# The healthy machine of sections 6 and 8, sourced by their scripts in a
+# The healthy machine of sections 6 and 9, sourced by their scripts in a
 # private mount namespace: a copy of /etc made healthy (the test root in the
 # bundle and as a hash-directory entry, bench.cafix.test in /etc/hosts, no
 # ld.so.preload) bound over /etc. Needs W and P.
@@ -505,6 +511,43 @@ else
 fi
 fi # gnutls
 
+# ---- 8. cafix doctor -----------------------------------------------------------
+# The whole `cafix doctor` as a person runs it on this machine (its text
+# report; HOME, so programs' own root stores are searched when there are
+# local CAs), wall time of each process from spawn to exit, and its
+# instructions (callgrind: the cafix process only, not the `node` it runs).
+# With CAFIX_BASE=<another build of cafix> both alternate process by
+# process, order rotating, and the ratio is this build's over the base's.
+DOCTOR_HOW=
+if want doctor; then
+    say "8. cafix doctor ($DOCTOR_ROUNDS rounds)..."
+    THIS=$ROOT/target/release/cafix
+    doctor_ms() { # binary
+        local t0 t1
+        t0=$EPOCHREALTIME
+        env -i "$PATHVAR" HOME="${HOME:-/root}" "$1" doctor >/dev/null 2>&1 || true
+        t1=$EPOCHREALTIME
+        awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b-a)*1000}'
+    }
+    for ((r = 1; r <= DOCTOR_ROUNDS; r++)); do
+        if [ -n "$CAFIX_BASE" ]; then
+            for v in $(order "$r" base this); do
+                if [ "$v" = base ]; then rec doctor.base "$(doctor_ms "$CAFIX_BASE")"; else rec doctor.this "$(doctor_ms "$THIS")"; fi
+            done
+        else
+            rec doctor.this "$(doctor_ms "$THIS")"
+        fi
+    done
+    if [ -n "$CAFIX_BASE" ]; then
+        pair_row "\`cafix doctor\` on this machine, CAFIX_BASE ($CAFIX_BASE) vs this build, ms" ms doctor.base doctor.this 1.05
+    else
+        row "\`cafix doctor\` on this machine, ms" "" "$(med doctor.this) ms" "" "$(sort -g "$W/res/doctor.this" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%s–%s ms", lo, hi}')" "" ""
+    fi
+    # (doctor exits 1 when it finds a problem)
+    searched=$({ env -i "$PATHVAR" HOME="${HOME:-/root}" "$THIS" doctor 2>/dev/null || true; } | grep -m1 -o 'searched the well-known places.*' || true)
+    DOCTOR_HOW="HOME=${HOME:-/root}; ${searched:-no local CAs, so no root store searched}"
+fi # doctor
+
 # ---- instruction counts (deterministic) --------------------------------------
 CG=$W/cg.md
 if command -v valgrind >/dev/null; then
@@ -563,10 +606,21 @@ if command -v valgrind >/dev/null; then
             e=$(ir_a LD_PRELOAD="$W/libempty.so" "$B/gnutls_verify_loop" parse "${G[@]}" 1)
             irow "  reference: the same parse process with an empty preloaded object" "$a" "$e"
         fi
+        if want doctor; then
+            # (doctor exits 1 when it finds a problem: the count is still printed)
+            doctor_ir() { ir HOME="${HOME:-/root}" "$1" doctor || true; }
+            this=$(doctor_ir "$ROOT/target/release/cafix")
+            if [ -n "$CAFIX_BASE" ]; then
+                base=$(doctor_ir "$CAFIX_BASE")
+                echo "| \`cafix doctor\`, the cafix process (CAFIX_BASE / this build) | $base | $this | $((this - base)) | $(awk -v a="$base" -v b="$this" 'BEGIN {printf "%.4f", b/a}')× |"
+            else
+                echo "| \`cafix doctor\`, the cafix process | | $this | | |"
+            fi
+        fi
     } >"$CG"
 fi
 
-# ---- 8. the portable trampolines; 32-bit processes (instructions) --------------
+# ---- 9. the portable trampolines; 32-bit processes (instructions) --------------
 # Callgrind counts, one process each, side by side: `/bin/true`, and one
 # verified handshake on the healthy store of section 6 (curl and
 # benches/tls_client.c), without the shim, with $BASE_SO (another build,
@@ -576,13 +630,13 @@ fi
 # and with the i386 build (`make build-lib ARCH=i386`).
 AR=$W/arches.md
 if want arches && command -v valgrind >/dev/null && unshare -m --propagation private true 2>/dev/null; then
-    say "8. instructions: /bin/true and one handshake, ${BASE_SO:+the base build, }this build, and 32-bit processes..."
+    say "9. instructions: /bin/true and one handshake, ${BASE_SO:+the base build, }this build, and 32-bit processes..."
     make -s build-lib ARCH=i386 >&2
     SO32=$ROOT/target/i686-unknown-linux-gnu/release/libcafix.so
     echo 'int main(void) { return 0; }' >"$W/true.c"
     i686-linux-gnu-gcc -O2 -o "$B/true32" "$W/true.c"
     i686-linux-gnu-gcc -O2 -Wall -o "$B/tls_client32" benches/tls_client.c -lssl -lcrypto
-    start_server s_server8.log
+    start_server s_server9.log
     AR_PORT=$SERVER_PORT AR_SERVER=$SERVER_PID
     cat >"$W/arches_inner.sh" <<'EOF'
 set -euo pipefail
@@ -626,6 +680,7 @@ cat "$W/machine"
 if want verify; then echo "verify (a): $A_HOW; test chain RSA-2048 root → intermediate → leaf, untrusted = [intermediate], root hash $RH"; fi
 [ -n "$GT_HOW" ] && echo "GnuTLS loops: $GT_HOW"
 [ -n "$PRELOAD_HOW" ] && echo "ld.so.preload: $PRELOAD_HOW"
+[ -n "$DOCTOR_HOW" ] && echo "cafix doctor: $DOCTOR_HOW"
 [ -n "$HS_HOW" ] && echo "handshakes: $HS_HOW" &&
     echo "handshakes, the curl process's log at debug: $(head -2 "$W/hs-curl.log" 2>/dev/null | cut -c1-160 | paste -sd'|')"
 if [ -s "$W/a.stderr" ]; then

@@ -20,10 +20,14 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::local_ca_machine::TlsServer;
+use common::local_ca_machine::{
+    install_anchors, make_ca, make_leaf, overlay_etc, run_checked, s_server, Ca, CNF, EC_KEY,
+};
 use common::{clear_env, path_str};
 
 /// Everything the cases share, made once.
@@ -47,69 +51,6 @@ struct World {
     certifi: PathBuf,
     /// pip's vendored certifi `cacert.pem`.
     pip_certifi: PathBuf,
-}
-
-struct Ca {
-    cert: PathBuf,
-    key: PathBuf,
-    cn: String,
-}
-
-fn run_checked(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn openssl(args: &[&str]) {
-    run_checked(
-        Command::new("openssl").args(args),
-        &format!("openssl {}", args.join(" ")),
-    );
-}
-
-const CNF: &str = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n\
-[v3_root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-subjectKeyIdentifier = hash\n\
-[v3_server]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
-extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n\
-subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n";
-
-#[rustfmt::skip]
-fn make_ca(dir: &Path, name: &str, cn: &str) -> Ca {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    openssl(&[
-        "req", "-x509", "-config", path_str(&dir.join("openssl.cnf")), "-extensions", "v3_root",
-        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3",
-        "-subj", &format!("/CN={cn}/O=cafix tests"), "-keyout", path_str(&key), "-out", path_str(&cert),
-    ]);
-    Ca { cert, key, cn: cn.to_string() }
-}
-
-/// A `localhost` leaf signed by `ca`: (cert, key).
-#[rustfmt::skip]
-fn make_leaf(dir: &Path, name: &str, ca: &Ca) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    let cnf = dir.join("openssl.cnf");
-    openssl(&[
-        "req", "-new", "-config", path_str(&cnf), "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-nodes", "-subj", "/CN=localhost", "-keyout", path_str(&key), "-out", path_str(&csr),
-    ]);
-    openssl(&[
-        "x509", "-req", "-in", path_str(&csr), "-days", "2", "-CA", path_str(&ca.cert), "-CAkey", path_str(&ca.key),
-        "-set_serial", &format!("0x{}", common::random_hex(16)), "-extfile", path_str(&cnf),
-        "-extensions", "v3_server", "-out", path_str(&cert),
-    ]);
-    (cert, key)
 }
 
 /// `target/local-cas-venv`: Debian's python3 with requests, httpx and pip
@@ -159,27 +100,20 @@ fn world() -> &'static World {
         let dir = common::unique_dir("local-cas");
         fs::write(dir.join("openssl.cnf"), CNF).unwrap();
         let tag = common::random_hex(8);
-        let local_ca = make_ca(&dir, "local-ca", &format!("cafix Local Corp CA {tag}"));
-        let dropped_root = make_ca(&dir, "dropped-root", &format!("cafix Dropped Public Root {tag}"));
-        let private_ca = make_ca(&dir, "private-ca", &format!("cafix Pinned Private CA {tag}"));
+        let local_ca = make_ca(&dir, "local-ca", &format!("cafix Local Corp CA {tag}"), &EC_KEY);
+        let dropped_root = make_ca(
+            &dir,
+            "dropped-root",
+            &format!("cafix Dropped Public Root {tag}"),
+            &EC_KEY,
+        );
+        let private_ca = make_ca(&dir, "private-ca", &format!("cafix Pinned Private CA {tag}"), &EC_KEY);
 
         // Install the local CA as the administrator does, in a namespace.
         let anchors = dir.join("anchors");
         fs::create_dir_all(anchors.join("corp")).unwrap();
         fs::copy(&local_ca.cert, anchors.join("corp/corp-root.crt")).unwrap();
-        let certs = dir.join("certs");
-        fs::create_dir_all(&certs).unwrap();
-        let script = format!(
-            "set -e\n{overlay}\nmount --bind {anchors} /usr/local/share/ca-certificates\n\
-             update-ca-certificates --fresh >/dev/null 2>&1\ncp -a /etc/ssl/certs/. {certs}/\n",
-            overlay = overlay_etc(&dir.join("install")),
-            anchors = path_str(&anchors),
-            certs = path_str(&certs),
-        );
-        run_checked(
-            clear_env(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script])),
-            "update-ca-certificates in a mount namespace (needs root, util-linux, ca-certificates)",
-        );
+        let certs = install_anchors(&dir, &anchors);
         let bundle = certs.join("ca-certificates.crt");
         let mut text = fs::read_to_string(&bundle).unwrap();
         let local_pem = fs::read_to_string(&local_ca.cert).unwrap();
@@ -206,18 +140,6 @@ fn world() -> &'static World {
             pip_certifi,
         }
     })
-}
-
-/// Shell lines that overlay `/etc` with a fresh upper layer under `work`.
-fn overlay_etc(work: &Path) -> String {
-    let _ = fs::remove_dir_all(work);
-    fs::create_dir_all(work.join("upper")).unwrap();
-    fs::create_dir_all(work.join("work")).unwrap();
-    format!(
-        "mount -t overlay overlay -o lowerdir=/etc,upperdir={}/upper,workdir={}/work /etc",
-        path_str(work),
-        path_str(work)
-    )
 }
 
 /// How libcafix.so reaches the client.
@@ -281,17 +203,7 @@ fn client_with(mode: Cafix, args: &[&str], env: &[(&str, &str)], mounts: &str) -
     child.wait_with_output().unwrap()
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = TlsServer;
 
 impl Server {
     fn url(&self) -> String {
@@ -301,43 +213,9 @@ impl Server {
 
 /// `openssl s_server -www` on loopback with a leaf signed by `ca` (the leaf only).
 fn server(ca: &Ca, name: &str) -> Server {
-    let (cert, key) = make_leaf(&world().dir, name, ca);
-    for _ in 0..5 {
-        let port = common::free_port();
-        let mut child = clear_env(Command::new("openssl").args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            path_str(&cert),
-            "-key",
-            path_str(&key),
-            "-www",
-            "-quiet",
-            // The leaf alone: no chain built from the host's trust.
-            "-no-CAfile",
-            "-no-CApath",
-            "-no-CAstore",
-        ]))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl must be installed");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("the test server did not start");
+    let dir = &world().dir;
+    let (cert, key) = make_leaf(dir, name, ca);
+    s_server(&cert, &key, "-www", dir)
 }
 
 fn local_server() -> &'static Server {

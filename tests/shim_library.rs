@@ -95,6 +95,17 @@ const GNUTLS_HOOKS: &[&str] = &[
     "gnutls_x509_trust_list_verify_crt2",
 ];
 
+const NSS_HOOKS: &[&str] = &[
+    "NSS_Init",
+    "NSS_InitContext",
+    "NSS_InitReadWrite",
+    "NSS_Initialize",
+    "SECMOD_AddNewModule",
+    "SECMOD_AddNewModuleEx",
+    "SECMOD_LoadUserModule",
+    "SECMOD_LoadUserModuleWithFunction",
+];
+
 #[test]
 fn front_needs_only_the_c_library() {
     // No OpenSSL, and not even libgcc_s: nothing beyond libc to load in
@@ -145,17 +156,21 @@ fn front_exports_only_its_hooks() {
         "openat",
         "openat64",
     ];
-    // libcrypto and libgnutls: trust sources and verification (trampolines to the engine)
+    // libcrypto and libgnutls: trust sources and verification; libnss3:
+    // initialisation and module loading (trampolines to the engine)
     expected.extend(OPENSSL_HOOKS);
     expected.extend(GNUTLS_HOOKS);
+    expected.extend(NSS_HOOKS);
     expected.sort();
     assert_eq!(exports(&front()), expected);
 }
 
-/// The engine's exports are what the front calls (shim/common/src/engine_abi.rs).
+/// The engine's exports are what the front calls (shim/common/src/engine_abi.rs),
+/// and the entry point NSS loads cafix's token through.
 #[test]
-fn engine_exports_only_what_the_front_calls() {
+fn engine_exports_only_what_the_front_and_nss_call() {
     let mut expected: Vec<&str> = vec![
+        "C_GetFunctionList",
         "cafix_engine_after_access_v3",
         "cafix_engine_after_fopen_v3",
         "cafix_engine_after_open_v3",
@@ -165,6 +180,7 @@ fn engine_exports_only_what_the_front_calls() {
     let hooks: Vec<String> = OPENSSL_HOOKS
         .iter()
         .chain(GNUTLS_HOOKS)
+        .chain(NSS_HOOKS)
         .map(|name| format!("cafix_hook_{name}"))
         .collect();
     expected.extend(hooks.iter().map(String::as_str));

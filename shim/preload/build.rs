@@ -10,7 +10,7 @@
 //!   registers no destructor) but four weak or unused imports
 //!   (`__gmon_start__`, the `_ITM_*` pair, `__cxa_finalize`) that the loader
 //!   would look up in every process, ~3,000 instructions each start.
-//! - The OpenSSL and GnuTLS entry points (`engine_abi::LIBRARIES`) are C
+//! - The OpenSSL, GnuTLS and NSS entry points (`engine_abi::LIBRARIES`) are C
 //!   functions generated here, one per hooked function, with the function's
 //!   own parameters: each passes them on, plus the caller's return address
 //!   (`__builtin_return_address(0)`, which every C compiler for every

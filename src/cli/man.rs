@@ -15,11 +15,12 @@ pub const LIBCAFIX_8: &str = include_str!("../../docs/man/libcafix.8");
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 .TP
 .B 0
-healthy (\fBdoctor\fR), verified (\fBcheck\fR), found (\fBlookup\fR), all files read (\fBhash\fR)
+healthy (\fBdoctor\fR), verified (\fBcheck\fR), found (\fBlookup\fR), all files read (\fBhash\fR),
+no failed verification recorded (\fBlog\fR)
 .TP
 .B 1
 \fBdoctor\fR found a problem (warnings alone do not count); \fBcheck\fR failed (the cause is classified);
-\fBlookup\fR found nothing
+\fBlookup\fR found nothing; \fBlog\fR read a failed verification
 .TP
 .B 2
 cafix could not do its job: bad arguments, an unreadable or malformed input file, a name that does not
@@ -85,8 +86,8 @@ programs would, \fBdoctor\fR reports them
 .B CAFIX_BUNDLE
 the system bundle \fBdoctor\fR and \fBlookup\fR report, as libcafix.so would serve from it
 .PP
-\fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_BUNDLE and CAFIX_SERVE for the
-command from its options; see \fBlibcafix\fR(8). When NODE_EXTRA_CA_CERTS is unset and this machine
+\fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_LOG_TARGET, CAFIX_BUNDLE and
+CAFIX_SERVE for the command from its options; see \fBlibcafix\fR(8). When NODE_EXTRA_CA_CERTS is unset and this machine
 has local CAs, \fBrun\fR sets it to a file holding them (in \fB$XDG_RUNTIME_DIR/cafix\fR or
 \fB/tmp/cafix-\fR\fIuid\fR), for Node.js, whose roots are compiled in.
 .SH EXAMPLES
@@ -111,6 +112,10 @@ the <hash>.0 names c_rehash gives them
 .TP
 .B cafix lookup 4042bcee
 which CA a missing /etc/ssl/certs/4042bcee.0 stands for (ISRG Root X1)
+.TP
+.B cafix log \-\-since today
+which programs failed to verify which servers today, why, and the fix (from the journal, where
+\fBlog_target = journal\fR in /etc/cafix.conf sends libcafix.so's records)
 .SH PLATFORMS
 cafix is built for x86_64, i386, aarch64, 32-bit ARM (hard float), ppc64le, riscv64 and s390x Linux
 with glibc 2.34 or later, from Rust 1.88 or later, and tested on x86_64, i386 (natively) and aarch64
@@ -118,7 +123,7 @@ with glibc 2.34 or later, from Rust 1.88 or later, and tested on x86_64, i386 (n
 runs untraced, and the summary says so; on any other architecture it exits with status 2 and one line
 before running anything. The other commands work everywhere.
 .SH "SEE ALSO"
-\fBlibcafix\fR(8), \fBopenssl\-rehash\fR(1), \fBopenssl\-s_client\fR(1), \fBupdate\-ca\-certificates\fR(8),
+\fBlibcafix\fR(8), \fBjournalctl\fR(1), \fBopenssl\-rehash\fR(1), \fBopenssl\-s_client\fR(1), \fBupdate\-ca\-certificates\fR(8),
 \fBld.so\fR(8)
 "#;
 

@@ -2,7 +2,7 @@
 //!
 //! `libcafix.so` (shim/preload) is what gets preloaded: small, `no_std`, the
 //! hooks' fast paths only. On the first call that needs more (a lookup of a
-//! missing trust location, or any hooked OpenSSL function) it loads
+//! missing trust location, or any hooked library function) it loads
 //! `libcafix_engine.so` (shim/engine) from its own directory and hands it
 //! over. Both objects depend on this crate (shim/common), so the names,
 //! layouts and constants cannot drift apart. Only `core` is used here.
@@ -113,6 +113,7 @@ pub enum CType {
     Int,
     UInt,
     Long,
+    ULong,
     /// A 64-bit integer (NSS's `PRTime`, `SECCertificateUsage`): two
     /// argument slots on 32-bit targets.
     I64,
@@ -127,6 +128,7 @@ impl CType {
             CType::Int => "int",
             CType::UInt => "unsigned int",
             CType::Long => "long",
+            CType::ULong => "unsigned long",
             CType::I64 => "long long",
         }
     }
@@ -152,6 +154,9 @@ pub struct LibraryHook {
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
 pub const GNUTLS_E_INTERNAL_ERROR: c_int = -59;
 
+/// NSS's `SECFailure` (a `SECStatus`, an `enum`: an `int`).
+pub const SEC_FAILURE: c_int = -1;
+
 const fn hook(name: &'static CStr, returns: CType, params: &'static [CType], failure: c_int) -> LibraryHook {
     LibraryHook {
         name,
@@ -161,7 +166,7 @@ const fn hook(name: &'static CStr, returns: CType, params: &'static [CType], fai
     }
 }
 
-use CType::{Int, Long, Ptr, UInt, Void};
+use CType::{Int, Long, Ptr, UInt, ULong, Void};
 
 /// libcrypto's hooked functions; OpenSSL's failure is 0.
 pub const OPENSSL_HOOKS: [LibraryHook; 13] = [
@@ -258,9 +263,35 @@ pub const GNUTLS_HOOKS: [LibraryHook; 17] = [
     hook(c"gnutls_x509_trust_list_deinit", Void, &[Ptr, UInt], 0),
 ];
 
+/// libnss3's hooked functions: where a program initialises NSS or loads a
+/// module into it, after which the engine may add its token of local CAs
+/// (`shim/engine/src/hooks/nss.rs`). The initialisations return a
+/// `SECStatus` and fail with [`SEC_FAILURE`], except `NSS_InitContext`,
+/// which returns a context pointer (null on failure); the module loaders a
+/// `SECMODModule *` (null on failure) or a `SECStatus`. `PRUint32` is an
+/// `unsigned int`, `PRBool` an `int` (NSPR's prtypes.h).
+/// `NSS_NoDB_Init` is not among them: it never loads built-in roots, so
+/// only a module loaded after it can matter (and Firefox's sandboxed
+/// content processes call it, where the engine cannot be opened).
+pub const NSS_HOOKS: [LibraryHook; 8] = [
+    hook(c"NSS_Init", Int, &[Ptr], SEC_FAILURE),
+    hook(c"NSS_InitReadWrite", Int, &[Ptr], SEC_FAILURE),
+    hook(c"NSS_Initialize", Int, &[Ptr, Ptr, Ptr, Ptr, UInt], SEC_FAILURE),
+    hook(c"NSS_InitContext", Ptr, &[Ptr, Ptr, Ptr, Ptr, Ptr, UInt], 0),
+    hook(c"SECMOD_LoadUserModule", Ptr, &[Ptr, Ptr, Int], 0),
+    hook(c"SECMOD_LoadUserModuleWithFunction", Ptr, &[Ptr, Ptr], 0),
+    hook(c"SECMOD_AddNewModule", Int, &[Ptr, Ptr, ULong, ULong], SEC_FAILURE),
+    hook(
+        c"SECMOD_AddNewModuleEx",
+        Int,
+        &[Ptr, Ptr, ULong, ULong, Ptr, Ptr],
+        SEC_FAILURE,
+    ),
+];
+
 /// Every hooked library's table, in the order of the front's trampoline
 /// indices: hook `i` of the whole is the `i`-th entry of these in turn.
-pub const LIBRARIES: [&[LibraryHook]; 2] = [&OPENSSL_HOOKS, &GNUTLS_HOOKS];
+pub const LIBRARIES: [&[LibraryHook]; 3] = [&OPENSSL_HOOKS, &GNUTLS_HOOKS, &NSS_HOOKS];
 
 /// How many functions libcafix.so hooks for the engine.
 pub const LIBRARY_HOOK_COUNT: usize = {
@@ -312,14 +343,47 @@ mod tests {
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
         }
-        assert_eq!(LIBRARY_HOOK_COUNT, OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len());
+        assert_eq!(
+            LIBRARY_HOOK_COUNT,
+            OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len() + NSS_HOOKS.len()
+        );
         assert_eq!(library_hook(OPENSSL_HOOKS.len()).unwrap().name, GNUTLS_HOOKS[0].name);
+        let nss_start = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
+        assert_eq!(library_hook(nss_start).unwrap().name, NSS_HOOKS[0].name);
+        assert_eq!(
+            library_hook(LIBRARY_HOOK_COUNT - 1).unwrap().name,
+            c"SECMOD_AddNewModuleEx"
+        );
         assert!(library_hook(LIBRARY_HOOK_COUNT).is_none());
+    }
+
+    #[test]
+    fn nss_hooks_returning_pointers_fail_with_null_and_the_others_with_sec_failure() {
+        for hook in &NSS_HOOKS {
+            let pointer = matches!(
+                hook.name.to_bytes(),
+                b"NSS_InitContext" | b"SECMOD_LoadUserModule" | b"SECMOD_LoadUserModuleWithFunction"
+            );
+            assert_eq!(hook.returns == CType::Ptr, pointer, "{:?}", hook.name);
+            assert_eq!(hook.failure, if pointer { 0 } else { SEC_FAILURE }, "{:?}", hook.name);
+        }
+    }
+
+    #[test]
+    fn only_integer_results_fail_with_a_nonzero_value() {
+        // A pointer's failure is null; a nonzero failure is returned as an `int`.
+        for i in 0..LIBRARY_HOOK_COUNT {
+            let hook = library_hook(i).unwrap();
+            if hook.failure != 0 {
+                assert_eq!(hook.returns, CType::Int, "{:?}", hook.name);
+            }
+        }
     }
 
     #[test]
     fn only_the_host_name_checks_fail_with_zero_among_gnutls_hooks() {
         for hook in GNUTLS_HOOKS.iter().filter(|h| h.returns != CType::Void) {
+            assert_ne!(hook.failure, SEC_FAILURE, "{:?}", hook.name);
             let boolean = hook.name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
             assert_eq!(hook.failure == 0, boolean, "{:?}", hook.name);
         }

@@ -83,7 +83,7 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     let judged = Arc::new(if is_system_bundle(&st) {
         Judged { add: Vec::new() }
     } else {
-        let local = LOCAL.get_or_init(discover);
+        let local = local_cas();
         if local.is_empty() {
             Judged { add: Vec::new() }
         } else {
@@ -204,11 +204,30 @@ fn add_to_store(store: *mut c_void, ders: &[&[u8]], real: *mut c_void) {
     sys::set_errno(saved);
 }
 
+/// The local CAs of this machine, found on the first call (under the shim
+/// lock: finding them may log) and kept for the life of the process; NSS's
+/// token (`nss.rs`) holds the same ones.
+pub(crate) fn local_cas() -> &'static LocalCas {
+    LOCAL.get_or_init(discover)
+}
+
 /// The local CAs of this machine, found on first need.
 fn discover() -> LocalCas {
     let state = shim();
     let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
-    let found = local_cas::discover(&sources, || state.bundle());
+    // The bundle's text settles the usual case without indexing it (NSS
+    // programs may never need the index): the index's own bytes if it is
+    // built, else the file, read once here.
+    let read;
+    let text = match state.bundle_if_indexed() {
+        Some(index) => index.map(|index| index.bytes.as_slice()),
+        None => {
+            read = cafix::bundle::find_system_bundle(&state.config, &|p| sys::is_nonempty_file(p))
+                .and_then(|path| sys::read_file(&path, MAX_BUNDLE_BYTES).ok());
+            read.as_deref()
+        }
+    };
+    let found = local_cas::discover_with_text(&sources, text, || state.bundle());
     if !found.problems.is_empty() {
         logger::emit(&Record::new(
             Level::Warn,

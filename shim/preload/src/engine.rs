@@ -47,7 +47,7 @@ unsafe impl Sync for ApiCell {}
 
 static API: ApiCell = ApiCell(UnsafeCell::new(None));
 
-/// The engine's OpenSSL and GnuTLS hooks, in `engine_abi::library_hook`
+/// The engine's OpenSSL, GnuTLS and NSS hooks, in `engine_abi::library_hook`
 /// order (null until loaded): the library trampolines' targets.
 fn library_targets() -> &'static [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] {
     &crate::trampolines::TABLE.targets

@@ -1,6 +1,7 @@
 //! libcrypto's and libgnutls's trust-source and verification entry points,
-//! as trampolines to the engine's hooks (`shim/engine/src/hooks/openssl.rs`
-//! and `gnutls.rs`, observe only).
+//! and NSS's initialisation and module loading, as trampolines to the
+//! engine's hooks (`shim/engine/src/hooks/openssl.rs`, `gnutls.rs`,
+//! `nss.rs`).
 //!
 //! libcafix.so must define these names itself, since only the preloaded
 //! object comes first in the program's scope. Each is a C function that
@@ -27,7 +28,7 @@ use core::sync::atomic::AtomicPtr;
 
 use core::ffi::{c_int, CStr};
 
-use cafix_common::engine_abi::{library_hook, GNUTLS_E_INTERNAL_ERROR, LIBRARY_HOOK_COUNT};
+use cafix_common::engine_abi::{library_hook, CType, GNUTLS_E_INTERNAL_ERROR, LIBRARY_HOOK_COUNT, SEC_FAILURE};
 
 use crate::engine::library_target;
 
@@ -61,7 +62,7 @@ unsafe extern "C" fn first_call(index: u32) -> *mut c_void {
     }
     match HOOK_FAILURE.get(index) {
         Some(&GNUTLS_E_INTERNAL_ERROR) => fails_with_internal_error as *mut c_void,
-        Some(-1) => fails_with_minus_one as *mut c_void,
+        Some(&SEC_FAILURE) => fails_with_sec_failure as *mut c_void,
         _ => fails_with_zero as *mut c_void,
     }
 }
@@ -72,23 +73,31 @@ const _: () = {
     while i < LIBRARY_HOOK_COUNT {
         if let Some(hook) = library_hook(i) {
             assert!(
-                matches!(hook.failure, 0 | -1 | GNUTLS_E_INTERNAL_ERROR),
+                matches!(hook.failure, 0 | SEC_FAILURE | GNUTLS_E_INTERNAL_ERROR),
                 "a library hook's failure value has no function in trampolines.rs"
+            );
+            // The functions below return an `int` or a pointer; a 64-bit
+            // result on a 32-bit target would need one of its own.
+            assert!(
+                !matches!(hook.returns, CType::I64),
+                "a library hook returns a 64-bit integer: trampolines.rs has no failure for it"
             );
         }
         i += 1;
     }
 };
 
-/// OpenSSL's failure, GnuTLS's "does not match", a null pointer; void
-/// functions ignore it.
-extern "C" fn fails_with_zero() -> c_int {
-    0
+/// OpenSSL's failure, GnuTLS's "does not match", NSS's null
+/// `NSSInitContext *` or `SECMODModule *`; void functions ignore it. A null
+/// pointer fills the whole return register, so it is also the `int` 0
+/// however the caller reads it.
+extern "C" fn fails_with_zero() -> *mut c_void {
+    core::ptr::null_mut()
 }
 
-/// `-1` (NSS's `SECFailure`).
-extern "C" fn fails_with_minus_one() -> c_int {
-    -1
+/// NSS's `SECFailure`.
+extern "C" fn fails_with_sec_failure() -> c_int {
+    SEC_FAILURE
 }
 
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.

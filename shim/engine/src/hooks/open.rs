@@ -73,25 +73,7 @@ fn served_fd(served: Served, flags: c_int) -> c_int {
             // SAFETY: openat of a NUL-terminated path, read-only.
             unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int }
         }
-        Served::Cert(cert) => {
-            let mfd_flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
-            // SAFETY: memfd_create with a static name; returns an fd we own or -1.
-            let fd = unsafe { libc::memfd_create(c"cafix-served-certificate".as_ptr(), mfd_flags) };
-            if fd < 0 {
-                return -1;
-            }
-            sys::write_all(fd, &cert.pem);
-            // SAFETY: fd is our memfd; rewinding and sealing it have no memory effects.
-            unsafe {
-                libc::lseek(fd, 0, libc::SEEK_SET);
-                libc::fcntl(
-                    fd,
-                    libc::F_ADD_SEALS,
-                    libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
-                );
-            }
-            fd
-        }
+        Served::Cert(cert) => sys::sealed_memfd(c"cafix-served-certificate", &cert.pem, cloexec).unwrap_or(-1),
     }
 }
 

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::args::DoctorArgs;
-use super::doctor::qt_dir_scans;
-use super::hash::{read_certificates, system_bundle, trust_dir_scans};
-use super::root_stores::{self, Judged, Section, State};
-use super::style;
+use super::nss;
+use super::qt::qt_dir_scans;
+use super::text::dir_label;
 use crate::audit::{self, DirScan};
 use crate::bundle::{BundleIndex, CaCert};
+use crate::cli::args::DoctorArgs;
+use crate::cli::hash::{read_certificates, system_bundle, trust_dir_scans};
+use crate::cli::root_stores::{self, Judged, Section, State};
+use crate::cli::style;
 use crate::explain::sha256_hex;
 use crate::subject_hash::hash_hex;
 
@@ -35,15 +37,6 @@ fn entry_holding<'a>(scan: &'a DirScan, cert: &CaCert) -> Option<&'a str> {
         .filter(|e| e.hash == cert.subject_hash && e.usable())
         .find(|e| e.certs.iter().any(|c| c.der == cert.der || c.subject == cert.subject))
         .map(|e| e.name.as_str())
-}
-
-fn label(scan: &DirScan) -> String {
-    if scan.aliases.is_empty() {
-        scan.path.display().to_string()
-    } else {
-        let aliases: Vec<String> = scan.aliases.iter().map(|a| a.display().to_string()).collect();
-        format!("{} (also {})", scan.path.display(), aliases.join(", "))
-    }
 }
 
 fn store_place(j: &Judged, cert: &CaCert, local_index: Option<usize>) -> Place {
@@ -155,7 +148,7 @@ fn places(
         };
         out.push(Place {
             what: "trust-dir",
-            name: label(scan),
+            name: dir_label(scan),
             trusted,
             text,
             extra: json!({"path": scan.path.display().to_string(), "entry": entry}),
@@ -201,6 +194,24 @@ fn places(
     out
 }
 
+/// Where `cert` is trusted among NSS's stores (`system_wide`: libcafix.so
+/// is preloaded system-wide, adding local CAs).
+fn nss_places(cert: &CaCert, local: bool, stores: &[nss::Store], system_wide: bool) -> Vec<Place> {
+    stores
+        .iter()
+        .map(|store| {
+            let (trusted, text) = nss::place(store, &cert.der, cert.short_name(), local, system_wide);
+            Place {
+                what: "nss-store",
+                name: format!("{} {}", store.app.label(), store.path.display()),
+                trusted,
+                text,
+                extra: json!({"app": store.app.code(), "path": store.path.display().to_string()}),
+            }
+        })
+        .collect()
+}
+
 pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
     let certs = read_certificates(file)?;
     let (_, bundle) = system_bundle();
@@ -211,6 +222,9 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
     let scans = trust_dir_scans();
     let qt = audit::predict_qt();
     let section = Section::run(bundle.as_ref(), true);
+    let nss_stores = nss::stores_here();
+    let preload = root_stores::SystemPreload::read();
+    let system_wide = preload.library.is_some() && preload.injects;
     let mut gaps_total = 0usize;
     let mut reports = Vec::new();
     if !args.json {
@@ -223,7 +237,9 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
         );
     }
     for cert in &certs {
-        let places = places(cert, bundle.as_ref(), &scans, &qt, &section);
+        let mut places = places(cert, bundle.as_ref(), &scans, &qt, &section);
+        let local = section.local.cas.iter().any(|c| c.der == cert.der);
+        places.extend(nss_places(cert, local, &nss_stores, system_wide));
         let gaps: Vec<String> = places
             .iter()
             .filter(|p| p.trusted == Some(false))
@@ -264,6 +280,7 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
             let group = match p.what {
                 "trust-dir" => "trust directories:",
                 "root-store" => "programs' own root stores:",
+                "nss-store" => "NSS databases and profiles (Chromium, Firefox, Thunderbird):",
                 _ => "",
             };
             if group.is_empty() {
