@@ -50,7 +50,7 @@ static API: ApiCell = ApiCell(UnsafeCell::new(None));
 /// The engine's OpenSSL, GnuTLS and NSS hooks, in `engine_abi::library_hook`
 /// order (null until loaded): the library trampolines' targets.
 fn library_targets() -> &'static [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] {
-    &crate::trampolines::TABLE.targets
+    &crate::library_hooks::TARGETS
 }
 
 /// Low byte: the state; above it, the loading thread's id (while LOADING).
@@ -217,7 +217,7 @@ fn foreign_engine(path: &CStr, own_base: *const u8) -> Option<(&'static [u8], &'
 
 /// The engine's export for library hook `index`: `cafix_hook_<name>`, in `buf`.
 fn hook_symbol(index: usize, buf: &mut [u8; 128]) -> Option<&CStr> {
-    let name = crate::trampolines::hook_name(index)?.to_bytes();
+    let name = crate::library_hooks::hook_name(index)?.to_bytes();
     let len = HOOK_PREFIX.len() + name.len();
     buf.get_mut(..HOOK_PREFIX.len())?.copy_from_slice(HOOK_PREFIX);
     buf.get_mut(HOOK_PREFIX.len()..len)?.copy_from_slice(name);
@@ -387,7 +387,7 @@ pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_
 /// if the engine cannot be had, the next definition of that function (the
 /// call then goes straight to the library, unobserved), or null.
 pub fn library_target(index: usize) -> *mut c_void {
-    let (Some(name), Some(slot)) = (crate::trampolines::hook_name(index), library_targets().get(index)) else {
+    let (Some(name), Some(slot)) = (crate::library_hooks::hook_name(index), library_targets().get(index)) else {
         return core::ptr::null_mut();
     };
     if api_keeping_errno().is_some() {

@@ -28,6 +28,8 @@
 mod engine;
 #[cfg(not(test))]
 pub mod hooks;
+#[cfg(not(test))]
+mod library_hooks;
 mod next_symbol;
 mod real;
 mod sys;

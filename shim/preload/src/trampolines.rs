@@ -6,8 +6,8 @@
 //! libcafix.so must define these names itself, since only the preloaded
 //! object comes first in the program's scope. Each is a C function that
 //! build.rs generates from `engine_abi::LIBRARIES`, with the library
-//! function's own parameters: it calls [`TABLE`]'s target for its index
-//! with those arguments and, as one more, its return address, which the
+//! function's own parameters: it calls its target
+//! (`library_hooks::TARGETS`) with those arguments and, as one more, its return address, which the
 //! engine's hook needs (it calls the real function of *the caller's*
 //! library, found from that address). A tail call where the C calling
 //! convention allows one, so the engine's hook returns straight to the
@@ -23,33 +23,20 @@
 //! (`exports.rs`, generated: empty placeholders) that the link redirects
 //! to the C trampoline (`--defsym`, build.rs). The placeholders never run.
 
-use core::ffi::c_void;
-use core::sync::atomic::AtomicPtr;
-
-use core::ffi::{c_int, CStr};
+use core::ffi::{c_int, c_void};
 
 use cafix_common::engine_abi::{library_hook, CType, GNUTLS_E_INTERNAL_ERROR, LIBRARY_HOOK_COUNT, SEC_FAILURE};
 
 use crate::engine::library_target;
+use crate::library_hooks::hook_failure;
 
-/// What the C trampolines read (their `struct cafix_trampoline_table`).
-#[repr(C)]
-pub struct Table {
-    first_call: unsafe extern "C" fn(index: u32) -> *mut c_void,
-    /// Per library hook, in `engine_abi::library_hook` order: the engine's
-    /// hook, or, once the engine is known to be unavailable, the next
-    /// definition; null until one is known.
-    pub targets: [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT],
-}
-
-/// The trampolines' state, in a section of its own: the C code finds it as
-/// `__start_cafix_trampolines`, a symbol the linker defines and keeps local.
+/// What a trampoline calls while its target is null, in a section of its
+/// own: the C code finds it as `__start_cafix_trampoline_first_call`, a
+/// symbol the linker defines and keeps local (a Rust function named in C
+/// would have to be exported).
 #[used]
-#[link_section = "cafix_trampolines"]
-pub static TABLE: Table = Table {
-    first_call,
-    targets: [const { AtomicPtr::new(core::ptr::null_mut()) }; LIBRARY_HOOK_COUNT],
-};
+#[link_section = "cafix_trampoline_first_call"]
+static FIRST_CALL: unsafe extern "C" fn(index: u32) -> *mut c_void = first_call;
 
 /// Where trampoline `index` goes: never null (a function that fails the
 /// call the way the library does if no library in the process defines it,
@@ -60,9 +47,9 @@ unsafe extern "C" fn first_call(index: u32) -> *mut c_void {
     if !target.is_null() {
         return target;
     }
-    match HOOK_FAILURE.get(index) {
-        Some(&GNUTLS_E_INTERNAL_ERROR) => fails_with_internal_error as *mut c_void,
-        Some(&SEC_FAILURE) => fails_with_sec_failure as *mut c_void,
+    match hook_failure(index) {
+        Some(GNUTLS_E_INTERNAL_ERROR) => fails_with_internal_error as *mut c_void,
+        Some(SEC_FAILURE) => fails_with_sec_failure as *mut c_void,
         _ => fails_with_zero as *mut c_void,
     }
 }
@@ -104,16 +91,6 @@ extern "C" fn fails_with_sec_failure() -> c_int {
 extern "C" fn fails_with_internal_error() -> c_int {
     GNUTLS_E_INTERNAL_ERROR
 }
-
-/// The name of library hook `index` (`engine_abi::library_hook(index).name`).
-pub fn hook_name(index: usize) -> Option<&'static CStr> {
-    let start = usize::from(*HOOK_NAME_AT.get(index)?);
-    CStr::from_bytes_until_nul(HOOK_NAMES.get(start..)?).ok()
-}
-
-// HOOK_NAMES, HOOK_NAME_AT, HOOK_FAILURE: what the front needs of
-// engine_abi::LIBRARIES at run time, without pointers to relocate.
-include!(concat!(env!("OUT_DIR"), "/hook_table.rs"));
 
 // The exported names (see the module documentation).
 include!(concat!(env!("OUT_DIR"), "/exports.rs"));
