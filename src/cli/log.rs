@@ -530,12 +530,18 @@ impl Clock {
 fn local_offset(t: i64) -> i64 {
     // SAFETY: all-zero is a valid `struct tm`; localtime_r only fills it.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let t: libc::time_t = t;
+    // `time_t` and `long` are 32-bit on 32-bit targets (no time past 2038
+    // there); elsewhere these conversions are the identity.
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let Some(t) = libc::time_t::try_from(t).ok() else {
+        return 0;
+    };
     // SAFETY: both pointers are to locals.
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return 0;
     }
-    tm.tm_gmtoff
+    #[allow(clippy::useless_conversion)]
+    i64::from(tm.tm_gmtoff)
 }
 
 /// `--since`: `09:12[:05]` (today), `2026-02-03`, `2026-02-03 09:12`,

@@ -341,8 +341,11 @@ fn now() -> Timestamp {
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: CLOCK_REALTIME always exists; `ts` is ours.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    // `time_t` is 32-bit on 32-bit targets: `into` widens it there.
+    #[allow(clippy::useless_conversion)]
+    let secs = ts.tv_sec.into();
     Timestamp {
-        secs: ts.tv_sec,
+        secs,
         micros: (ts.tv_nsec / 1000) as u32,
     }
 }
@@ -351,7 +354,10 @@ fn now() -> Timestamp {
 fn local_time(t: Timestamp) -> LocalTime {
     // SAFETY: all-zero is a valid `struct tm`; localtime_r only fills it.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let secs: libc::time_t = t.secs;
+    // `time_t` is 32-bit on 32-bit targets, where a time past 2038 cannot
+    // be asked for; elsewhere the conversion is the identity.
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let secs = libc::time_t::try_from(t.secs).unwrap_or(libc::time_t::MAX);
     // SAFETY: both pointers are to locals.
     unsafe { libc::localtime_r(&secs, &mut tm) };
     LocalTime {
