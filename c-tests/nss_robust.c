@@ -6,12 +6,12 @@
  * preloaded, and called twice with NULL arguments; the calls must fail as
  * NSS does: SECFailure (-1), or a null pointer from the functions that
  * return one. Before each function the program writes "nss_robust: step
- * NAME" to stderr, where cafix logs too.
+ * NAME" to stderr, where cafix logs too (hooks_without_library.h).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "hooks_without_library.h"
 
 typedef int (*status_of_dir)(const char *);
 typedef int (*initialize)(const char *, const char *, const char *, const char *, unsigned);
@@ -55,25 +55,7 @@ static void call(int i, void *f) {
     }
 }
 
-static void step(const char *name) {
-    fflush(stdout);
-    fprintf(stderr, "nss_robust: step %s\n", name);
-    printf("== %s\n", name);
-}
-
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int loaded = dlopen("libnss3.so", RTLD_NOW | RTLD_NOLOAD) != NULL;
-    printf("libnss3 loaded: %s\n", loaded ? "yes" : "no");
-    if (loaded) return 1;
-    for (int i = 0; i < (int)(sizeof NAMES / sizeof NAMES[0]); i++) {
-        step(NAMES[i]);
-        void *f = dlsym(RTLD_DEFAULT, NAMES[i]);
-        printf("%s %s\n", NAMES[i], f ? "defined" : "undefined");
-        if (!f) continue;
-        call(i, f); /* the first call logs that nothing defines it */
-        call(i, f); /* the second is answered alike, silently */
-    }
-    step("end");
-    return 0;
+    return call_hooks_without("nss_robust", "libnss3.so", NAMES, (int)(sizeof NAMES / sizeof NAMES[0]), call);
 }

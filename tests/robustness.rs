@@ -437,6 +437,44 @@ fn assert_has_line(out: &str, line: &str) {
     assert!(out.lines().any(|l| l == line), "expected the line {line:?} in:\n{out}");
 }
 
+/// A hooked function the program found defined and called twice (the
+/// program has no library of its own for it): what the call printed, the
+/// same both times.
+fn called_twice_alike<'a>(out: &'a str, name: &str) -> &'a str {
+    assert_has_line(out, &format!("{name} defined"));
+    let calls: Vec<&str> = out.lines().filter(|l| l.starts_with(&format!("{name}("))).collect();
+    assert_eq!(calls.len(), 2, "{name}: {out}");
+    assert_eq!(calls[0], calls[1]);
+    calls[0]
+}
+
+/// One line from cafix for the two calls of `name`, saying that no
+/// `library` defines it; that line.
+fn assert_unresolved_once<'a>(steps: &'a Steps, name: &str, library: &str) -> &'a [String] {
+    let lines = at(steps, name);
+    assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
+    assert!(
+        lines[0].contains("\"event\":\"unresolved-symbol\"")
+            && lines[0].contains(&format!("{name}: no {library} reachable from the caller defines it")),
+        "{name}: {}",
+        lines[0]
+    );
+    lines
+}
+
+/// The program's steps are every hooked function of `hooks`, in
+/// engine_abi's order, then `end`.
+fn assert_every_hook_called_in_order(out: &str, hooks: &[cafix::engine_abi::LibraryHook]) {
+    let named: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("== ")).collect();
+    let hooks: Vec<&str> = hooks.iter().map(|h| h.name.to_str().unwrap()).collect();
+    assert_eq!(
+        named[..named.len() - 1],
+        hooks[..],
+        "the program calls every hooked name, in engine_abi's order"
+    );
+    assert_eq!(named.last(), Some(&"end"), "{out}");
+}
+
 #[test]
 fn gnutls_null_and_empty_arguments_are_answered_as_without_cafix() {
     let c = gnutls_compared(&["null"]);
@@ -609,7 +647,7 @@ fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
         with.status
     );
     for out in [&out_without, &out_with] {
-        assert!(out.starts_with("libgnutls loaded: no\n"), "{out}");
+        assert!(out.starts_with("libgnutls.so.30 loaded: no\n"), "{out}");
         assert!(out.ends_with("== end\n"), "{out}");
     }
     let steps = lines_by_step(&err_with);
@@ -619,42 +657,21 @@ fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
         assert_has_line(&out_without, &format!("{name} undefined"));
         // With it only libcafix.so does, and its hook fails the call as
         // GnuTLS reports failure, twice alike, writing no status.
-        assert_has_line(&out_with, &format!("{name} defined"));
-        let calls: Vec<&str> = out_with
-            .lines()
-            .filter(|l| l.starts_with(&format!("{name}(")))
-            .collect();
-        assert_eq!(calls.len(), 2, "{name}: {out_with}");
-        assert_eq!(calls[0], calls[1]);
-        let answer = calls[0].split_once(")=").map(|(_, rest)| rest);
-        match answer {
-            None => assert!(calls[0].ends_with(") returned"), "{}", calls[0]),
-            Some(rest) if name.starts_with("gnutls_x509_crt_check_hostname") => assert_eq!(rest, "0", "{}", calls[0]),
+        let call = called_twice_alike(&out_with, name);
+        match call.split_once(")=").map(|(_, rest)| rest) {
+            None => assert!(call.ends_with(") returned"), "{call}"),
+            Some(rest) if name.starts_with("gnutls_x509_crt_check_hostname") => assert_eq!(rest, "0", "{call}"),
             Some(rest) => {
                 let rc = rest.split(' ').next().unwrap();
-                assert_eq!(rc, "-59", "{name}: GNUTLS_E_INTERNAL_ERROR expected: {}", calls[0]);
+                assert_eq!(rc, "-59", "{name}: GNUTLS_E_INTERNAL_ERROR expected: {call}");
                 if rest.contains("status=") {
-                    assert!(rest.ends_with(" status=12345"), "{name} wrote the status: {}", calls[0]);
+                    assert!(rest.ends_with(" status=12345"), "{name} wrote the status: {call}");
                 }
             }
         }
-        // One line for the two calls, saying why.
-        let lines = at(&steps, name);
-        assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
-        assert!(
-            lines[0].contains("\"event\":\"unresolved-symbol\"")
-                && lines[0].contains(&format!("{name}: no GnuTLS reachable from the caller defines it")),
-            "{name}: {}",
-            lines[0]
-        );
+        assert_unresolved_once(&steps, name, "GnuTLS");
     }
-    let named: Vec<&str> = out_with.lines().filter_map(|l| l.strip_prefix("== ")).collect();
-    let hooks: Vec<&str> = GNUTLS_HOOKS.iter().map(|h| h.name.to_str().unwrap()).collect();
-    assert_eq!(
-        named[..named.len() - 1],
-        hooks[..],
-        "the program calls every hooked name, in engine_abi's order"
-    );
+    assert_every_hook_called_in_order(&out_with, &GNUTLS_HOOKS);
     assert!(
         at(&steps, "(before the first step)").is_empty() && at(&steps, "end").is_empty(),
         "{err_with}"
@@ -687,7 +704,7 @@ fn nss_hooks_in_a_process_without_nss_fail_as_nss_does() {
         (&out_alone, &err_alone, &front_alone),
     ] {
         assert!(run.status.success(), "the host crashed: {:?}\n{out}{err}", run.status);
-        assert!(out.starts_with("libnss3 loaded: no\n"), "{out}");
+        assert!(out.starts_with("libnss3.so loaded: no\n"), "{out}");
         assert!(out.ends_with("== end\n"), "{out}");
     }
     let steps = lines_by_step(&err_with);
@@ -699,35 +716,21 @@ fn nss_hooks_in_a_process_without_nss_fail_as_nss_does() {
             _ => hook.failure.to_string(),
         };
         for out in [&out_with, &out_alone] {
-            assert_has_line(out, &format!("{name} defined"));
-            let calls: Vec<&str> = out.lines().filter(|l| l.starts_with(&format!("{name}("))).collect();
-            assert_eq!(calls.len(), 2, "{name}: {out}");
-            assert_eq!(calls[0], calls[1]);
+            let call = called_twice_alike(out, name);
             assert_eq!(
-                calls[0].rsplit_once(")=").map(|(_, rc)| rc),
+                call.rsplit_once(")=").map(|(_, rc)| rc),
                 Some(failure.as_str()),
-                "{}",
-                calls[0]
+                "{call}"
             );
         }
-        let lines = at(&steps, name);
-        assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
+        let lines = assert_unresolved_once(&steps, name, "NSS");
         assert!(
-            lines[0].contains("\"event\":\"unresolved-symbol\"")
-                && lines[0].contains(&format!(
-                    "{name}: no NSS reachable from the caller defines it; the call fails as NSS reports failure"
-                )),
-            "{name}: {}",
+            lines[0].contains("the call fails as NSS reports failure"),
+            "{}",
             lines[0]
         );
     }
-    let named: Vec<&str> = out_with.lines().filter_map(|l| l.strip_prefix("== ")).collect();
-    let hooks: Vec<&str> = NSS_HOOKS.iter().map(|h| h.name.to_str().unwrap()).collect();
-    assert_eq!(
-        named[..named.len() - 1],
-        hooks[..],
-        "the program calls every hooked name, in engine_abi's order"
-    );
+    assert_every_hook_called_in_order(&out_with, &NSS_HOOKS);
     assert!(at(&steps, "end").is_empty(), "{err_with}");
     let said: Vec<&str> = err_alone
         .lines()
