@@ -48,7 +48,7 @@ pub struct Shim {
     pub config: Config,
     bundle: OnceLock<Option<BundleIndex>>,
     /// Metadata of the bundle file, used for served entries' times and device.
-    pub bundle_stat: OnceLock<Option<libc::stat>>,
+    pub bundle_stat: OnceLock<Option<sys::Stat>>,
     /// Per (trust dir, hash): the bundle certificates to serve after the real
     /// entries, and whether this miss has been logged.
     dir_hashes: Mutex<BTreeMap<Box<[u8]>, Vec<&'static CaCert>>>,
