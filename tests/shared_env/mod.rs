@@ -99,3 +99,58 @@ pub fn skip(reason: &str) -> bool {
     let _ = std::io::stderr().write_all(format!("skipped {test}: {reason}\n").as_bytes());
     false
 }
+
+/// For a test that builds for, or runs programs of, another architecture
+/// (`deb_arch`: i386, natively; arm64, under qemu-user): true if what
+/// test.sh installs for it is here (the Rust standard library of its
+/// target, Debian's cross compiler, its multiarch libssl-dev, qemu-user);
+/// otherwise see [`skip`]. A distribution's native package build has none
+/// of them.
+pub fn needs_other_arch(deb_arch: &str) -> bool {
+    let (target, cc, multiarch, runner) = match deb_arch {
+        "i386" => ("i686-unknown-linux-gnu", "i686-linux-gnu-gcc", "i386-linux-gnu", None),
+        "arm64" => (
+            "aarch64-unknown-linux-gnu",
+            "aarch64-linux-gnu-gcc",
+            "aarch64-linux-gnu",
+            Some("qemu-aarch64-static"),
+        ),
+        other => panic!("no other architecture {other} in the tests"),
+    };
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    };
+    let mut missing = Vec::new();
+    // The rustc that `make` gets through cargo: the one on PATH.
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    let std_dir = std::path::Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib");
+    if !std_dir.is_dir() {
+        missing.push(format!(
+            "Rust's standard library for {target} (rustup target add {target})"
+        ));
+    }
+    for tool in std::iter::once(cc).chain(runner) {
+        if !on_path(tool) {
+            missing.push(tool.to_string());
+        }
+    }
+    if !std::path::Path::new("/usr/lib")
+        .join(multiarch)
+        .join("libssl.so")
+        .exists()
+    {
+        missing.push(format!("libssl-dev:{deb_arch}"));
+    }
+    missing.is_empty()
+        || skip(&format!(
+            "needs {deb_arch}'s toolchain and libraries (test.sh installs them): no {}",
+            missing.join(", no ")
+        ))
+}
