@@ -369,3 +369,154 @@ fn the_packages_version_is_the_crates() {
         .unwrap();
     assert_eq!(spec_version, version, "packaging/cafix.spec's Version");
 }
+
+/// The paths `make -n <target>` would install (files and links) under
+/// DESTDIR, with `vars` (PREFIX, LIBDIR ...): what the rule installs,
+/// without building anything.
+fn make_would_install(target: &str, vars: &[String]) -> BTreeSet<String> {
+    const DESTDIR: &str = "/cafix-destdir";
+    let out = run(Command::new("make")
+        .args(["-n", target, &format!("DESTDIR={DESTDIR}")])
+        .args(vars)
+        .current_dir(common::repo_root())
+        .env_remove("MAKEFLAGS")
+        .env_remove("LIBDIR"));
+    let mut paths = BTreeSet::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (i, word) in words.iter().enumerate() {
+            // The destinations of `install -D…` and `ln -s…`; not the
+            // directory `install -d` makes.
+            if let Some(path) = word.strip_prefix(DESTDIR) {
+                if i == 0 || words[i - 1] != "-d" {
+                    paths.insert(path.trim_start_matches('/').trim_end_matches(';').to_string());
+                }
+            }
+        }
+    }
+    assert!(!paths.is_empty(), "make -n {target} installs nothing?\n{out:?}");
+    paths
+}
+
+/// `make install-lib` and `make install-bin`'s paths with `vars`.
+fn make_install_split(vars: &[String]) -> [BTreeSet<String>; 2] {
+    let lib = make_would_install("install-lib", vars);
+    let bin = make_would_install("install-bin", vars);
+    assert!(lib.is_disjoint(&bin), "{lib:?} {bin:?}");
+    [lib, bin]
+}
+
+#[test]
+fn debian_install_files_split_as_make_install_lib_and_install_bin() {
+    // libcafix holds what `make install-lib` installs (as `make deb`'s
+    // libcafix), cafix what `make install-bin` does.
+    let root = common::repo_root();
+    let multiarch = String::from_utf8(run(Command::new("dpkg-architecture").arg("-qDEB_HOST_MULTIARCH")).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let listed = |package: &str| -> BTreeSet<String> {
+        fs::read_to_string(root.join(format!("packaging/debian/{package}.install")))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().replace("${DEB_HOST_MULTIARCH}", &multiarch))
+            .collect()
+    };
+    let [lib, bin] = make_install_split(&["PREFIX=/usr".to_string()]);
+    assert_eq!(listed("libcafix"), lib, "packaging/debian/libcafix.install");
+    assert_eq!(listed("cafix"), bin, "packaging/debian/cafix.install");
+}
+
+#[test]
+fn rpm_spec_files_split_as_make_install_lib_and_install_bin() {
+    // cafix-libs holds what `make install-lib` installs with the RPM's
+    // directories (as `make rpm`'s), cafix what `make install-bin` does.
+    let spec = fs::read_to_string(common::repo_root().join("packaging/cafix.spec")).unwrap();
+    let rpm_eval = |expr: &str| String::from_utf8(run(Command::new("rpm").args(["--eval", expr])).stdout).unwrap();
+    // A %files section: its lines up to the blank line that ends it.
+    let section = |header: &str| -> BTreeSet<String> {
+        let mut lines = spec.lines().skip_while(|l| *l != header);
+        assert!(lines.next().is_some(), "no {header} in packaging/cafix.spec");
+        lines
+            .take_while(|l| !l.trim().is_empty())
+            .filter(|l| !l.starts_with("%dir"))
+            .map(|l| {
+                let path = rpm_eval(l.trim()).trim().to_string();
+                // A man page's `*`: compressed or not.
+                path.trim_start_matches('/').trim_end_matches('*').to_string()
+            })
+            .collect()
+    };
+    let vars: Vec<String> = [
+        ("PREFIX", "%{_prefix}"),
+        ("BINDIR", "%{_bindir}"),
+        ("LIBDIR", "%{_libdir}"),
+        ("PKGLIBDIR", "%{_prefix}/lib/cafix"),
+        ("MANDIR", "%{_mandir}"),
+        ("DATADIR", "%{_datadir}"),
+        ("SYSCONFDIR", "%{_sysconfdir}"),
+    ]
+    .iter()
+    .map(|(var, macro_)| format!("{var}={}", rpm_eval(macro_).trim()))
+    .collect();
+    let [lib, bin] = make_install_split(&vars);
+    assert_eq!(section("%files libs"), lib, "packaging/cafix.spec's %files libs");
+    assert_eq!(section("%files"), bin, "packaging/cafix.spec's %files");
+}
+
+/// The fields of each paragraph of a control file, by package name
+/// (continuation lines joined to their field).
+fn control_paragraphs(text: &str) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let mut packages = std::collections::BTreeMap::new();
+    for paragraph in text.split("\n\n") {
+        let mut fields = std::collections::BTreeMap::new();
+        let mut last = String::new();
+        for line in paragraph.lines() {
+            if line.starts_with(' ') {
+                let value: &mut String = fields.get_mut(&last).unwrap();
+                value.push('\n');
+                value.push_str(line);
+            } else if let Some((name, value)) = line.split_once(':') {
+                last = name.to_string();
+                fields.insert(last.clone(), value.trim().to_string());
+            }
+        }
+        if let Some(name) = fields.get("Package").cloned() {
+            packages.insert(name, fields);
+        }
+    }
+    packages
+}
+
+#[test]
+fn debian_control_describes_the_packages_as_make_deb_does() {
+    // packaging/debian/control and make deb's packaging/deb/*.control: the
+    // same packages, with the same Multi-Arch, section, description and
+    // recommendations (the dependencies differ: debhelper computes them).
+    let root = common::repo_root();
+    let text = fs::read_to_string(root.join("packaging/debian/control")).unwrap();
+    let source = control_paragraphs(&text);
+    assert_eq!(source.keys().collect::<Vec<_>>(), ["cafix", "libcafix"]);
+    // A binary package without a Section has the source's.
+    let source_section = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Section:"))
+        .map(str::trim)
+        .unwrap();
+    for (name, fields) in &source {
+        let template = fs::read_to_string(root.join(format!("packaging/deb/{name}.control"))).unwrap();
+        let made = &control_paragraphs(&template)[name];
+        for field in ["Multi-Arch", "Section", "Description", "Recommends"] {
+            let ours = match (field, fields.get(field)) {
+                ("Section", None) => Some(source_section),
+                (_, value) => value.map(String::as_str),
+            };
+            assert_eq!(
+                ours,
+                made.get(field).map(String::as_str),
+                "{name}'s {field}: packaging/debian/control against packaging/deb/{name}.control"
+            );
+        }
+    }
+}
