@@ -19,7 +19,8 @@ cd "$(dirname "$0")"
 # NSS's tools), their compilers and libraries, the namespace and tracing
 # tools, the packagers' tools (dpkg-deb, dpkg-architecture, rpmbuild), the
 # log daemons the log tests run in private namespaces (systemd-journald,
-# rsyslogd), and the cross compilers of every architecture.
+# rsyslogd). A Debian build's make check needs the same: they are
+# packaging/debian/control's Build-Depends (tests/source_packages.rs).
 PACKAGES=(
     ca-certificates openssl libssl-dev curl
     g++ gcc make perl pkg-config
@@ -31,9 +32,18 @@ PACKAGES=(
     wget gnutls-bin libgnutls28-dev apt
     systemd rsyslog
     chromium firefox-esr libnss3-tools libnss3-dev
-    # Every architecture a distribution ships (make all-arches): Debian's
-    # cross compilers and C libraries to link against, and qemu-user for
-    # arm64's tests (gcc-multilib cannot be installed beside them).
+)
+
+# What only a git checkout's tests use: the release tarballs' and source
+# packages' builds (tests/dist.rs, tests/source_packages.rs) with Debian's
+# own Rust, debhelper and lintian.
+CHECKOUT_PACKAGES=(cargo-web rustc-web debhelper lintian xz-utils)
+
+# Every architecture a distribution ships (make all-arches): Debian's cross
+# compilers and C libraries to link against, and qemu-user for arm64's tests
+# (gcc-multilib cannot be installed beside them). Without them, a native
+# package build, the other architectures' tests say so and pass.
+CROSS_PACKAGES=(
     gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
     gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
     libc6-dev-i386-cross libc6-dev-arm64-cross libc6-dev-armhf-cross
@@ -53,10 +63,10 @@ SAME_VERSION=(libssl3 libssl-dev libgnutls30 libgnutls28-dev)
 
 install_missing() {
     if ! command -v dpkg-query >/dev/null; then
-        echo "test.sh: not a Debian system; make sure the equivalents of these are installed: ${PACKAGES[*]}" >&2
+        echo "test.sh: not a Debian system; make sure the equivalents of these are installed: ${PACKAGES[*]} ${CHECKOUT_PACKAGES[*]} ${CROSS_PACKAGES[*]}" >&2
         return
     fi
-    local native wanted=("${PACKAGES[@]}") a p
+    local native wanted=("${PACKAGES[@]}" "${CHECKOUT_PACKAGES[@]}" "${CROSS_PACKAGES[@]}") a p
     native=$(dpkg --print-architecture)
     for a in "${FOREIGN_ARCHES[@]}"; do
         for p in "${FOREIGN_PACKAGES[@]}"; do wanted+=("$p:$a"); done
