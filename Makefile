@@ -234,6 +234,8 @@ uninstall:
 # (the libraries, Multi-Arch: same, so the i386 one installs beside the
 # amd64 one and /usr/$$LIB/libcafix.so serves 32-bit processes too) and
 # cafix (the command, which depends on libcafix of its architecture).
+# Reproducible with SOURCE_DATE_EPOCH set (dpkg-deb's times), whatever the
+# umask (install -D makes directories with it).
 DEBDIR := $(abspath $(TARGET_DIR)/debian)
 deb:
 	rm -rf $(DEBDIR)/stage-$(DEB_ARCH)
@@ -242,6 +244,7 @@ deb:
 	set -e; for pkg in libcafix cafix; do \
 	  stage=$(DEBDIR)/stage-$(DEB_ARCH)/$$pkg; \
 	  gzip -9n $$stage/usr/share/man/man*/*.[0-9]; \
+	  find $$stage -type d -exec chmod 0755 {} +; \
 	  mkdir -p $$stage/DEBIAN; \
 	  sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' packaging/deb/$$pkg.control > $$stage/DEBIAN/control; \
 	  if [ -e packaging/deb/$$pkg.triggers ]; then install -m644 packaging/deb/$$pkg.triggers $$stage/DEBIAN/triggers; fi; \
@@ -268,6 +271,8 @@ rpm:
 	$(MAKE) --no-print-directory install $(RPMDIRS) DESTDIR=$(RPMTOP)/stage-$(RPM_ARCH)
 	# Compressed as Fedora's brp-compress would (the spec turns it off).
 	gzip -9n $(RPMTOP)/stage-$(RPM_ARCH)$(call RPM_EVAL,%{_mandir})/man*/*.[0-9]
+	# Directories as any umask would make them (install -D uses the umask).
+	find $(RPMTOP)/stage-$(RPM_ARCH) -type d -exec chmod 0755 {} +
 	rpmbuild -bb --target $(RPM_ARCH) \
 	  $(if $(CROSS),--define "__strip $(CROSS_CC:-gcc=-strip)" --define "__objdump $(CROSS_CC:-gcc=-objdump)") \
 	  --define "_topdir $(RPMTOP)" \

@@ -231,14 +231,16 @@ fn two_builds_from_the_tarballs_are_identical() {
     if release().is_none() {
         return;
     }
-    let (_, stage_a) = build_a();
+    let (tree_a, stage_a) = build_a();
     // Elsewhere (a deeper directory, the target directory outside the
     // tree), later, in another time zone and locale, with another umask.
     let tree = unpack("b/deeper/still");
     let target = tree.parent().unwrap().join("target-elsewhere");
     let stage = tree.parent().unwrap().join("stage");
+    let packages = format!("make deb '{CARGO}' && make rpm '{CARGO}'");
     let script = format!(
-        "umask 002 && make TARGET_DIR={t} '{CARGO}' && make install PREFIX=/usr DESTDIR={s} TARGET_DIR={t} '{CARGO}'",
+        "umask 002 && make TARGET_DIR={t} '{CARGO}' && make install PREFIX=/usr DESTDIR={s} TARGET_DIR={t} '{CARGO}' \
+         && {packages} TARGET_DIR={t}",
         t = target.display(),
         s = stage.display()
     );
@@ -257,6 +259,23 @@ fn two_builds_from_the_tarballs_are_identical() {
     for file in ["usr/bin/cafix", "usr/share/bash-completion/completions/cafix"] {
         assert!(a.contains_key(file), "{file} not compared");
     }
+
+    // The packages `make deb` and `make rpm` make of them: the same bytes.
+    run(&mut offline(tree_a, "sh", &["-c", &packages]));
+    let built = |target: &Path| -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut files = tree_contents(&target.join("debian"));
+        files.retain(|name, _| name.ends_with(".deb") && !name.contains('/'));
+        files.extend(tree_contents(&target.join("rpm/RPMS")));
+        files
+    };
+    let (a, b) = (built(&tree_a.join("target")), built(&target));
+    assert_eq!(a.len(), 4, "not two .debs and two RPMs: {:?}", a.keys());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let differ: Vec<&String> = a.iter().filter(|(k, v)| b[*k] != **v).map(|(k, _)| k).collect();
+    assert!(
+        differ.is_empty(),
+        "different packages from the same tarballs: {differ:?}"
+    );
 }
 
 /// A tree from the tarballs, broken by `change`, built offline by `make`:
