@@ -239,8 +239,8 @@ fn two_builds_from_the_tarballs_are_identical() {
     let stage = tree.parent().unwrap().join("stage");
     let packages = format!("make deb '{CARGO}' && make rpm '{CARGO}'");
     let script = format!(
-        "umask 002 && make TARGET_DIR={t} '{CARGO}' && make install PREFIX=/usr DESTDIR={s} TARGET_DIR={t} '{CARGO}' \
-         && {packages} TARGET_DIR={t}",
+        "umask 002 && export TARGET_DIR={t} && make '{CARGO}' && make install PREFIX=/usr DESTDIR={s} '{CARGO}' \
+         && {packages}",
         t = target.display(),
         s = stage.display()
     );

@@ -103,6 +103,8 @@ pub fn unpack(parent: &str) -> PathBuf {
 pub fn offline(dir: &Path, program: &str, args: &[&str]) -> Command {
     let home = common::unique_dir("cargo-home");
     let mut cmd = Command::new("unshare");
+    // Cleared first: SOURCE_DATE_EPOCH is among the variables cleared.
+    common::clear_env(&mut cmd);
     cmd.args(["-n", "--", program])
         .args(args)
         .current_dir(dir)
@@ -110,7 +112,6 @@ pub fn offline(dir: &Path, program: &str, args: &[&str]) -> Command {
         .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS");
-    common::clear_env(&mut cmd);
     cmd
 }
 
