@@ -36,8 +36,8 @@ PACKAGES=(
 
 # What only a git checkout's tests use: the release tarballs' and source
 # packages' builds (tests/dist.rs, tests/source_packages.rs) with Debian's
-# own Rust, debhelper and lintian.
-CHECKOUT_PACKAGES=(cargo-web rustc-web debhelper lintian xz-utils)
+# own Rust, debhelper and lintian, offline but for loopback (ip).
+CHECKOUT_PACKAGES=(cargo-web rustc-web debhelper lintian xz-utils iproute2)
 
 # Every architecture a distribution ships (make all-arches): Debian's cross
 # compilers and C libraries to link against, and qemu-user for arm64's tests
