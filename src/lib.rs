@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod config;
 pub mod der_walk;
 pub mod explain;
+pub mod keystore;
 pub mod local_cas;
 pub mod pem;
 pub mod record;
