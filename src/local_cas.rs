@@ -332,6 +332,12 @@ pub fn judge_copy(bytes: &[u8], bundle: &BundleIndex, local: &LocalCas) -> CopyJ
             _ => None,
         })
         .collect();
+    judge_copy_ders(&ders.iter().map(Vec::as_slice).collect::<Vec<_>>(), bundle, local)
+}
+
+/// The same judgement on certificates already decoded (a Java keystore's
+/// trusted entries).
+pub fn judge_copy_ders(ders: &[&[u8]], bundle: &BundleIndex, local: &LocalCas) -> CopyJudgement {
     let in_bundle = ders.iter().filter(|der| bundle.contains_der(der)).count();
     let is_copy = is_public_roots_copy(ders.len(), in_bundle);
     let lacking = if is_copy {

@@ -38,9 +38,6 @@ struct Judged {
     add: Vec<&'static [u8]>,
 }
 
-/// Found on the first load of a CA file, once per process.
-static LOCAL: OnceLock<LocalCas> = OnceLock::new();
-
 static JUDGED: Mutex<BTreeMap<FileId, Arc<Judged>>> = Mutex::new(BTreeMap::new());
 const JUDGED_LIMIT: usize = 256;
 
@@ -75,7 +72,7 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     let judged = Arc::new(if is_system_bundle(&st) {
         Judged { add: Vec::new() }
     } else {
-        let local = LOCAL.get_or_init(discover);
+        let local = crate::local::cas();
         if local.is_empty() {
             Judged { add: Vec::new() }
         } else {
@@ -194,33 +191,6 @@ fn add_to_store(store: *mut c_void, ders: &[&[u8]], real: *mut c_void) {
     // SAFETY: pops only what was pushed since the mark above.
     unsafe { pop_to_mark() };
     sys::set_errno(saved);
-}
-
-/// The local CAs of this machine, found on first need.
-fn discover() -> LocalCas {
-    let state = shim();
-    let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
-    let found = local_cas::discover(&sources, || state.bundle());
-    if !found.problems.is_empty() {
-        logger::emit(&Record::new(
-            Level::Warn,
-            "local-ca-problems",
-            format!("local CA files skipped: {}", found.problems.join("; ")),
-        ));
-    }
-    for ca in &found.pending {
-        logger::emit(&Record::new(
-            Level::Info,
-            "local-ca-pending",
-            format!(
-                "{} in {} is not in the system bundle, so this machine does not trust it yet and \
-                 cafix adds it nowhere; run update-ca-certificates (or update-ca-trust) if it should be trusted",
-                ca.subject,
-                ca.source.display()
-            ),
-        ));
-    }
-    found
 }
 
 /// The file a load hook was given, as a path (`None` for NULL).
