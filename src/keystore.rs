@@ -159,7 +159,8 @@ impl Keystore {
     pub fn with_added(&self, original: &[u8], added: &[&[u8]], date_ms: i64) -> Result<Vec<u8>, String> {
         if self.integrity == Integrity::OtherPassword {
             return Err(format!(
-                "its {} does not verify with the default password \"{DEFAULT_PASSWORD}\"",
+                "its {} does not verify with the default password \"{DEFAULT_PASSWORD}\" \
+                 (another password, or damaged)",
                 match self.format {
                     Format::Pkcs12 => "integrity MAC",
                     _ => "integrity digest",

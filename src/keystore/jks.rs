@@ -95,7 +95,7 @@ pub fn parse(bytes: &[u8]) -> Result<Keystore, String> {
             if version == 2 {
                 let kind = r.utf()?;
                 if kind != b"X.509" {
-                    return Err(format!("entry {i}: a {} certificate", String::from_utf8_lossy(kind)));
+                    return Err(format!("entry {i}: a certificate of another type than X.509"));
                 }
             }
             Ok(r.blob()?.to_vec())
