@@ -307,6 +307,22 @@ fn a_child_of_node_inherits_no_variable_and_secure_exec_gets_nothing() {
         "nothing is set in the environment: {stdout}"
     );
 
+    // A machine without local CAs (nothing in the anchor directories): Node
+    // is told nothing, so it does not build its root store at start.
+    let empty = world().dir.join("no-anchors");
+    fs::create_dir_all(&empty).unwrap();
+    let script = format!(
+        "mount --bind {} /usr/local/share/ca-certificates && exec \"$0\" \"$@\"",
+        path_str(&empty)
+    );
+    let out = client(
+        Cafix::SystemWide,
+        &["sh", "-c", &script, node(), "-e", NODE_ENV, &url],
+        &[],
+    );
+    assert_rejected(&out, NODE_UNTRUSTED, "node on a machine without local CAs");
+    assert!(text(&out).contains("self=undefined"), "{}", text(&out));
+
     // A set-user-ID copy of node run by nobody: AT_SECURE.
     let dir = world().dir.join("setuid-node");
     fs::create_dir_all(&dir).unwrap();

@@ -14,7 +14,6 @@
 //! are; see `shim/engine/src/hooks/`).
 
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use libc::FILE;
 
@@ -402,38 +401,8 @@ pub unsafe extern "C" fn getenv(name: *const c_char) -> *mut c_char {
 unsafe fn node_extra_ca_certs(name: *const c_char) -> *mut c_char {
     // SAFETY: per this function's contract.
     let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-    if name != b"NODE_EXTRA_CA_CERTS" || !is_node() {
+    if name != b"NODE_EXTRA_CA_CERTS" || !crate::node::wants_local_cas() {
         return core::ptr::null_mut();
     }
     cafix_common::locations::LOCAL_CAS_PEM.as_ptr().cast_mut()
-}
-
-/// Is this process Node.js (or a runtime that embeds it, such as Electron),
-/// outside secure-exec? Node exports its N-API from the executable, for
-/// addons: looked up once, in memory (no I/O).
-fn is_node() -> bool {
-    const UNKNOWN: u8 = 0;
-    const YES: u8 = 1;
-    const NO: u8 = 2;
-    static NODE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    match NODE.load(Ordering::Relaxed) {
-        YES => return true,
-        NO => return false,
-        _ => {}
-    }
-    let saved = sys::errno();
-    let getauxval = crate::real::GETAUXVAL.get();
-    // SAFETY: `getauxval` is libc's (`unsigned long getauxval(unsigned long)`,
-    // no preconditions); dlsym with RTLD_DEFAULT and a NUL-terminated name
-    // only looks the symbol up.
-    let node = unsafe {
-        !getauxval.is_null()
-            && core::mem::transmute::<*mut c_void, unsafe extern "C" fn(libc::c_ulong) -> libc::c_ulong>(getauxval)(
-                libc::AT_SECURE,
-            ) == 0
-            && !libc::dlsym(libc::RTLD_DEFAULT, c"napi_module_register".as_ptr()).is_null()
-    };
-    sys::set_errno(saved);
-    NODE.store(if node { YES } else { NO }, Ordering::Relaxed);
-    node
 }
