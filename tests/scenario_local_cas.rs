@@ -50,35 +50,7 @@ fn python_env() -> &'static Py {
 /// PyPI's vendors certifi's), made on first use and kept (pip needs the
 /// network only then).
 fn venv() -> PathBuf {
-    let venv = common::target_dir().join("local-cas-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".cafix-ready-2");
-    if !ready.exists() {
-        let _ = fs::remove_dir_all(&venv);
-        assert!(
-            Path::new("/usr/bin/python3").exists(),
-            "/usr/bin/python3 is missing (apt-get install python3 python3-venv)"
-        );
-        run_checked(
-            clear_env(Command::new("/usr/bin/python3").args(["-m", "venv", path_str(&venv)])),
-            "python3 -m venv (apt-get install python3-venv)",
-        );
-        run_checked(
-            clear_env(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "requests",
-                "httpx",
-                "pip==24.0",
-            ])),
-            "pip install requests httpx pip==24.0 (from PyPI)",
-        );
-        fs::write(&ready, "").unwrap();
-    }
-    venv
+    pypi_venv("local-cas-venv", ".cafix-ready-2", &["requests", "httpx", "pip==24.0"])
 }
 
 fn python_value(python: &Path, code: &str) -> PathBuf {

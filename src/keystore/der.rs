@@ -68,17 +68,7 @@ pub fn small_uint(tlv: Tlv<'_>) -> Option<u32> {
 /// `identifier`, the definite length of `content` in its shortest form, `content`.
 pub fn tlv(identifier: u8, content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(identifier);
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
+    crate::subject_hash::push_tlv(&mut out, identifier, content);
     out
 }
 

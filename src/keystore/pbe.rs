@@ -316,7 +316,8 @@ fn pbes2(params: &[u8], password: &str) -> Result<Keyed, String> {
     let (iv, after) = der::expect(iv, der::OCTET_STRING)?;
     der::end(after)?;
     let iv = iv.content.to_vec();
-    let (natural_len, make): (usize, fn(Vec<u8>, Vec<u8>) -> Keyed) = match enc_oid.content {
+    type Make = fn(Vec<u8>, Vec<u8>) -> Keyed;
+    let (natural_len, make): (usize, Make) = match enc_oid.content {
         der::oid::AES128_CBC => (16, |key, iv| Keyed::Aes128 { key, iv }),
         der::oid::AES192_CBC => (24, |key, iv| Keyed::Aes192 { key, iv }),
         der::oid::AES256_CBC => (32, |key, iv| Keyed::Aes256 { key, iv }),

@@ -308,3 +308,33 @@ pub fn assert_rejected(out: &Output, expected: &str, what: &str) {
     assert!(!out.status.success(), "{what} should reject the server:\n{all}");
     assert!(all.contains(expected), "{what}: expected {expected:?}:\n{all}");
 }
+
+/// `target/<name>`: a venv of Debian's python3 with `packages` from PyPI,
+/// made on first use and kept (pip needs the network only then); `marker`
+/// names the version of this recipe (change it to remake the venv).
+pub fn pypi_venv(name: &str, marker: &str, packages: &[&str]) -> PathBuf {
+    let venv = common::target_dir().join(name);
+    let python = venv.join("bin/python");
+    let ready = venv.join(marker);
+    if !ready.exists() {
+        let _ = fs::remove_dir_all(&venv);
+        assert!(
+            Path::new("/usr/bin/python3").exists(),
+            "/usr/bin/python3 is missing (apt-get install python3 python3-venv)"
+        );
+        run_checked(
+            clear_env(Command::new("/usr/bin/python3").args(["-m", "venv", path_str(&venv)])),
+            "python3 -m venv (apt-get install python3-venv)",
+        );
+        run_checked(
+            clear_env(
+                Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                    .args(packages),
+            ),
+            &format!("pip install {} (from PyPI)", packages.join(" ")),
+        );
+        fs::write(&ready, "").unwrap();
+    }
+    venv
+}
