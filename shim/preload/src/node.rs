@@ -110,27 +110,9 @@ fn dir_has_entries(path: &[u8]) -> bool {
         if n <= 0 {
             break;
         }
-        found = records_other_than_dots(dents.get(..n as usize).unwrap_or(&[]));
+        found = cafix_common::dirent::has_entry_other_than_dots(dents.get(..n as usize).unwrap_or(&[]));
     }
     // SAFETY: fd was opened above and is closed once.
     unsafe { libc::syscall(libc::SYS_close, fd) };
     found
-}
-
-/// `struct linux_dirent64` records: `d_ino` (8), `d_off` (8), `d_reclen`
-/// (2), `d_type` (1), `d_name` (NUL-terminated).
-fn records_other_than_dots(mut records: &[u8]) -> bool {
-    while let (Some(lo), Some(hi)) = (records.get(16), records.get(17)) {
-        let len = usize::from(u16::from_ne_bytes([*lo, *hi]));
-        let Some(record) = records.get(..len).filter(|_| len > 19) else {
-            return false;
-        };
-        let name = record.get(19..).unwrap_or(&[]);
-        let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
-        if name != b"." && name != b".." {
-            return true;
-        }
-        records = records.get(len..).unwrap_or(&[]);
-    }
-    false
 }
