@@ -16,7 +16,8 @@ cd "$(dirname "$0")"
 # Debian 12 packages the build and the tests use: the clients the scenarios
 # run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL), their compilers and
 # libraries, the namespace and tracing tools, and the packagers' tools
-# (dpkg-deb, dpkg-architecture, rpmbuild).
+# (dpkg-deb, dpkg-architecture, rpmbuild), and the log daemons the log
+# tests run in private namespaces (systemd-journald, rsyslogd).
 PACKAGES=(
     ca-certificates openssl libssl-dev curl
     g++ gcc make perl pkg-config
@@ -26,6 +27,7 @@ PACKAGES=(
     dpkg dpkg-dev rpm
     python3-venv nodejs default-jre-headless ca-certificates-java openjdk-17-jdk-headless
     wget gnutls-bin libgnutls28-dev apt
+    systemd rsyslog
 )
 
 install_missing() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What adding local CAs to a store loaded from a copy of the public roots
 # costs (issue: the CAs this machine added, trusted by programs that carry
-# their own roots). Results: docs/BENCHMARKS.md.
+# their own roots). Results: docs/BENCHMARKS.md and docs/benchmarks-history.md.
 #
 #   benches/local_cas.sh             # 7 rounds
 #   ROUNDS=3 benches/local_cas.sh    # quicker

@@ -5,7 +5,9 @@
 #   benches/run.sh            # 7 rounds of everything (31 of procs.sh, 100 of the handshakes; about 15 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
 #   SECTIONS=gnutls benches/run.sh    # only the named sections (comma-separated):
-#                                     # stat spawn firstmiss verify procs handshake gnutls java
+#                                     # stat spawn firstmiss verify procs handshake gnutls doctor java
+#   CAFIX_BASE=/tmp/cafix-main SECTIONS=doctor benches/run.sh
+#                                     # `cafix doctor` of this tree against another build of cafix
 #
 # Every comparison runs its variants interleaved in ONE run (A B, then B A,
 # ... for ROUNDS rounds), each variant a fresh process that times its own
@@ -26,6 +28,9 @@ HS_ROUNDS=${HS_ROUNDS:-100}
 QUICK=${QUICK:-0}
 # GnuTLS credentials + verify: three variants a round (off, on, off again), one process each.
 GT_ROUNDS=${GT_ROUNDS:-$((2 * ROUNDS + 1))}
+# `cafix doctor`: one process a variant a round (this build, and CAFIX_BASE's when given).
+DOCTOR_ROUNDS=${DOCTOR_ROUNDS:-$((4 * ROUNDS + 3))}
+CAFIX_BASE=${CAFIX_BASE:-}
 SECTIONS=${SECTIONS:-all}
 want() { [ "$SECTIONS" = all ] || [[ ",$SECTIONS," == *",$1,"* ]]; }
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
@@ -42,6 +47,7 @@ say "building libcafix.so, libcafix_engine.so and the bundle_index bench (releas
 cargo build --release -p cafix-engine >&2
 cargo build --release --manifest-path shim/preload/Cargo.toml --target-dir target >&2
 if want firstmiss; then cargo bench --bench bundle_index --no-run 2>&1 | tail -1 >&2; fi
+if want doctor; then cargo build --release --bin cafix >&2; fi
 SO=$ROOT/target/release/libcafix.so
 for p in stat_loop spawn_true first_miss alternate; do
     cc -O2 -Wall -o "$W/bin/$p" "benches/$p.c"
@@ -89,7 +95,7 @@ order() { if (( $1 % 2 )); then echo "$2 $3"; else echo "$3 $2"; fi; }
     for so in "$SO" "${SO%/*}/libcafix_engine.so"; do
         echo "${so##*/} $(stat -c %s "$so") bytes, NEEDED: $(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
     done
-    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh, $GT_ROUNDS for GnuTLS); quick $QUICK; sections $SECTIONS"
+    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shim || echo ' (+ uncommitted src/shim changes)'); rounds $ROUNDS ($PROCS_ROUNDS for procs.sh, $GT_ROUNDS for GnuTLS, $DOCTOR_ROUNDS for the doctor); quick $QUICK; sections $SECTIONS"
     echo "GnuTLS $(pkg-config --modversion gnutls) ($(readlink -f "$(gcc -print-file-name=libgnutls.so)"))"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$W/machine"
@@ -492,7 +498,44 @@ else
 fi
 fi # gnutls
 
-# ---- 8. Java and Node.js --------------------------------------------------------
+# ---- 8. cafix doctor -----------------------------------------------------------
+# The whole `cafix doctor` as a person runs it on this machine (its text
+# report; HOME, so programs' own root stores are searched when there are
+# local CAs), wall time of each process from spawn to exit, and its
+# instructions (callgrind: the cafix process only, not the `node` it runs).
+# With CAFIX_BASE=<another build of cafix> both alternate process by
+# process, order rotating, and the ratio is this build's over the base's.
+DOCTOR_HOW=
+if want doctor; then
+    say "8. cafix doctor ($DOCTOR_ROUNDS rounds)..."
+    THIS=$ROOT/target/release/cafix
+    doctor_ms() { # binary
+        local t0 t1
+        t0=$EPOCHREALTIME
+        env -i "$PATHVAR" HOME="${HOME:-/root}" "$1" doctor >/dev/null 2>&1 || true
+        t1=$EPOCHREALTIME
+        awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b-a)*1000}'
+    }
+    for ((r = 1; r <= DOCTOR_ROUNDS; r++)); do
+        if [ -n "$CAFIX_BASE" ]; then
+            for v in $(order "$r" base this); do
+                if [ "$v" = base ]; then rec doctor.base "$(doctor_ms "$CAFIX_BASE")"; else rec doctor.this "$(doctor_ms "$THIS")"; fi
+            done
+        else
+            rec doctor.this "$(doctor_ms "$THIS")"
+        fi
+    done
+    if [ -n "$CAFIX_BASE" ]; then
+        pair_row "\`cafix doctor\` on this machine, CAFIX_BASE ($CAFIX_BASE) vs this build, ms" ms doctor.base doctor.this 1.05
+    else
+        row "\`cafix doctor\` on this machine, ms" "" "$(med doctor.this) ms" "" "$(sort -g "$W/res/doctor.this" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%s–%s ms", lo, hi}')" "" ""
+    fi
+    # (doctor exits 1 when it finds a problem)
+    searched=$({ env -i "$PATHVAR" HOME="${HOME:-/root}" "$THIS" doctor 2>/dev/null || true; } | grep -m1 -o 'searched the well-known places.*' || true)
+    DOCTOR_HOW="HOME=${HOME:-/root}; ${searched:-no local CAs, so no root store searched}"
+fi # doctor
+
+# ---- 9. Java and Node.js --------------------------------------------------------
 # A private mount namespace whose /etc is a scratch copy with the bench root
 # in the system bundle and bench.cafix.test in /etc/hosts. Two machines in
 # it, one after the other:
@@ -513,7 +556,7 @@ JV_HOW=
 JV_ROUNDS=${JV_ROUNDS:-$((3 * ROUNDS))}
 if want java; then
 if unshare -m --propagation private true 2>/dev/null && command -v javac >/dev/null && command -v node >/dev/null; then
-    say "8. Java and Node.js ($JV_ROUNDS rounds)..."
+    say "9. Java and Node.js ($JV_ROUNDS rounds)..."
     JDK=/usr/lib/jvm/java-17-openjdk-amd64
     mkdir -p "$W/java"
     javac --release 11 -nowarn -d "$W/java" tests/java/Client.java
@@ -605,7 +648,7 @@ INNER
         fi
     done
 else
-    say "8. Java and Node.js: skipped (needs unshare, javac and node)"
+    say "9. Java and Node.js: skipped (needs unshare, javac and node)"
 fi
 fi # java
 
@@ -667,6 +710,17 @@ if command -v valgrind >/dev/null; then
             e=$(ir_a LD_PRELOAD="$W/libempty.so" "$B/gnutls_verify_loop" parse "${G[@]}" 1)
             irow "  reference: the same parse process with an empty preloaded object" "$a" "$e"
         fi
+        if want doctor; then
+            # (doctor exits 1 when it finds a problem: the count is still printed)
+            doctor_ir() { ir HOME="${HOME:-/root}" "$1" doctor || true; }
+            this=$(doctor_ir "$ROOT/target/release/cafix")
+            if [ -n "$CAFIX_BASE" ]; then
+                base=$(doctor_ir "$CAFIX_BASE")
+                echo "| \`cafix doctor\`, the cafix process (CAFIX_BASE / this build) | $base | $this | $((this - base)) | $(awk -v a="$base" -v b="$this" 'BEGIN {printf "%.4f", b/a}')× |"
+            else
+                echo "| \`cafix doctor\`, the cafix process | | $this | | |"
+            fi
+        fi
     } >"$CG"
 fi
 
@@ -678,6 +732,7 @@ if want verify; then echo "verify (a): $A_HOW; test chain RSA-2048 root → inte
 [ -n "$GT_HOW" ] && echo "GnuTLS loops: $GT_HOW"
 [ -n "$PRELOAD_HOW" ] && echo "ld.so.preload: $PRELOAD_HOW"
 [ -n "$JV_HOW" ] && echo "Java and Node.js: $JV_HOW"
+[ -n "$DOCTOR_HOW" ] && echo "cafix doctor: $DOCTOR_HOW"
 [ -n "$HS_HOW" ] && echo "handshakes: $HS_HOW" &&
     echo "handshakes, the curl process's log at debug: $(head -2 "$W/hs-curl.log" 2>/dev/null | cut -c1-160 | paste -sd'|')"
 if [ -s "$W/a.stderr" ]; then

@@ -6,7 +6,8 @@
 # kernels without SECCOMP_RET_TRACE), with the filter but without the
 # tracer's 100 µs polling (CAFIX_TRACE_SPIN_US=0), and with tracer and
 # command sharing one CPU (CAFIX_TRACE_ONE_CPU=1).
-# Results and how to read them: docs/BENCHMARKS.md, section "cafix trace".
+# Results and how to read them: docs/BENCHMARKS.md (the latest figures and
+# the method, "`cafix trace`") and docs/benchmarks-history.md ("cafix trace").
 #
 #   benches/trace.sh                     # 5 rounds, about 4 minutes
 #   ROUNDS=3 RUNS=5 benches/trace.sh     # quicker, noisier

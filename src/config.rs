@@ -2,10 +2,11 @@
 //!
 //! In a secure-exec process (setuid, setgid, file capabilities: `AT_SECURE`)
 //! the environment belongs to whoever started the program, so nothing in it
-//! may change trust or make the process write files: `CAFIX_BUNDLE`,
-//! `CAFIX_LOG_FILE`, `SSL_CERT_FILE` and `SSL_CERT_DIR` are ignored (OpenSSL
-//! itself ignores the last two there) and only the root-owned
-//! `/etc/cafix.conf` is read.
+//! may change trust or where and how much the process logs: `CAFIX_BUNDLE`,
+//! `CAFIX_LOCAL_CAS`, `CAFIX_LOG_FILE`, `CAFIX_LOG_TARGET`,
+//! `CAFIX_LOG_FORMAT`, `CAFIX_LOG_RATE`, `SSL_CERT_FILE` and `SSL_CERT_DIR`
+//! are ignored (OpenSSL itself ignores the last two there), `CAFIX_LOG` may
+//! only lower the level, and only the root-owned `/etc/cafix.conf` counts.
 
 use std::path::PathBuf;
 
@@ -49,13 +50,44 @@ pub enum Format {
     Json,
 }
 
+/// Where log records go when no `log_file` takes them, `CAFIX_LOG_TARGET`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The program's standard error (while it is still what it was at load).
+    Stderr,
+    /// The system journal's native socket; `/dev/log` where there is no
+    /// journald, stderr where there is neither.
+    Journal,
+    /// `/dev/log`; stderr where there is none.
+    Syslog,
+}
+
+impl Target {
+    pub fn parse(s: &str) -> Option<Target> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "stderr" | "" => Target::Stderr,
+            "journal" | "journald" => Target::Journal,
+            "syslog" => Target::Syslog,
+            _ => return None,
+        })
+    }
+}
+
+/// Records a minute of one program, server and cause, by default.
+pub const DEFAULT_LOG_RATE: u32 = 5;
+
 /// Everything the shim reads from its environment, resolved once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub level: Level,
     pub format: Format,
-    /// Where log lines go; `None` is stderr.
+    /// A file log lines are appended to, before `log_target`.
     pub log_file: Option<PathBuf>,
+    /// Where log lines go otherwise.
+    pub log_target: Target,
+    /// At most this many warnings and errors a minute of the same kind
+    /// (program, server, cause); 0: no limit.
+    pub log_rate: u32,
     /// The system bundle to serve from, if set explicitly (`CAFIX_BUNDLE`).
     pub bundle: Option<PathBuf>,
     /// `SSL_CERT_FILE`, when honoured.
@@ -79,6 +111,8 @@ impl Default for Config {
             level: Level::Warn,
             format: Format::Text,
             log_file: None,
+            log_target: Target::Stderr,
+            log_rate: DEFAULT_LOG_RATE,
             bundle: None,
             ssl_cert_file: None,
             ssl_cert_dir: None,
@@ -100,6 +134,8 @@ const KEYS: &[&str] = &[
     "log",
     "log_format",
     "log_file",
+    "log_target",
+    "log_rate",
     "bundle",
     "serve",
     "local_cas",
@@ -116,18 +152,28 @@ impl Config {
             config.apply_file(text);
         }
         let text_of = |name: &str| env(name).and_then(|v| String::from_utf8(v).ok());
-        if let Some(v) = text_of("CAFIX_LOG") {
-            config.set("log", &v, "CAFIX_LOG");
-        }
-        if let Some(v) = text_of("CAFIX_LOG_FORMAT") {
-            config.set("log_format", &v, "CAFIX_LOG_FORMAT");
-        }
         if let Some(v) = text_of("CAFIX_SERVE") {
             config.set("serve", &v, "CAFIX_SERVE");
         }
         if secure {
+            // The environment may make a secure-exec process quieter, never louder.
+            let from_file = config.level;
+            if let Some(v) = text_of("CAFIX_LOG") {
+                config.set("log", &v, "CAFIX_LOG");
+                if config.level > from_file {
+                    config.level = from_file;
+                    config.notes.push(
+                        "CAFIX_LOG ignored: this is a secure-exec (setuid/setgid/capability) process, \
+                         where it may only lower the level"
+                            .to_string(),
+                    );
+                }
+            }
             for name in [
                 "CAFIX_LOG_FILE",
+                "CAFIX_LOG_TARGET",
+                "CAFIX_LOG_FORMAT",
+                "CAFIX_LOG_RATE",
                 "CAFIX_BUNDLE",
                 "CAFIX_LOCAL_CAS",
                 "SSL_CERT_FILE",
@@ -139,12 +185,20 @@ impl Config {
                     ));
                 }
             }
-            // Logs go to stderr only; the file's log_file is root's choice but
-            // a setuid program's stderr is the safer default.
+            // No file: log_file is root's choice, but a setuid program writing
+            // a file its user can read is not; log_target still counts.
             config.log_file = None;
         } else {
-            if let Some(v) = text_of("CAFIX_LOG_FILE") {
-                config.set("log_file", &v, "CAFIX_LOG_FILE");
+            for (key, name) in [
+                ("log", "CAFIX_LOG"),
+                ("log_format", "CAFIX_LOG_FORMAT"),
+                ("log_file", "CAFIX_LOG_FILE"),
+                ("log_target", "CAFIX_LOG_TARGET"),
+                ("log_rate", "CAFIX_LOG_RATE"),
+            ] {
+                if let Some(v) = text_of(name) {
+                    config.set(key, &v, name);
+                }
             }
             if let Some(v) = text_of("CAFIX_BUNDLE") {
                 config.set("bundle", &v, "CAFIX_BUNDLE");
@@ -195,6 +249,18 @@ impl Config {
                     .push(format!("{origin}: unknown log format {other:?}; use text or json")),
             },
             "log_file" if !value.is_empty() => self.log_file = Some(PathBuf::from(value)),
+            "log_target" => match Target::parse(value) {
+                Some(t) => self.log_target = t,
+                None => self.notes.push(format!(
+                    "{origin}: unknown log target {value:?}; use stderr, journal or syslog"
+                )),
+            },
+            "log_rate" => match value.trim().parse::<u32>() {
+                Ok(n) => self.log_rate = n,
+                Err(_) => self.notes.push(format!(
+                    "{origin}: log_rate {value:?} is not a number of records a minute (0: no limit)"
+                )),
+            },
             "bundle" if !value.is_empty() => self.bundle = Some(PathBuf::from(value)),
             "serve" => self.serve = !is_no(value),
             "local_cas_inject" => self.local_cas_inject = !is_no(value),
@@ -256,25 +322,66 @@ mod tests {
     }
 
     #[test]
-    fn secure_exec_ignores_trust_and_file_variables() {
+    fn secure_exec_ignores_trust_and_log_variables() {
         let env = env_of(&[
             ("CAFIX_LOG", "debug"),
             ("CAFIX_LOG_FILE", "/root/owned.log"),
+            ("CAFIX_LOG_TARGET", "stderr"),
+            ("CAFIX_LOG_FORMAT", "json"),
+            ("CAFIX_LOG_RATE", "0"),
             ("CAFIX_BUNDLE", "/tmp/evil.pem"),
             ("SSL_CERT_FILE", "/tmp/evil.pem"),
             ("SSL_CERT_DIR", "/tmp/evil"),
         ]);
         let c = Config::resolve(
-            Some("bundle = /etc/ssl/certs/ca-certificates.crt\nlog_file = /var/log/cafix.log\n"),
+            Some(
+                "bundle = /etc/ssl/certs/ca-certificates.crt\nlog_file = /var/log/cafix.log\n\
+                 log_target = journal\nlog_rate = 2\n",
+            ),
             &env,
             true,
         );
-        assert_eq!(c.level, Level::Debug);
+        assert_eq!(c.level, Level::Warn);
+        assert_eq!(c.format, Format::Text);
         assert_eq!(c.log_file, None);
+        assert_eq!(c.log_target, Target::Journal);
+        assert_eq!(c.log_rate, 2);
         assert_eq!(c.bundle, Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")));
         assert_eq!(c.ssl_cert_file, None);
         assert_eq!(c.ssl_cert_dir, None);
-        assert_eq!(c.notes.len(), 4);
+        assert_eq!(c.notes.len(), 8, "{:?}", c.notes);
+        // Quieter is allowed.
+        let c = Config::resolve(Some("log = info\n"), &env_of(&[("CAFIX_LOG", "error")]), true);
+        assert_eq!(c.level, Level::Error);
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+    }
+
+    #[test]
+    fn the_packaged_example_sends_records_to_the_journal() {
+        let c = Config::resolve(Some(include_str!("../packaging/cafix.conf")), &env_of(&[]), false);
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        assert_eq!(c.log_target, Target::Journal);
+        assert_eq!(
+            c,
+            Config {
+                log_target: Target::Journal,
+                ..Config::default()
+            }
+        );
+    }
+
+    #[test]
+    fn log_target_and_rate_from_the_file_or_the_environment() {
+        let c = Config::resolve(Some("log_target = journal\nlog_rate = 10\n"), &env_of(&[]), false);
+        assert_eq!((c.log_target, c.log_rate), (Target::Journal, 10));
+        let env = env_of(&[("CAFIX_LOG_TARGET", "syslog"), ("CAFIX_LOG_RATE", "0")]);
+        let c = Config::resolve(Some("log_target = journal\n"), &env, false);
+        assert_eq!((c.log_target, c.log_rate), (Target::Syslog, 0));
+        let c = Config::resolve(None, &env_of(&[]), false);
+        assert_eq!((c.log_target, c.log_rate), (Target::Stderr, DEFAULT_LOG_RATE));
+        let c = Config::resolve(Some("log_target = kafka\nlog_rate = lots\n"), &env_of(&[]), false);
+        assert_eq!((c.log_target, c.log_rate), (Target::Stderr, DEFAULT_LOG_RATE));
+        assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
     }
 
     #[test]

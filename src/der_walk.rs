@@ -23,7 +23,7 @@
 //!   Name, SubjectPublicKeyInfo, and optionally `[3] { SEQUENCE OF Extension }`
 //!   as the last element (no unique identifiers);
 //! - AlgorithmIdentifier `SEQUENCE { OID, [one TLV] }`; an OID is primitive,
-//!   not empty and well formed ([`crate::subject_hash`]'s rules);
+//!   not empty and well formed ([`crate::der::is_valid_oid_encoding`]);
 //! - a Name is `SEQUENCE OF SET OF SEQUENCE { OID, one TLV }`, no `SET` empty;
 //! - Validity: two times, each `YYMMDDHHMMSSZ` (UTCTime) or `YYYYMMDDHHMMSSZ`
 //!   (GeneralizedTime), a real calendar date and time (years 50–99 are 19xx);
@@ -37,61 +37,12 @@
 
 use std::ops::Range;
 
+use crate::der::{expect, name, oid, read, SEQUENCE};
 use crate::subject_hash;
 
-/// One TLV, read strictly (see the module documentation).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Tlv<'a> {
-    pub identifier: u8,
-    pub content: &'a [u8],
-    /// The whole encoding, header included.
-    pub whole: &'a [u8],
-}
-
-/// Reads one TLV from the front of `input`: it and what follows it.
-pub(crate) fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
-    let (&identifier, rest) = input.split_first()?;
-    if identifier & 0x1f == 0x1f {
-        return None; // high tag number form
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
-            return None; // indefinite, too long, or not minimal
-        }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        if len < 0x80 {
-            return None; // should have been the short form
-        }
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let header = input.len() - rest.len();
-    let tlv = Tlv {
-        identifier,
-        content: &rest[..len],
-        whole: &input[..header + len],
-    };
-    Some((tlv, &rest[len..]))
-}
-
-/// Reads one TLV that must have this identifier octet.
-fn expect(input: &[u8], identifier: u8) -> Option<(Tlv<'_>, &[u8])> {
-    let (tlv, rest) = read(input)?;
-    (tlv.identifier == identifier).then_some((tlv, rest))
-}
-
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
-const OID: u8 = 0x06;
 const BOOLEAN: u8 = 0x01;
 const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
@@ -185,33 +136,6 @@ fn algorithm_identifier(input: &[u8]) -> Option<&[u8]> {
     Some(rest)
 }
 
-/// A well-formed OBJECT IDENTIFIER at the front of `input`; what follows it.
-fn oid(input: &[u8]) -> Option<&[u8]> {
-    let (oid, rest) = expect(input, OID)?;
-    subject_hash::is_valid_oid_encoding(oid.content).then_some(rest)
-}
-
-/// The content of a Name: `SET OF SEQUENCE { OID, one TLV }`s, no set empty.
-pub(crate) fn name(mut rdns: &[u8]) -> Option<()> {
-    while !rdns.is_empty() {
-        let (rdn, rest) = expect(rdns, SET)?;
-        rdns = rest;
-        let mut members = rdn.content;
-        if members.is_empty() {
-            return None;
-        }
-        while !members.is_empty() {
-            let (atv, rest) = expect(members, SEQUENCE)?;
-            members = rest;
-            let value = oid(atv.content)?;
-            if !read(value)?.1.is_empty() {
-                return None;
-            }
-        }
-    }
-    Some(())
-}
-
 /// BIT STRING content as DER has it.
 fn bit_string(content: &[u8]) -> Option<()> {
     let (&unused, bits) = content.split_first()?;
@@ -281,20 +205,6 @@ fn extensions(explicit: &[u8]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lengths_must_be_minimal_and_definite() {
-        assert!(read(&[0x04, 0x01, 0xaa]).is_some());
-        assert!(read(&[0x04, 0x81, 0x01, 0xaa]).is_none()); // long form for 1
-        assert!(read(&[0x04, 0x80, 0x00, 0x00]).is_none()); // indefinite
-        assert!(read(&[0x04, 0x82, 0x00, 0x81]).is_none()); // leading zero octet
-        assert!(read(&[0x04, 0x02, 0xaa]).is_none()); // content runs out
-        assert!(read(&[0x1f, 0x20, 0x00]).is_none()); // high tag number
-        let mut long = vec![0x04, 0x81, 0x80];
-        long.extend_from_slice(&[0; 0x80]);
-        let (tlv, rest) = read(&long).unwrap();
-        assert_eq!((tlv.content.len(), tlv.whole.len(), rest.len()), (0x80, 0x83, 0));
-    }
 
     #[test]
     fn times_are_checked_as_dates() {

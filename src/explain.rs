@@ -11,7 +11,10 @@
 
 pub mod gnutls;
 
+use std::net::SocketAddr;
+
 use sha2::{Digest, Sha256};
+use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::display_name;
@@ -57,6 +60,8 @@ pub struct CertSummary {
     pub weak_signature: bool,
     /// SHA-256 of the DER, lower-case hex.
     pub sha256: String,
+    /// The subject alternative names: `DNS:host`, `IP:addr`, `email:…`, `URI:…`.
+    pub names: Vec<String>,
 }
 
 impl CertSummary {
@@ -74,6 +79,7 @@ impl CertSummary {
             not_after: cert.validity().not_after.timestamp(),
             weak_signature: WEAK_SIGNATURE_OIDS.contains(&cert.signature_algorithm.algorithm.to_id_string().as_str()),
             sha256: sha256_hex(der),
+            names: subject_alt_names(&cert),
         })
     }
 
@@ -89,6 +95,33 @@ impl CertSummary {
         let pairs: Vec<&str> = (0..upper.len() / 2).map(|i| &upper[2 * i..2 * i + 2]).collect();
         pairs.join(":")
     }
+}
+
+/// The names of a certificate's subjectAltName extension, as OpenSSL prints
+/// them (`DNS:`, `IP:`, `email:`, `URI:`); other kinds are left out.
+fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+            GeneralName::RFC822Name(e) => Some(format!("email:{e}")),
+            GeneralName::URI(u) => Some(format!("URI:{u}")),
+            GeneralName::IPAddress(ip) => match ip.len() {
+                4 => <[u8; 4]>::try_from(*ip)
+                    .ok()
+                    .map(|a| format!("IP:{}", std::net::Ipv4Addr::from(a))),
+                16 => <[u8; 16]>::try_from(*ip)
+                    .ok()
+                    .map(|a| format!("IP:{}", std::net::Ipv6Addr::from(a))),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// Signature algorithms no current TLS library accepts by default:
@@ -131,6 +164,58 @@ impl std::fmt::Display for TrustSource {
     }
 }
 
+/// The server a verification was about, as far as the program's library
+/// can tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Server {
+    /// The name the verification was asked to match, or else the name the
+    /// client sent (SNI).
+    pub name: Option<String>,
+    /// The peer's address and port.
+    pub peer: Option<SocketAddr>,
+    /// The peer is not the connection's own (the library's transport is not
+    /// a descriptor, as with curl's and Qt's), but the process's only TCP
+    /// connection.
+    pub peer_guessed: bool,
+}
+
+impl Server {
+    /// `name:port`, `name`, `address:port`; what a summary groups by.
+    pub fn key(&self) -> Option<String> {
+        match (&self.name, self.peer) {
+            (Some(name), Some(peer)) => Some(format!("{}:{}", host_for_port(name), peer.port())),
+            (Some(name), None) => Some(name.clone()),
+            (None, Some(peer)) => Some(peer.to_string()),
+            (None, None) => None,
+        }
+    }
+
+    /// The `server` line of a record: the key, with the address when a
+    /// name came first.
+    pub fn describe(&self) -> Option<String> {
+        let key = self.key()?;
+        let guessed = if self.peer_guessed {
+            ", the process's only TCP connection"
+        } else {
+            ""
+        };
+        Some(match (&self.name, self.peer) {
+            (Some(_), Some(peer)) => format!("{key} (address {}{guessed})", peer.ip()),
+            (None, Some(_)) if self.peer_guessed => format!("{key} (the process's only TCP connection)"),
+            _ => key,
+        })
+    }
+}
+
+/// A host name or IPv6 address ready for `:port`.
+fn host_for_port(name: &str) -> String {
+    if name.contains(':') && !name.starts_with('[') {
+        format!("[{name}]")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Everything known about one failed `X509_verify_cert`.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyFailure {
@@ -166,6 +251,11 @@ pub struct VerifyFailure {
     /// program's verify callback accepted it (Qt does this for every error,
     /// collects them, and fails the handshake itself).
     pub accepted_by_callback: bool,
+    /// The program that verified (its `comm`, or `argv[0]` when that is longer).
+    pub program: Option<String>,
+    pub server: Server,
+    /// The peer's own certificate (the chain's first), whatever the depth of the failure.
+    pub leaf: Option<CertSummary>,
 }
 
 /// The likely cause of a failure.
@@ -195,6 +285,71 @@ pub enum Hint {
 }
 
 impl Hint {
+    pub const ALL: [Hint; 12] = [
+        Hint::OnDemandDirsWithoutBundle,
+        Hint::DirWithoutIssuer,
+        Hint::NotInProgramTrust,
+        Hint::RootNotInBundle,
+        Hint::IncompleteChain,
+        Hint::Expired,
+        Hint::NotYetValid,
+        Hint::HostnameMismatch,
+        Hint::SelfSignedLeaf,
+        Hint::UntrustedRootInChain,
+        Hint::InsecureAlgorithm,
+        Hint::Other,
+    ];
+
+    /// The hint of a `hint_class`.
+    pub fn from_class(class: &str) -> Option<Hint> {
+        Hint::ALL.into_iter().find(|h| h.as_str() == class)
+    }
+
+    /// The hint whose [`Hint::cause`] this is.
+    pub fn from_cause(cause: &str) -> Option<Hint> {
+        Hint::ALL.into_iter().find(|h| h.cause() == cause)
+    }
+
+    /// The cause in a few words (a record's `cause` line, `cafix log`).
+    pub fn cause(self) -> &'static str {
+        match self {
+            Hint::OnDemandDirsWithoutBundle => "CA missing from the hash directory the program looks in",
+            Hint::DirWithoutIssuer => "CA missing from the directory the program trusts",
+            Hint::NotInProgramTrust => "CA not in the program's own trust",
+            Hint::RootNotInBundle => "root not in the system bundle",
+            Hint::IncompleteChain => "server omits an intermediate certificate",
+            Hint::Expired => "certificate expired",
+            Hint::NotYetValid => "certificate not valid yet",
+            Hint::HostnameMismatch => "certificate not issued for this name",
+            Hint::SelfSignedLeaf => "self-signed server certificate",
+            Hint::UntrustedRootInChain => "server sends a root not trusted here",
+            Hint::InsecureAlgorithm => "insecure signature algorithm or key",
+            Hint::Other => "other verification error",
+        }
+    }
+
+    /// The fix in a few words (`cafix log`; the record's `hint` says more).
+    pub fn fix(self) -> &'static str {
+        match self {
+            Hint::OnDemandDirsWithoutBundle => {
+                "run the program under cafix (cafix run, or libcafix.so system-wide), or `openssl rehash` the directory"
+            }
+            Hint::DirWithoutIssuer => "point the program at the system bundle, or add the CA's file to its directory",
+            Hint::NotInProgramTrust => "add the CA to the program's own CA file, or make it use the system store",
+            Hint::RootNotInBundle => {
+                "if it should be trusted, install the root in /usr/local/share/ca-certificates/ and run update-ca-certificates"
+            }
+            Hint::IncompleteChain => "the server must send its intermediate certificate (fix its chain file)",
+            Hint::Expired => "renew the certificate (or check this machine's clock)",
+            Hint::NotYetValid => "check this machine's clock",
+            Hint::HostnameMismatch => "connect with a name the certificate lists, or fix its subjectAltName",
+            Hint::SelfSignedLeaf => "pin its fingerprint if you trust it (see the record's hint)",
+            Hint::UntrustedRootInChain => "trust that root only if you know it",
+            Hint::InsecureAlgorithm => "reissue the certificate with SHA-256 and RSA-2048 or an EC key",
+            Hint::Other => "see the record's error",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Hint::OnDemandDirsWithoutBundle => "on-demand-dirs-without-bundle",
@@ -338,6 +493,41 @@ fn subject_of(f: &VerifyFailure) -> &str {
     f.cert.as_ref().map_or("(unknown)", |c| c.subject.as_str())
 }
 
+/// How many of the peer's certificate's names a text line shows.
+const NAMES_SHOWN: usize = 20;
+
+/// The program, the server, the peer's own certificate and the cause, after
+/// the message.
+fn with_who(mut r: Record, f: &VerifyFailure, hint: Hint) -> Record {
+    if let Some(program) = &f.program {
+        r = r.with("program", program.clone());
+    }
+    if let Some(server) = f.server.describe() {
+        r = r.with("server", server);
+    }
+    if let Some(name) = &f.server.name {
+        r = r.with("_server_name", name.clone());
+    }
+    if let Some(peer) = f.server.peer {
+        r = r.with("_peer", peer.to_string());
+        if f.server.peer_guessed {
+            r = r.with("_peer_source", "only-tcp-connection");
+        }
+    }
+    if let Some(leaf) = &f.leaf {
+        let names = match leaf.names.len() {
+            0 => "no subject alternative names".to_string(),
+            n if n <= NAMES_SHOWN => leaf.names.join(", "),
+            n => format!("{} and {} more", leaf.names[..NAMES_SHOWN].join(", "), n - NAMES_SHOWN),
+        };
+        r = r
+            .with("server certificate", format!("{} ({names})", leaf.subject))
+            .with("_leaf_subject", leaf.subject.clone())
+            .with("_leaf_names", leaf.names.join(", "));
+    }
+    r.with("cause", hint.cause())
+}
+
 /// One record for one failure.
 pub fn to_record(f: &VerifyFailure) -> Record {
     let hint = classify(f);
@@ -368,6 +558,7 @@ pub fn to_record(f: &VerifyFailure) -> Record {
             Record::new(Level::Warn, "verify-failed", message).with("_error", f.error.to_string())
         }
     };
+    r = with_who(r, f, hint);
     r = r
         .with("_error_text", f.error_text.clone())
         .with("_depth", f.depth.to_string())
@@ -437,6 +628,7 @@ mod tests {
             not_after: 1,
             weak_signature: false,
             sha256: "abcd".into(),
+            names: Vec::new(),
         }
     }
 
@@ -563,6 +755,121 @@ mod tests {
         assert!(to_record(&f).details.contains(&("trust sources", "defaults".into())));
         let f = failure(20, 0, cert(false, false));
         assert!(to_record(&f).details.iter().any(|(k, _)| *k == "trust sources"));
+    }
+
+    #[test]
+    fn a_failure_names_the_program_the_server_and_its_certificate() {
+        let mut f = failure(20, 1, cert(true, false));
+        f.program = Some("zeal".into());
+        f.server = Server {
+            name: Some("api.example.org".into()),
+            peer: Some("192.0.2.7:443".parse().unwrap()),
+            peer_guessed: false,
+        };
+        let mut leaf = cert(false, false);
+        leaf.subject = "CN=api.example.org".into();
+        leaf.names = vec!["DNS:api.example.org".into(), "IP:192.0.2.7".into()];
+        f.leaf = Some(leaf);
+        let r = to_record(&f);
+        assert_eq!(r.detail("program"), Some("zeal"));
+        assert_eq!(r.detail("server"), Some("api.example.org:443 (address 192.0.2.7)"));
+        assert_eq!(r.detail("_server_name"), Some("api.example.org"));
+        assert_eq!(r.detail("_peer"), Some("192.0.2.7:443"));
+        assert_eq!(
+            r.detail("server certificate"),
+            Some("CN=api.example.org (DNS:api.example.org, IP:192.0.2.7)")
+        );
+        assert_eq!(r.detail("_leaf_names"), Some("DNS:api.example.org, IP:192.0.2.7"));
+        assert_eq!(r.detail("cause"), Some("root not in the system bundle"));
+        // They come right after the message, before the failing certificate.
+        let keys: Vec<&str> = r
+            .details
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| !k.starts_with('_'))
+            .collect();
+        assert_eq!(
+            &keys[..5],
+            ["program", "server", "server certificate", "cause", "certificate"]
+        );
+    }
+
+    #[test]
+    fn servers_are_described_with_what_is_known() {
+        let peer = Some("[2001:db8::1]:8443".parse().unwrap());
+        let s = |name: Option<&str>, peer, peer_guessed| Server {
+            name: name.map(str::to_string),
+            peer,
+            peer_guessed,
+        };
+        assert_eq!(s(None, None, false).describe(), None);
+        assert_eq!(s(Some("h"), None, false).describe().as_deref(), Some("h"));
+        assert_eq!(s(None, peer, false).describe().as_deref(), Some("[2001:db8::1]:8443"));
+        assert_eq!(
+            s(None, peer, true).describe().as_deref(),
+            Some("[2001:db8::1]:8443 (the process's only TCP connection)")
+        );
+        assert_eq!(
+            s(Some("h"), peer, true).describe().as_deref(),
+            Some("h:8443 (address 2001:db8::1, the process's only TCP connection)")
+        );
+        assert_eq!(s(Some("::1"), peer, false).key().as_deref(), Some("[::1]:8443"));
+    }
+
+    #[test]
+    fn many_names_are_cut_in_text_but_not_in_fields() {
+        let mut f = failure(18, 0, cert(false, true));
+        let mut leaf = cert(false, true);
+        leaf.names = (0..25).map(|i| format!("DNS:h{i}")).collect();
+        f.leaf = Some(leaf);
+        let r = to_record(&f);
+        assert!(r.detail("server certificate").unwrap().ends_with("DNS:h19 and 5 more)"));
+        assert!(r.detail("_leaf_names").unwrap().ends_with("DNS:h23, DNS:h24"));
+    }
+
+    #[test]
+    fn causes_and_classes_map_back() {
+        for h in Hint::ALL {
+            assert_eq!(Hint::from_class(h.as_str()), Some(h));
+            assert_eq!(Hint::from_cause(h.cause()), Some(h));
+            assert!(!h.fix().is_empty());
+        }
+    }
+
+    /// `openssl req -x509 … -addext "subjectAltName=DNS:example.org,DNS:*.example.org,IP:192.0.2.1,IP:2001:db8::1,email:a@example.org"`
+    const SAN_CERT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIB0TCCAXegAwIBAgIUHPkOiRtjcN5KeH4Z6hmVgK3v2/owCgYIKoZIzj0EAwIw\n\
+FjEUMBIGA1UEAwwLZXhhbXBsZS5vcmcwHhcNMjYxMjA3MTgwNjUwWhcNMzYxMjA0\n\
+MTgwNjUwWjAWMRQwEgYDVQQDDAtleGFtcGxlLm9yZzBZMBMGByqGSM49AgEGCCqG\n\
+SM49AwEHA0IABPztx153R4jSqrrsoxx0L64Hb13pwJU6ENHHesVhRsQ5FYNZHS9p\n\
+rgI7kR1ckoIIBABogE7KBKnKtrshQuv/Nd+jgaIwgZ8wHQYDVR0OBBYEFDUafZtK\n\
+KcM1R7GZlgcPxz7MHKTrMB8GA1UdIwQYMBaAFDUafZtKKcM1R7GZlgcPxz7MHKTr\n\
+MA8GA1UdEwEB/wQFMAMBAf8wTAYDVR0RBEUwQ4ILZXhhbXBsZS5vcmeCDSouZXhh\n\
+bXBsZS5vcmeHBMAAAgGHECABDbgAAAAAAAAAAAAAAAGBDWFAZXhhbXBsZS5vcmcw\n\
+CgYIKoZIzj0EAwIDSAAwRQIhAIUy9GZY1DvV9uIWQx4oFOvbVH+8GD3KNgZO2Szq\n\
+XE+nAiBEtyQidA9x8+qyEAg7IYStP7jyVhHsqOcIF0TvKyE9MQ==\n\
+-----END CERTIFICATE-----\n\
+";
+
+    #[test]
+    fn subject_alt_names_are_read() {
+        // A certificate with DNS, IP and email names, made once with openssl.
+        let der = match crate::pem::sections(SAN_CERT.as_bytes()).pop() {
+            Some(crate::pem::PemItem::Certificate(der)) => der,
+            other => panic!("{other:?}"),
+        };
+        let c = CertSummary::from_der(&der).unwrap();
+        assert_eq!(
+            c.names,
+            [
+                "DNS:example.org",
+                "DNS:*.example.org",
+                "IP:192.0.2.1",
+                "IP:2001:db8::1",
+                "email:a@example.org"
+            ]
+        );
     }
 
     #[test]

@@ -5,11 +5,16 @@
 pub mod audit;
 pub mod bundle;
 pub mod config;
+pub mod der;
 pub mod der_walk;
 pub mod explain;
 pub mod keystore;
 pub mod local_cas;
+#[cfg(feature = "log-reader")]
+pub mod log_read;
+pub mod log_wire;
 pub mod pem;
+pub mod rate_limit;
 pub mod record;
 pub mod subject_hash;
 

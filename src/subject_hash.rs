@@ -37,6 +37,8 @@
 use sha1::{Digest, Sha1};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
+use crate::der::is_valid_oid_encoding;
+
 // Universal tag numbers OpenSSL treats specially in names.
 const TAG_BIT_STRING: u32 = 3;
 const TAG_SEQUENCE: u32 = 16;
@@ -69,7 +71,7 @@ pub fn name_der_hash(name_der: &[u8]) -> Option<u32> {
 }
 
 /// The subject hash of a DER-encoded `Name` (the whole input, nothing after
-/// it), read with [`crate::der_walk`]'s strict reader instead of
+/// it), read with [`crate::der`]'s strict reader instead of
 /// `x509-parser`: `Some` is always [`name_der_hash`]'s answer; `None` also
 /// stands for encodings the strict reader refuses (non-minimal lengths, high
 /// tag numbers, an empty RDN, anything after an attribute's value), where
@@ -85,12 +87,12 @@ pub fn name_der_hash_strict(name_der: &[u8]) -> Option<u32> {
 /// RDNs and attributes that `x509-parser` reads and [`raw_values`] checks)
 /// they give the same encoding.
 pub fn canonical_encoding_strict(name_der: &[u8]) -> Option<Vec<u8>> {
-    use crate::der_walk::read;
+    use crate::der::read;
     let (name, rest) = read(name_der)?;
     if name.identifier != 0x30 || !rest.is_empty() {
         return None;
     }
-    crate::der_walk::name(name.content)?;
+    crate::der::name(name.content)?;
     let mut out = Vec::with_capacity(name.content.len());
     let mut b = Buffers::with_capacity(name.content.len());
     let mut rdns = name.content;
@@ -286,18 +288,6 @@ fn bit_string_content(data: &[u8]) -> Option<Vec<u8>> {
     let last = out.len() - 1;
     out[last] &= 0xff << unused;
     Some(out)
-}
-
-/// `c2i_ASN1_OBJECT`'s checks: at least one octet, the last one ends a
-/// sub-identifier, and no sub-identifier starts with a 0x80 padding octet.
-pub(crate) fn is_valid_oid_encoding(oid: &[u8]) -> bool {
-    let Some(&last) = oid.last() else { return false };
-    if last & 0x80 != 0 {
-        return false;
-    }
-    oid.iter()
-        .enumerate()
-        .all(|(i, &b)| b != 0x80 || (i > 0 && oid[i - 1] & 0x80 != 0))
 }
 
 /// The raw encoding of every attribute value, in order, after checking that
@@ -598,19 +588,6 @@ mod tests {
         };
         assert_eq!(name_der_hash(&name(0xff)), Some(0x10387ddd));
         assert_eq!(name_der_hash(&name(0xf8)), Some(0x10387ddd));
-    }
-
-    #[test]
-    fn oid_encodings() {
-        assert!(is_valid_oid_encoding(&[0x55, 0x04, 0x03]));
-        assert!(is_valid_oid_encoding(&[
-            0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01
-        ]));
-        assert!(is_valid_oid_encoding(&[0x81, 0x80, 0x01]));
-        assert!(!is_valid_oid_encoding(&[]));
-        assert!(!is_valid_oid_encoding(&[0x55, 0x84]));
-        assert!(!is_valid_oid_encoding(&[0x80, 0x01]));
-        assert!(!is_valid_oid_encoding(&[0x55, 0x80, 0x01]));
     }
 
     #[test]

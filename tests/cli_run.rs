@@ -9,7 +9,7 @@ use std::path::Path;
 use cli_common::*;
 
 /// Prints what the preloaded command sees, one variable a line.
-const SHOW_ENV: &str = r#"printf '%s\n' "LD_PRELOAD=$LD_PRELOAD" "CAFIX_LOG=$CAFIX_LOG" "CAFIX_LOG_FILE=$CAFIX_LOG_FILE" "CAFIX_LOG_FORMAT=$CAFIX_LOG_FORMAT" "CAFIX_BUNDLE=$CAFIX_BUNDLE" "CAFIX_SERVE=$CAFIX_SERVE""#;
+const SHOW_ENV: &str = r#"printf '%s\n' "LD_PRELOAD=$LD_PRELOAD" "CAFIX_LOG=$CAFIX_LOG" "CAFIX_LOG_FILE=$CAFIX_LOG_FILE" "CAFIX_LOG_FORMAT=$CAFIX_LOG_FORMAT" "CAFIX_LOG_TARGET=$CAFIX_LOG_TARGET" "CAFIX_BUNDLE=$CAFIX_BUNDLE" "CAFIX_SERVE=$CAFIX_SERVE""#;
 
 fn line<'a>(out: &'a str, key: &str) -> &'a str {
     out.lines()
@@ -33,6 +33,8 @@ fn preloads_the_library_and_keeps_existing_entries() {
         "rel.log",
         "--log-format",
         "json",
+        "--log-target",
+        "journal",
         "--",
         "sh",
         "-c",
@@ -50,6 +52,7 @@ fn preloads_the_library_and_keeps_existing_entries() {
         "made absolute"
     );
     assert_eq!(line(&r.stdout, "CAFIX_LOG_FORMAT"), "json");
+    assert_eq!(line(&r.stdout, "CAFIX_LOG_TARGET"), "journal");
     assert_eq!(line(&r.stdout, "CAFIX_SERVE"), "");
     assert!(r.stderr.is_empty(), "{r}");
 
@@ -184,6 +187,7 @@ fn man_pages_are_generated_and_committed() {
         ".SH \"EXIT STATUS\"",
         ".SH ENVIRONMENT",
         "cafix check",
+        "cafix log",
         "\\-\\-cacert",
         "client-cert-rejected",
     ] {
@@ -194,12 +198,16 @@ fn man_pages_are_generated_and_committed() {
         "CAFIX_LOG",
         "CAFIX_LOG_FILE",
         "CAFIX_LOG_FORMAT",
+        "CAFIX_LOG_TARGET",
+        "CAFIX_LOG_RATE",
         "CAFIX_BUNDLE",
         "CAFIX_SERVE",
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
         "/etc/cafix.conf",
         "log_format",
+        "log_target",
+        "SYSLOG_IDENTIFIER=cafix",
     ] {
         assert!(lib.contains(word), "{word:?} not in libcafix.8");
     }

@@ -3,7 +3,7 @@
 //!
 //! Rust's std asks the linker for `-lgcc_s` (the unwinder behind
 //! `catch_unwind`, which the hooks need so a panic never crosses into the
-//! host). Loading libgcc_s.so.1 costs about 125 µs (docs/BENCHMARKS.md), and
+//! host). Loading libgcc_s.so.1 costs about 125 µs (docs/benchmarks-history.md), and
 //! programs such as `/bin/true` and most C programs do not have it loaded;
 //! the engine's load (the first lookup of a missing trust location) should
 //! be one object, not two. GCC's static unwinder, libgcc_eh.a, is the same code built for static linking;

@@ -11,7 +11,8 @@ use super::style::ColorWhen;
 pub const EXIT_STATUS: &str = "\
 Exit status:
   0  healthy / verified / found
-  1  a problem was found (doctor), the check failed (check), nothing found (lookup)
+  1  a problem was found (doctor), the check failed (check), nothing found (lookup),
+     a verification failed (log)
   2  cafix could not do its job: bad arguments, unreadable input, unreachable host
   run and trace exit with the command's status (126: not executable, 127: not found)
 
@@ -53,8 +54,9 @@ pub enum Command {
             The library is prepended to LD_PRELOAD (entries already there are kept). It is \
             looked for in $CAFIX_LIB, next to the cafix binary (same directory, ../lib/cafix/, \
             ../lib/), then in the install directories. --log, --log-file, --log-format, \
-            --bundle and --no-serve set CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, \
-            CAFIX_BUNDLE and CAFIX_SERVE=0 for the command; see libcafix(8).",
+            --log-target, --bundle and --no-serve set CAFIX_LOG, CAFIX_LOG_FILE, \
+            CAFIX_LOG_FORMAT, CAFIX_LOG_TARGET, CAFIX_BUNDLE and CAFIX_SERVE=0 for the \
+            command; see libcafix(8).",
         after_help = "Exit status: the command's own; 126 if it cannot be executed, 127 if it is not found, \
             2 if cafix cannot run it (bad arguments, libcafix.so not found).\n\n\
             Example: cafix run --log info -- zeal"
@@ -132,6 +134,27 @@ pub enum Command {
     )]
     Trace(TraceArgs),
 
+    /// Summarise what failed on this machine, from libcafix.so's records
+    #[command(
+        long_about = "Read libcafix.so's records back and summarise what failed on this machine: \
+            which programs failed to verify which servers, the cause, the fix, how often and since \
+            when, one line each (`zeal → api.example.org:443  root not in the system bundle  14× \
+            since 09:12  fix: …`), then other warnings and errors.\n\n\
+            Reads the system journal (`journalctl -o json SYSLOG_IDENTIFIER=cafix`: records sent \
+            with log_target = journal or syslog) where journald runs or has left journal files, \
+            else /var/log/syslog or /var/log/messages; and the log_file /etc/cafix.conf names. With FILE arguments it reads \
+            those instead: syslog files, a log_file (text or JSON lines), a program's captured \
+            standard error, saved `journalctl -o json` output. The records' time, program and \
+            server are as the programs' processes wrote them (any user can write such lines), \
+            and control characters in them are shown as `?`.",
+        after_help = "Exit status: 0 no verification failed (in the records read, after the filters), \
+            1 one did, 2 nothing could be read (no journal and no syslog file, an unreadable FILE) \
+            or bad arguments.\n\n\
+            Examples: cafix log --since today; cafix log --program zeal --json; \
+            cafix log --host api.example.org /var/log/cafix.log"
+    )]
+    Log(LogArgs),
+
     /// Write the man pages cafix.1 and libcafix.8
     #[command(hide = true)]
     Man(ManArgs),
@@ -154,6 +177,10 @@ pub struct RunArgs {
     /// Log line format (CAFIX_LOG_FORMAT)
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+
+    /// Send libcafix.so's records to standard error, the system journal or syslog (CAFIX_LOG_TARGET)
+    #[arg(long, value_name = "TARGET", value_parser = ["stderr", "journal", "syslog"])]
+    pub log_target: Option<String>,
 
     /// Serve from this CA bundle instead of the system's (CAFIX_BUNDLE)
     #[arg(long, value_name = "FILE")]
@@ -317,6 +344,33 @@ pub struct TraceArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log files to read instead of the journal: syslog files, libcafix.so's log_file, captured standard error; - for standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Read the system journal (journalctl), also when FILEs are given
+    #[arg(long)]
+    pub journal: bool,
+
+    /// Only records since TIME: 09:12 (today), 2026-02-03, "2026-02-03 09:12", today, yesterday, 2h, 30m, 2d (ago)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only the records of this program (its name, as the summary shows it: curl, zeal, git-remote-https)
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
+
+    /// Only the records about this server: its name or address, with or without :PORT
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Machine-readable output (one JSON object)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,11 +15,12 @@ pub const LIBCAFIX_8: &str = include_str!("../../docs/man/libcafix.8");
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 .TP
 .B 0
-healthy (\fBdoctor\fR), verified (\fBcheck\fR), found (\fBlookup\fR), all files read (\fBhash\fR)
+healthy (\fBdoctor\fR), verified (\fBcheck\fR), found (\fBlookup\fR), all files read (\fBhash\fR),
+no failed verification recorded (\fBlog\fR)
 .TP
 .B 1
 \fBdoctor\fR found a problem (warnings alone do not count); \fBcheck\fR failed (the cause is classified);
-\fBlookup\fR found nothing
+\fBlookup\fR found nothing; \fBlog\fR read a failed verification
 .TP
 .B 2
 cafix could not do its job: bad arguments, an unreadable or malformed input file, a name that does not
@@ -85,9 +86,9 @@ programs would, \fBdoctor\fR reports them
 .B CAFIX_BUNDLE
 the system bundle \fBdoctor\fR and \fBlookup\fR report, as libcafix.so would serve from it
 .PP
-\fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_BUNDLE and CAFIX_SERVE for the
-command from its options; see \fBlibcafix\fR(8), which also gives Node.js and every JDK the local CAs
-(no variable is set and no file written for them).
+\fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_LOG_TARGET, CAFIX_BUNDLE and
+CAFIX_SERVE for the command from its options; see \fBlibcafix\fR(8), which also gives Node.js and every JDK
+the local CAs (no variable is set and no file written for them).
 .SH EXAMPLES
 .TP
 .B cafix run \-\- zeal
@@ -110,8 +111,12 @@ the <hash>.0 names c_rehash gives them
 .TP
 .B cafix lookup 4042bcee
 which CA a missing /etc/ssl/certs/4042bcee.0 stands for (ISRG Root X1)
+.TP
+.B cafix log \-\-since today
+which programs failed to verify which servers today, why, and the fix (from the journal, where
+\fBlog_target = journal\fR in /etc/cafix.conf sends libcafix.so's records)
 .SH "SEE ALSO"
-\fBlibcafix\fR(8), \fBopenssl\-rehash\fR(1), \fBopenssl\-s_client\fR(1), \fBupdate\-ca\-certificates\fR(8),
+\fBlibcafix\fR(8), \fBjournalctl\fR(1), \fBopenssl\-rehash\fR(1), \fBopenssl\-s_client\fR(1), \fBupdate\-ca\-certificates\fR(8),
 \fBld.so\fR(8)
 "#;
 

@@ -6,8 +6,8 @@
 pub mod args;
 pub mod check;
 pub mod doctor;
-pub mod doctor_ca;
 pub mod hash;
+pub mod log;
 pub mod man;
 pub mod root_stores;
 pub mod run;
@@ -52,6 +52,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             fix: a.fix,
             command: a.command,
         }),
+        Command::Log(a) => log::run(&a),
         Command::Man(a) => man::run(&a),
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

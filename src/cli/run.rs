@@ -107,6 +107,9 @@ pub fn run(args: &RunArgs) -> Result<i32, String> {
     if let Some(format) = &args.log_format {
         cmd.env("CAFIX_LOG_FORMAT", format);
     }
+    if let Some(target) = &args.log_target {
+        cmd.env("CAFIX_LOG_TARGET", target);
+    }
     if let Some(bundle) = &args.bundle {
         if !bundle.is_file() {
             return Err(format!("--bundle {}: no such file", bundle.display()));

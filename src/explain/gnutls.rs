@@ -241,6 +241,7 @@ mod tests {
             not_after: 200,
             weak_signature: false,
             sha256: "00".into(),
+            names: Vec::new(),
         })
     }
 

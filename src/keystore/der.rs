@@ -1,8 +1,8 @@
-//! The little DER a keystore needs: strict reading on [`crate::der_walk`]'s
+//! The little DER a keystore needs: strict reading on [`crate::der`]'s
 //! TLV reader (definite, minimal lengths; what the JDK and OpenSSL write),
 //! writing, and the object identifiers of PKCS #7, #9 and #12.
 
-pub(super) use crate::der_walk::Tlv;
+pub(super) use crate::der::Tlv;
 
 pub const INTEGER: u8 = 0x02;
 pub const OCTET_STRING: u8 = 0x04;
@@ -18,7 +18,7 @@ pub const CONTEXT_0_PRIMITIVE: u8 = 0x80;
 
 /// One TLV with this identifier, and what follows it.
 pub fn expect(input: &[u8], identifier: u8) -> Result<(Tlv<'_>, &[u8]), String> {
-    match crate::der_walk::read(input) {
+    match crate::der::read(input) {
         Some((tlv, rest)) if tlv.identifier == identifier => Ok((tlv, rest)),
         Some((tlv, _)) => Err(format!(
             "DER tag {:#04x} where {identifier:#04x} was expected",
@@ -33,7 +33,7 @@ pub fn expect(input: &[u8], identifier: u8) -> Result<(Tlv<'_>, &[u8]), String> 
 pub fn elements(mut content: &[u8]) -> Result<Vec<Tlv<'_>>, String> {
     let mut out = Vec::new();
     while !content.is_empty() {
-        let (tlv, rest) = crate::der_walk::read(content).ok_or("malformed or truncated DER")?;
+        let (tlv, rest) = crate::der::read(content).ok_or("malformed or truncated DER")?;
         out.push(tlv);
         content = rest;
     }

@@ -61,6 +61,8 @@ pub enum Sym {
     ErrSetMark,
     ErrPopToMark,
     GetDefaultCertFile,
+    SslGetServername,
+    SslGetFd,
     GnutlsVerifyPeers2,
     GnutlsVerifyPeers3,
     GnutlsVerifyPeers,
@@ -82,7 +84,7 @@ pub enum Sym {
 
 /// The functions the engine calls but does not hook; they follow the hooked
 /// ones (`engine_abi::OPENSSL_HOOKS`, the order of the first 13 [`Sym`]s).
-const CALLED_ONLY: [&CStr; 11] = [
+const CALLED_ONLY: [&CStr; 13] = [
     c"X509_LOOKUP_get_store",
     c"X509_STORE_CTX_get_error",
     c"X509_STORE_CTX_get_ex_data",
@@ -94,6 +96,8 @@ const CALLED_ONLY: [&CStr; 11] = [
     c"ERR_set_mark",
     c"ERR_pop_to_mark",
     c"X509_get_default_cert_file",
+    c"SSL_get_servername",
+    c"SSL_get_fd",
 ];
 
 impl Sym {

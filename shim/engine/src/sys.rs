@@ -183,19 +183,51 @@ pub fn read_system_config() -> Result<Option<String>, String> {
     }
 }
 
-/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
-pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) {
+/// Writes all of `bytes` to `fd`, retrying on EINTR and short writes;
+/// whether all were written.
+pub fn write_all(fd: libc::c_int, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
         // SAFETY: writing from a valid slice.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            if errno() == libc::EINTR {
                 continue;
             }
-            return;
+            return false;
+        }
+        if n == 0 {
+            return false;
         }
         bytes = &bytes[n as usize..];
     }
+    true
+}
+
+/// A memfd holding `bytes`, sealed against every change and positioned at
+/// its start (a served certificate; a journal record too large for a datagram).
+pub fn sealed_memfd(name: &std::ffi::CStr, bytes: &[u8], cloexec: bool) -> Option<libc::c_int> {
+    let flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
+    // SAFETY: memfd_create with a NUL-terminated name; returns an fd we own or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) } as libc::c_int;
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is our memfd; rewinding and sealing it have no memory effects.
+    let sealed = write_all(fd, bytes)
+        && unsafe {
+            libc::lseek(fd, 0, libc::SEEK_SET) == 0
+                && libc::fcntl(
+                    fd,
+                    libc::F_ADD_SEALS,
+                    libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
+                ) == 0
+        };
+    if !sealed {
+        // SAFETY: fd is ours, closed once.
+        unsafe { libc::close(fd) };
+        return None;
+    }
+    Some(fd)
 }
 
 /// Appends to a log file, opened and closed for each record: a program that
@@ -207,12 +239,56 @@ pub fn append_to_file(path: &Path, bytes: &[u8]) -> bool {
         0o600,
     ) {
         Ok(fd) => {
-            write_all(fd, bytes);
+            let _ = write_all(fd, bytes);
             // SAFETY: fd was opened above and is closed exactly once.
             unsafe { libc::close(fd) };
             true
         }
         Err(_) => false,
+    }
+}
+
+/// A directory opened for [`each_directory_entry`]; close it with `close`.
+pub fn open_directory(path: &std::ffi::CStr) -> Option<libc::c_int> {
+    // SAFETY: openat of a NUL-terminated path; the result is ours or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+    } as libc::c_int;
+    (fd >= 0).then_some(fd)
+}
+
+/// Calls `f` with each entry name of the directory `fd` (`.` and `..` left
+/// out) until it returns false.
+pub fn each_directory_entry(fd: libc::c_int, f: &mut dyn FnMut(&[u8]) -> bool) {
+    #[repr(C, align(8))]
+    struct Buf([u8; 4096]);
+    let mut buf = Buf([0; 4096]);
+    loop {
+        // SAFETY: getdents64 into our buffer of its length.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.0.as_mut_ptr(), buf.0.len()) };
+        if n <= 0 {
+            return;
+        }
+        let mut at = 0usize;
+        while at + 19 < n as usize {
+            // linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+            let reclen = u16::from_ne_bytes([buf.0[at + 16], buf.0[at + 17]]) as usize;
+            if reclen == 0 || at + reclen > n as usize {
+                return;
+            }
+            let name = &buf.0[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." && !f(name) {
+                return;
+            }
+            at += reclen;
+        }
     }
 }
 

@@ -12,12 +12,13 @@ use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
 use cafix::config::Level;
-use cafix::explain::{self, CertSummary, TrustSource, VerifyFailure};
+use cafix::explain::{self, CertSummary, Server, TrustSource, VerifyFailure};
 use cafix::record::Record;
 
 use crate::libcrypto::{self, Sym};
 use crate::logger;
 use crate::state::shim;
+use crate::who;
 
 /// What the hooks know of trust sources. (B-trees: const-initialised, so no
 /// `Option` around them and no hasher seed.)
@@ -107,6 +108,7 @@ struct Api {
     get_error: unsafe extern "C" fn(*mut c_void) -> libc::c_int,
     get_error_depth: unsafe extern "C" fn(*mut c_void) -> libc::c_int,
     get_current_cert: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+    get0_cert: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
     get0_store: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
     get0_untrusted: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
     get0_param: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
@@ -134,6 +136,7 @@ impl Api {
                 get_error: fn_from(find(c"X509_STORE_CTX_get_error")?),
                 get_error_depth: fn_from(find(c"X509_STORE_CTX_get_error_depth")?),
                 get_current_cert: fn_from(find(c"X509_STORE_CTX_get_current_cert")?),
+                get0_cert: find(c"X509_STORE_CTX_get0_cert").map(|p| fn_from(p)),
                 get0_store: find(c"X509_STORE_CTX_get0_store").map(|p| fn_from(p)),
                 get0_untrusted: find(c"X509_STORE_CTX_get0_untrusted").map(|p| fn_from(p)),
                 get0_param: find(c"X509_STORE_CTX_get0_param").map(|p| fn_from(p)),
@@ -180,6 +183,36 @@ unsafe fn der_of(api: &Api, cert: *mut c_void) -> Option<Vec<u8>> {
     (written == len).then_some(buf)
 }
 
+/// The `SSL *` whose peer `ctx` verifies, when libssl made the call
+/// (`caller` is the return address into it): libssl keeps it in the
+/// context's ex_data slot `SSL_get_ex_data_X509_STORE_CTX_idx`.
+///
+/// # Safety
+/// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
+unsafe fn ssl_of(ctx: *mut c_void, caller: *const c_void, real_verify: *mut c_void) -> Option<*mut c_void> {
+    if ctx.is_null() {
+        return None;
+    }
+    let index_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetExDataStoreCtxIdx);
+    let ex_data_fn = libcrypto::companion(real_verify, Sym::StoreCtxGetExData);
+    if index_fn.is_null() || ex_data_fn.is_null() {
+        return None; // not called from libssl
+    }
+    // SAFETY: each pointer is the named function of the caller's libssl or
+    // of the libcrypto that verified `ctx`, with these C signatures. The
+    // index is libssl's own slot for the `SSL *` of a verification; a
+    // context that is not libssl's has nothing (NULL) there.
+    unsafe {
+        let index_fn: unsafe extern "C" fn() -> libc::c_int = fn_from(index_fn);
+        let ex_data_fn: unsafe extern "C" fn(*mut c_void, libc::c_int) -> *mut c_void = fn_from(ex_data_fn);
+        let index = index_fn();
+        if index < 0 {
+            return None;
+        }
+        Some(ex_data_fn(ctx, index)).filter(|ssl| !ssl.is_null())
+    }
+}
+
 /// Whether `ctx` is libssl's check of a peer on a connection that does not
 /// verify it (`SSL_VERIFY_NONE`: `curl -k`, Python's `CERT_NONE`). libssl
 /// runs the verification anyway and ignores the result; so does cafix,
@@ -188,30 +221,53 @@ unsafe fn der_of(api: &Api, cert: *mut c_void) -> Option<Vec<u8>> {
 /// # Safety
 /// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
 pub unsafe fn peer_left_unverified(ctx: *mut c_void, caller: *const c_void, real_verify: *mut c_void) -> bool {
-    if ctx.is_null() {
+    let mode_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetVerifyMode);
+    // SAFETY: per this function's contract.
+    let Some(ssl) = (unsafe { ssl_of(ctx, caller, real_verify) }) else {
+        return false;
+    };
+    if mode_fn.is_null() {
         return false;
     }
-    let index_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetExDataStoreCtxIdx);
-    let mode_fn = libcrypto::companion(caller as *mut c_void, Sym::SslGetVerifyMode);
-    let ex_data_fn = libcrypto::companion(real_verify, Sym::StoreCtxGetExData);
-    if index_fn.is_null() || mode_fn.is_null() || ex_data_fn.is_null() {
-        return false; // not called from libssl
-    }
-    // SAFETY: each pointer is the named function of the caller's libssl or
-    // of the libcrypto that verified `ctx`, with these C signatures. The
-    // index is libssl's own slot for the `SSL *` of a verification; a
-    // context that is not libssl's has nothing (NULL) there.
+    // SAFETY: the caller's libssl's SSL_get_verify_mode, on its own SSL.
     unsafe {
-        let index_fn: unsafe extern "C" fn() -> libc::c_int = fn_from(index_fn);
         let mode_fn: unsafe extern "C" fn(*const c_void) -> libc::c_int = fn_from(mode_fn);
-        let ex_data_fn: unsafe extern "C" fn(*mut c_void, libc::c_int) -> *mut c_void = fn_from(ex_data_fn);
-        let index = index_fn();
-        if index < 0 {
-            return false;
-        }
-        let ssl = ex_data_fn(ctx, index);
-        !ssl.is_null() && mode_fn(ssl) == 0
+        mode_fn(ssl) == 0
     }
+}
+
+/// The server of the connection `ctx` verifies: the host the verification
+/// was to match, else the name libssl sent (SNI); the peer of the SSL's
+/// descriptor, else the process's only TCP connection.
+///
+/// # Safety
+/// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
+unsafe fn server_of(
+    ctx: *mut c_void,
+    caller: *const c_void,
+    real_verify: *mut c_void,
+    expected_host: Option<String>,
+) -> Server {
+    // SAFETY: per this function's contract.
+    let ssl = unsafe { ssl_of(ctx, caller, real_verify) };
+    let (mut sni, mut fd) = (None, None);
+    if let Some(ssl) = ssl {
+        let servername = libcrypto::companion(caller as *mut c_void, Sym::SslGetServername);
+        let get_fd = libcrypto::companion(caller as *mut c_void, Sym::SslGetFd);
+        // SAFETY: the caller's libssl's own functions on its own SSL:
+        // SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), SSL_get_fd(ssl).
+        unsafe {
+            if !servername.is_null() {
+                let f: unsafe extern "C" fn(*const c_void, libc::c_int) -> *const libc::c_char = fn_from(servername);
+                sni = cstr(f(ssl, 0));
+            }
+            if !get_fd.is_null() {
+                let f: unsafe extern "C" fn(*const c_void) -> libc::c_int = fn_from(get_fd);
+                fd = Some(f(ssl)).filter(|&fd| fd >= 0);
+            }
+        }
+    }
+    who::server(expected_host.or(sni), fd)
 }
 
 /// The error `ctx` holds after `real_verify` returned success: non-zero when
@@ -238,18 +294,20 @@ pub unsafe fn error_accepted_by_callback(ctx: *mut c_void, real_verify: *mut c_v
 
 /// Explains a failed verification of `ctx` (called after the real
 /// `X509_verify_cert` returned ≤ 0, or returned 1 with an error its verify
-/// callback accepted: `accepted_by_callback`).
+/// callback accepted: `accepted_by_callback`); `caller` is where the call
+/// came from (libssl, for a connection).
 ///
 /// # Safety
 /// `ctx` is the live `X509_STORE_CTX *` just verified by `real_verify`.
 pub unsafe fn explain_failure(
     ctx: *mut c_void,
+    caller: *const c_void,
     real_verify: *mut c_void,
     missed: Vec<String>,
     missed_not_in_bundle: Vec<String>,
     accepted_by_callback: bool,
 ) {
-    if ctx.is_null() {
+    if ctx.is_null() || !failures_logged() {
         return;
     }
     let Some((api, object)) = Api::of(real_verify) else {
@@ -300,10 +358,18 @@ pub unsafe fn explain_failure(
             }
             _ => None,
         };
+        // The peer's own certificate; at depth 0 the one already read.
+        let leaf = match api.get0_cert.map(|f| f(ctx)) {
+            Some(target) if target == current => cert.clone(),
+            Some(target) => der_of(&api, target).and_then(|d| CertSummary::from_der(&d)),
+            None => None,
+        };
+        let server = server_of(ctx, caller, real_verify, expected_host.clone());
         let version = api
             .version
             .and_then(|v| cstr(v(0)))
             .unwrap_or_else(|| "OpenSSL (version unknown)".into());
+        let program = who::program();
         crate::lock::with_shim_lock(|| {
             let bundle = shim().bundle();
             let issuer_in_bundle = issuer_in_bundle(cert.as_ref());
@@ -322,6 +388,9 @@ pub unsafe fn explain_failure(
                 expected_host,
                 accepted_by_callback,
                 gnutls_status: None,
+                program,
+                server,
+                leaf,
             };
             logger::emit(&explain::to_record(&failure));
         });
@@ -339,6 +408,16 @@ pub(crate) fn issuer_in_bundle(cert: Option<&CertSummary>) -> Option<String> {
         .iter()
         .find(|ca| ca.subject == c.issuer)
         .map(|ca| ca.subject.clone())
+}
+
+/// Whether a failure's record would be written (its level is enabled): if
+/// not, its facts are not gathered at all.
+pub(crate) fn failures_logged() -> bool {
+    crate::lock::with_shim_lock(|| {
+        let _ = shim();
+        logger::enabled(Level::Warn)
+    })
+    .unwrap_or(false)
 }
 
 /// Logs a verification that needs no explanation at debug level.

@@ -19,31 +19,6 @@ pub(super) struct CertInfo {
 
 pub(super) fn cert_info(c: &X509Ref) -> CertInfo {
     let der = c.to_der().unwrap_or_default();
-    let san = c
-        .subject_alt_names()
-        .map(|names| {
-            names
-                .iter()
-                .filter_map(|n| {
-                    if let Some(d) = n.dnsname() {
-                        Some(format!("DNS:{d}"))
-                    } else if let Some(ip) = n.ipaddress() {
-                        match ip.len() {
-                            4 => Some(format!("IP:{}", std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
-                            16 => <[u8; 16]>::try_from(ip)
-                                .ok()
-                                .map(|a| format!("IP:{}", std::net::Ipv6Addr::from(a))),
-                            _ => None,
-                        }
-                    } else if let Some(e) = n.email() {
-                        Some(format!("email:{e}"))
-                    } else {
-                        n.uri().map(|u| format!("URI:{u}"))
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let ca_issuers = c
         .authority_info()
         .map(|aia| {
@@ -53,9 +28,10 @@ pub(super) fn cert_info(c: &X509Ref) -> CertInfo {
                 .collect()
         })
         .unwrap_or_default();
+    let summary = CertSummary::from_der(&der);
     CertInfo {
-        summary: CertSummary::from_der(&der),
-        san,
+        san: summary.as_ref().map(|s| s.names.clone()).unwrap_or_default(),
+        summary,
         ca_issuers,
         sha256: sha256_hex(&der),
     }

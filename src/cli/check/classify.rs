@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use openssl::ssl::SslVersion;
 use openssl::x509::X509;
 
-use super::chain::{cert_info, in_bundle, subject_of};
+use super::chain::{cert_info, in_bundle, subject_of, CertInfo};
 use super::connect::{probe, ssl_version, version_name, Attempt, Failure, Outcome};
 use super::target::Target;
 use super::verify::{qt_message, NameCheck, Verification};
@@ -112,57 +112,15 @@ pub(super) fn diagnose_verification(
         },
         code::UNABLE_TO_GET_ISSUER_CERT_LOCALLY
         | code::UNABLE_TO_GET_ISSUER_CERT
-        | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => {
-            let is_ca = summary.as_ref().is_some_and(|s| s.is_ca);
-            let sent_issuer = chain.iter().any(|c| subject_of(c) == issuer);
-            let aia = info.as_ref().map(|i| i.ca_issuers.clone()).unwrap_or_default();
-            let aia_text = if aia.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (its AIA extension says it can be fetched from {}; browsers do that, OpenSSL programs do not)",
-                    aia.join(", ")
-                )
-            };
-            let issuer_hash = summary.as_ref().and_then(|s| s.issuer_hash);
-            let bundle_has = in_bundle(bundle, &issuer, issuer_hash);
-            if !is_ca && !sent_issuer {
-                Diagnosis {
-                    class: Class::IncompleteChain,
-                    why: format!(
-                        "the server sent {} certificate(s) and the issuer \"{issuer}\" of \"{subject}\" is neither among them nor in the trust store{aia_text}",
-                        chain.len()
-                    ),
-                    fixes: vec![
-                        "configure the server to send its intermediate certificate(s) after its own (the full chain, e.g. fullchain.pem: \
-                         nginx ssl_certificate, Apache SSLCertificateFile, HAProxy crt)"
-                            .to_string(),
-                        format!("or, if \"{issuer}\" is a CA to trust directly, {trust_add}"),
-                    ],
-                    pin: None,
-                }
-            } else {
-                let mut why = format!(
-                    "the chain ends at \"{subject}\", whose issuer \"{issuer}\" (subject hash {}) is not in the trust store",
-                    issuer_hash.map_or("?".to_string(), hash_hex)
-                );
-                if custom_trust && bundle_has.is_some() {
-                    why.push_str("; it is in the system CA bundle, though (drop --cacert/--capath to use it)");
-                }
-                if !aia.is_empty() {
-                    why.push_str(&format!(
-                        "; if \"{issuer}\" is not a root, the server omitted it (AIA: {})",
-                        aia.join(", ")
-                    ));
-                }
-                Diagnosis {
-                    class: Class::UntrustedRoot,
-                    why,
-                    fixes: vec![trust_add.to_string()],
-                    pin: None,
-                }
-            }
-        }
+        | code::UNABLE_TO_VERIFY_LEAF_SIGNATURE => missing_issuer(&Unverified {
+            chain,
+            info: info.as_ref(),
+            subject: &subject,
+            issuer: &issuer,
+            bundle,
+            custom_trust,
+            trust_add,
+        }),
         code::CERT_HAS_EXPIRED | code::CERT_NOT_YET_VALID => {
             let (nb, na) = summary.as_ref().map_or((0, 0), |s| (s.not_before, s.not_after));
             let expired = v.code == code::CERT_HAS_EXPIRED;
@@ -230,6 +188,84 @@ pub(super) fn diagnose_verification(
     }
 }
 
+/// What a failed verification is about, for the causes that need more than the error code.
+struct Unverified<'a> {
+    chain: &'a [X509],
+    /// The certificate verification stopped at.
+    info: Option<&'a CertInfo>,
+    subject: &'a str,
+    issuer: &'a str,
+    bundle: Option<&'a BundleIndex>,
+    /// `--cacert`/`--capath` replaced the system's trust.
+    custom_trust: bool,
+    /// How to trust a CA.
+    trust_add: &'a str,
+}
+
+/// The issuer of the certificate verification stopped at is not in the
+/// trust store: the server omitted an intermediate, or the root is not trusted.
+fn missing_issuer(u: &Unverified<'_>) -> Diagnosis {
+    let Unverified {
+        chain,
+        info,
+        subject,
+        issuer,
+        bundle,
+        custom_trust,
+        trust_add,
+    } = *u;
+    let summary = info.and_then(|i| i.summary.as_ref());
+    let is_ca = summary.is_some_and(|s| s.is_ca);
+    let sent_issuer = chain.iter().any(|c| subject_of(c) == issuer);
+    let aia = info.map(|i| i.ca_issuers.clone()).unwrap_or_default();
+    let aia_text = if aia.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (its AIA extension says it can be fetched from {}; browsers do that, OpenSSL programs do not)",
+            aia.join(", ")
+        )
+    };
+    let issuer_hash = summary.and_then(|s| s.issuer_hash);
+    let bundle_has = in_bundle(bundle, issuer, issuer_hash);
+    if !is_ca && !sent_issuer {
+        Diagnosis {
+            class: Class::IncompleteChain,
+            why: format!(
+                "the server sent {} certificate(s) and the issuer \"{issuer}\" of \"{subject}\" is neither among them nor in the trust store{aia_text}",
+                chain.len()
+            ),
+            fixes: vec![
+                "configure the server to send its intermediate certificate(s) after its own (the full chain, e.g. fullchain.pem: \
+                 nginx ssl_certificate, Apache SSLCertificateFile, HAProxy crt)"
+                    .to_string(),
+                format!("or, if \"{issuer}\" is a CA to trust directly, {trust_add}"),
+            ],
+            pin: None,
+        }
+    } else {
+        let mut why = format!(
+            "the chain ends at \"{subject}\", whose issuer \"{issuer}\" (subject hash {}) is not in the trust store",
+            issuer_hash.map_or("?".to_string(), hash_hex)
+        );
+        if custom_trust && bundle_has.is_some() {
+            why.push_str("; it is in the system CA bundle, though (drop --cacert/--capath to use it)");
+        }
+        if !aia.is_empty() {
+            why.push_str(&format!(
+                "; if \"{issuer}\" is not a root, the server omitted it (AIA: {})",
+                aia.join(", ")
+            ));
+        }
+        Diagnosis {
+            class: Class::UntrustedRoot,
+            why,
+            fixes: vec![trust_add.to_string()],
+            pin: None,
+        }
+    }
+}
+
 fn range_text(offered: (Option<SslVersion>, Option<SslVersion>)) -> String {
     let lo = offered.0.map_or("?", version_name);
     let hi = offered.1.map_or("?", version_name);
@@ -270,54 +306,8 @@ pub(super) fn diagnose_handshake(
             f.text
         ));
     }
-    let sent_cert = a.client.is_some() && o.cert_requested;
-    let cas = if o.client_cas.is_empty() {
-        "none named".to_string()
-    } else {
-        o.client_cas.join("; ")
-    };
-    if o.server_hello() && o.cert_requested {
-        if !sent_cert
-            && (f.has("certificate required")
-                || f.has("handshake failure")
-                || f.has("bad certificate")
-                || f.has("access denied")
-                || f.has("certificate unknown")
-                || f.has("unexpected eof"))
-        {
-            return Ok(Diagnosis {
-                class: Class::ClientCertRequired,
-                why: format!("the server requires a client certificate and none was sent (server said: {}); acceptable CAs: {cas}", f.text),
-                fixes: vec![format!("give a certificate issued by one of the acceptable CAs: --cert FILE --key FILE ({cas})")],
-                pin: None,
-            });
-        }
-        if sent_cert
-            && (f.has("unknown ca")
-                || f.has("bad certificate")
-                || f.has("certificate unknown")
-                || f.has("decrypt error")
-                || f.has("access denied")
-                || f.has("handshake failure")
-                || f.has("certificate expired")
-                || f.has("unsupported certificate")
-                || f.has("certificate revoked"))
-        {
-            let issuer = a
-                .client
-                .and_then(|id| cert_info(&id.cert).summary)
-                .map_or("?".to_string(), |s| s.issuer);
-            return Ok(Diagnosis {
-                class: Class::ClientCertRejected,
-                why: format!(
-                    "the server rejected the client certificate issued by \"{issuer}\" (server said: {}); it accepts certificates issued by: {cas}",
-                    f.text
-                ),
-                fixes: vec![format!("use a client certificate issued by one of: {cas} (and not expired)"),
-                    "or have the server trust your certificate's CA".to_string()],
-                pin: None,
-            });
-        }
+    if let Some(d) = client_certificate(o, f, &a) {
+        return Ok(d);
     }
     let version_words = [
         "protocol version",
@@ -359,13 +349,7 @@ pub(super) fn diagnose_handshake(
             ..a
         },
     );
-    let spoken_text = spoken
-        .iter()
-        .map(|(v, c)| format!("{} ({c})", v.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lo = o.offered.0;
-    let hi = o.offered.1;
+    let (lo, hi) = o.offered;
     let in_range = |v: TlsVersion| {
         let sv = ssl_version(v);
         let rank = |x: SslVersion| TlsVersion::ALL.iter().position(|t| ssl_version(*t) == x).unwrap_or(0);
@@ -373,58 +357,11 @@ pub(super) fn diagnose_handshake(
     };
     let any_in_range = spoken.iter().any(|(v, _)| in_range(*v));
     if version_like || (silent && !spoken.is_empty() && !any_in_range) {
-        let why = if spoken.is_empty() {
-            format!(
-                "the server accepts none of the versions offered ({}); server said: {}",
-                range_text(o.offered),
-                f.text
-            )
-        } else {
-            format!(
-                "this client offered {}; the server speaks {spoken_text} (server said: {})",
-                range_text(o.offered),
-                f.text
-            )
-        };
-        return Ok(Diagnosis {
-            class: Class::ProtocolVersion,
-            why,
-            fixes: vec![
-                match spoken.first() {
-                    Some((v, _)) => format!(
-                        "allow {} in the client (here: --tls-min/--tls-max {}; for OpenSSL programs: MinProtocol/MaxProtocol in openssl.cnf)",
-                        v.name(),
-                        v.name().trim_start_matches("TLSv")
-                    ),
-                    None => "allow a version the server speaks in the client (--tls-min/--tls-max)".to_string(),
-                },
-                "or enable TLS 1.2 and 1.3 on the server (e.g. nginx: ssl_protocols TLSv1.2 TLSv1.3;)".to_string(),
-            ],
-            pin: None,
-        });
+        return Ok(no_common_version(o, f, &spoken));
     }
     if cipher_like || (silent && any_in_range) {
         let chosen = spoken.iter().find(|(v, _)| in_range(*v));
-        let why = match chosen {
-            Some((v, c)) => format!(
-                "the server accepts none of the ciphers offered by default (server said: {}); offered everything, it chose {c} ({})",
-                f.text,
-                v.name()
-            ),
-            None => format!(
-                "the server accepts none of the ciphers offered (server said: {}), not even with every cipher of this OpenSSL (or it also needs other parameters: groups, signature algorithms)",
-                f.text
-            ),
-        };
-        return Ok(Diagnosis {
-            class: Class::Cipher,
-            why,
-            fixes: vec![
-                "enable modern ciphers on the server (TLS 1.3 suites; for TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305)".to_string(),
-                "or, only if you must talk to it as it is, allow that cipher in the client (openssl.cnf CipherString / Ciphersuites)".to_string(),
-            ],
-            pin: None,
-        });
+        return Ok(no_common_cipher(f, chosen));
     }
     Err(format!(
         "{} ({}) closed the connection during the TLS handshake without an alert ({}); not a TLS port, or it refused this client",
@@ -432,6 +369,131 @@ pub(super) fn diagnose_handshake(
         o.addr,
         f.text
     ))
+}
+
+/// The server asked for a client certificate and ended the handshake over
+/// it: none was sent, or the one sent was not accepted.
+fn client_certificate(o: &Outcome, f: &Failure, a: &Attempt<'_>) -> Option<Diagnosis> {
+    if !(o.server_hello() && o.cert_requested) {
+        return None;
+    }
+    let sent_cert = a.client.is_some();
+    let cas = if o.client_cas.is_empty() {
+        "none named".to_string()
+    } else {
+        o.client_cas.join("; ")
+    };
+    if !sent_cert
+        && (f.has("certificate required")
+            || f.has("handshake failure")
+            || f.has("bad certificate")
+            || f.has("access denied")
+            || f.has("certificate unknown")
+            || f.has("unexpected eof"))
+    {
+        return Some(Diagnosis {
+            class: Class::ClientCertRequired,
+            why: format!(
+                "the server requires a client certificate and none was sent (server said: {}); acceptable CAs: {cas}",
+                f.text
+            ),
+            fixes: vec![format!(
+                "give a certificate issued by one of the acceptable CAs: --cert FILE --key FILE ({cas})"
+            )],
+            pin: None,
+        });
+    }
+    if sent_cert
+        && (f.has("unknown ca")
+            || f.has("bad certificate")
+            || f.has("certificate unknown")
+            || f.has("decrypt error")
+            || f.has("access denied")
+            || f.has("handshake failure")
+            || f.has("certificate expired")
+            || f.has("unsupported certificate")
+            || f.has("certificate revoked"))
+    {
+        let issuer = a
+            .client
+            .and_then(|id| cert_info(&id.cert).summary)
+            .map_or("?".to_string(), |s| s.issuer);
+        return Some(Diagnosis {
+            class: Class::ClientCertRejected,
+            why: format!(
+                "the server rejected the client certificate issued by \"{issuer}\" (server said: {}); it accepts certificates issued by: {cas}",
+                f.text
+            ),
+            fixes: vec![format!("use a client certificate issued by one of: {cas} (and not expired)"),
+                "or have the server trust your certificate's CA".to_string()],
+            pin: None,
+        });
+    }
+    None
+}
+
+/// The server speaks none of the versions offered; `spoken` is what it
+/// speaks when offered each version alone (with the cipher it then chose).
+fn no_common_version(o: &Outcome, f: &Failure, spoken: &[(TlsVersion, String)]) -> Diagnosis {
+    let why = if spoken.is_empty() {
+        format!(
+            "the server accepts none of the versions offered ({}); server said: {}",
+            range_text(o.offered),
+            f.text
+        )
+    } else {
+        let spoken_text = spoken
+            .iter()
+            .map(|(v, c)| format!("{} ({c})", v.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "this client offered {}; the server speaks {spoken_text} (server said: {})",
+            range_text(o.offered),
+            f.text
+        )
+    };
+    Diagnosis {
+        class: Class::ProtocolVersion,
+        why,
+        fixes: vec![
+            match spoken.first() {
+                Some((v, _)) => format!(
+                    "allow {} in the client (here: --tls-min/--tls-max {}; for OpenSSL programs: MinProtocol/MaxProtocol in openssl.cnf)",
+                    v.name(),
+                    v.name().trim_start_matches("TLSv")
+                ),
+                None => "allow a version the server speaks in the client (--tls-min/--tls-max)".to_string(),
+            },
+            "or enable TLS 1.2 and 1.3 on the server (e.g. nginx: ssl_protocols TLSv1.2 TLSv1.3;)".to_string(),
+        ],
+        pin: None,
+    }
+}
+
+/// The server accepts none of the ciphers offered; `chosen` is the version
+/// and cipher it chose when offered everything, within the versions offered.
+fn no_common_cipher(f: &Failure, chosen: Option<&(TlsVersion, String)>) -> Diagnosis {
+    let why = match chosen {
+        Some((v, c)) => format!(
+            "the server accepts none of the ciphers offered by default (server said: {}); offered everything, it chose {c} ({})",
+            f.text,
+            v.name()
+        ),
+        None => format!(
+            "the server accepts none of the ciphers offered (server said: {}), not even with every cipher of this OpenSSL (or it also needs other parameters: groups, signature algorithms)",
+            f.text
+        ),
+    };
+    Diagnosis {
+        class: Class::Cipher,
+        why,
+        fixes: vec![
+            "enable modern ciphers on the server (TLS 1.3 suites; for TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305)".to_string(),
+            "or, only if you must talk to it as it is, allow that cipher in the client (openssl.cnf CipherString / Ciphersuites)".to_string(),
+        ],
+        pin: None,
+    }
 }
 
 /// Why a Qt program here fails to verify the chain that OpenSSL programs

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::doctor::{Finding, Severity};
+use super::doctor::verdict::{Finding, Severity};
 use super::hash::system_config_text;
 use super::style;
 use crate::audit;

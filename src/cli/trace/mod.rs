@@ -68,7 +68,7 @@
 //! - `CAFIX_TRACE_ONE_CPU=1`: run the tracer and the command on one CPU
 //!   (the one the tracer is on). Each stop is then a plain context switch
 //!   instead of a cross-CPU wake-up, several times cheaper on virtual
-//!   machines (docs/BENCHMARKS.md), but the command sees a single CPU
+//!   machines (docs/benchmarks-history.md), but the command sees a single CPU
 //!   (`nproc`, `GOMAXPROCS`) and its threads share it. Off by default:
 //!   tracing should not change how a program runs.
 //! - x86_64 only. 32-bit (ia32) and x32 programs run untraced (noted).

@@ -7,9 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::Path;
+use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use crate::bundle::BundleIndex;
 use crate::locations::BUNDLE_PATHS;
 use crate::subject_hash::hash_hex;
 
@@ -246,8 +248,60 @@ pub struct Summary {
 }
 
 pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut SystemBundle>, mode: Mode) -> Summary {
-    let command: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    // Merge accesses.
+    let report = Report::gather(command, traced, bundle, mode);
+    Summary {
+        text: report.text(),
+        json: report.json(),
+    }
+}
+
+/// What the summary says, gathered once for the text and the JSON.
+struct Report<'a> {
+    command: Vec<String>,
+    traced: &'a Traced,
+    mode: Mode,
+    probes: Vec<Probe>,
+    hashes: BTreeMap<u32, HashLookup>,
+    /// The system bundle's path, and its index when it was parsed.
+    bundle: Option<(String, Option<Rc<BundleIndex>>)>,
+    facts: Facts,
+    verdict: String,
+}
+
+impl<'a> Report<'a> {
+    fn gather(command: &[OsString], traced: &'a Traced, bundle: Option<&mut SystemBundle>, mode: Mode) -> Report<'a> {
+        let probes = merge_probes(traced);
+        // The bundle is parsed (a few milliseconds) only when a hash needs
+        // naming or --fix parsed it already.
+        let needs_index = traced
+            .accesses
+            .iter()
+            .any(|a| matches!(a.location, Location::HashEntry { .. }));
+        let bundle = bundle.map(|b| {
+            let idx = (needs_index || b.is_parsed()).then(|| b.index());
+            (b.path.display().to_string(), idx)
+        });
+        let mut hashes = hash_lookups(traced);
+        if let Some((_, Some(idx))) = &bundle {
+            name_cas(&mut hashes, idx);
+        }
+        let facts = facts(traced, &probes, &hashes, bundle.as_ref().map(|(p, _)| p.clone()), mode);
+        let verdict = verdict(&facts);
+        Report {
+            command: command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            traced,
+            mode,
+            probes,
+            hashes,
+            bundle,
+            facts,
+            verdict,
+        }
+    }
+}
+
+/// Accesses with the same path, operation, outcome and direction, merged.
+fn merge_probes(traced: &Traced) -> Vec<Probe> {
     let mut probes: Vec<Probe> = Vec::new();
     for a in &traced.accesses {
         let path = String::from_utf8_lossy(&a.path).into_owned();
@@ -287,18 +341,11 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             probe.not_fixed = a.not_fixed.clone();
         }
     }
+    probes
+}
 
-    // Subject hashes.
-    // The bundle is parsed (a few milliseconds) only when a hash needs naming
-    // or --fix parsed it already.
-    let needs_index = traced
-        .accesses
-        .iter()
-        .any(|a| matches!(a.location, Location::HashEntry { .. }));
-    let index = bundle.map(|b| {
-        let idx = (needs_index || b.is_parsed()).then(|| b.index());
-        (b.path.display().to_string(), idx)
-    });
+/// The subject hashes looked up, where and with what outcome.
+fn hash_lookups(traced: &Traced) -> BTreeMap<u32, HashLookup> {
     let mut hashes: BTreeMap<u32, HashLookup> = BTreeMap::new();
     for a in &traced.accesses {
         if let Location::HashEntry { dir, hash, index } = &a.location {
@@ -321,33 +368,45 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             h.served |= a.outcome == Outcome::Served;
         }
     }
-    if let Some((_, Some(idx))) = &index {
-        for h in hashes.values_mut() {
-            let certs = idx.with_hash(h.hash);
-            h.cas = certs.iter().map(|c| c.subject.clone()).collect();
-            // What the entries that were there hold (read now, in the
-            // tracer's view: a bundle CA missing from them is still missing).
-            let mut real_ders = Vec::new();
-            for path in &h.found_paths {
-                if let Ok(bytes) = std::fs::read(path) {
-                    for item in crate::pem::sections(&bytes) {
-                        if let crate::pem::PemItem::Certificate(der) = item {
-                            real_ders.push(der);
-                        }
+    hashes
+}
+
+/// The system bundle's CAs with each hash, and those of them the entries
+/// that were there do not hold.
+fn name_cas(hashes: &mut BTreeMap<u32, HashLookup>, idx: &BundleIndex) {
+    for h in hashes.values_mut() {
+        let certs = idx.with_hash(h.hash);
+        h.cas = certs.iter().map(|c| c.subject.clone()).collect();
+        // What the entries that were there hold (read now, in the
+        // tracer's view: a bundle CA missing from them is still missing).
+        let mut real_ders = Vec::new();
+        for path in &h.found_paths {
+            if let Ok(bytes) = std::fs::read(path) {
+                for item in crate::pem::sections(&bytes) {
+                    if let crate::pem::PemItem::Certificate(der) = item {
+                        real_ders.push(der);
                     }
                 }
             }
-            h.cas_missing = certs
-                .iter()
-                .filter(|c| !real_ders.contains(&c.der))
-                .map(|c| c.subject.clone())
-                .collect();
         }
+        h.cas_missing = certs
+            .iter()
+            .filter(|c| !real_ders.contains(&c.der))
+            .map(|c| c.subject.clone())
+            .collect();
     }
+}
 
-    // Facts for the verdict.
+/// The facts the verdict is made of.
+fn facts(
+    traced: &Traced,
+    probes: &[Probe],
+    hashes: &BTreeMap<u32, HashLookup>,
+    system_bundle: Option<String>,
+    mode: Mode,
+) -> Facts {
     let mut bundle_read_as: Vec<String> = Vec::new();
-    for p in &probes {
+    for p in probes {
         if p.system_bundle && p.op == "open" && !bundle_read_as.contains(&p.path) {
             bundle_read_as.push(p.path.clone());
         }
@@ -381,95 +440,120 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             (hash_hex(h.hash), dir, h.cas_missing.clone())
         })
         .collect();
-    let served: Vec<&Probe> = probes.iter().filter(|p| p.outcome == Outcome::Served).collect();
-    let facts = Facts {
+    Facts {
         any_access: !probes.is_empty(),
         found_any: probes.iter().any(|p| p.outcome == Outcome::Found),
         bundle_read_as,
-        system_bundle: index.as_ref().map(|(p, _)| p.clone()),
+        system_bundle,
         missing_bundles,
         hash_misses,
         missing_prefixes,
-        served: served.iter().map(|p| p.count).sum(),
+        served: probes
+            .iter()
+            .filter(|p| p.outcome == Outcome::Served)
+            .map(|p| p.count)
+            .sum(),
         fix: mode.fix,
         static_program: traced.programs.iter().any(|p| p.linkage == Linkage::Static),
-    };
-    let verdict = verdict(&facts);
+    }
+}
 
-    let (code, signal, core) = match traced.exit {
-        Exit::Code(c) => (Some(c), None, false),
-        Exit::Signal { signal, core } => (None, Some(signal), core),
-    };
-    let json = json!({
-        "cafix_trace": 1,
-        "command": command,
-        "exit": {
-            "status": traced.exit.status(),
-            "code": code,
-            "signal": signal.map(signal_name),
-            "core_dumped": core,
-        },
-        "mode": {
-            "fix": mode.fix,
-            "seccomp": mode.seccomp,
-            "syscall_info": mode.syscall_info && !traced.used_registers,
-        },
-        "programs": traced.programs.iter().map(|p| json!({
-            "pid": p.pid, "exe": p.exe, "linkage": p.linkage.word(),
-        })).collect::<Vec<_>>(),
-        "accesses": probes.iter().map(|p| json!({
-            "path": p.path,
-            "op": p.op,
-            "syscalls": p.syscalls,
-            "outcome": p.outcome.word(),
-            "location": location_json(&p.location),
-            "write": p.write,
-            "count": p.count,
-            "pids": p.pids,
-            "programs": p.programs,
-            "system_bundle": p.system_bundle,
-            "served": p.served,
-            "not_fixed": p.not_fixed,
-        })).collect::<Vec<_>>(),
-        "missing": probes.iter().filter(|p| p.outcome.absent()).map(|p| p.path.clone())
-            .collect::<BTreeSet<_>>(),
-        "hashes": hashes.values().map(|h| json!({
-            "hash": hash_hex(h.hash),
-            "dirs": h.dirs,
-            "indexes": h.indexes,
-            "found": h.found,
-            "missing": h.absent,
-            "served": h.served,
-            "in_system_bundle": !h.cas.is_empty(),
-            "cas": h.cas,
-            "cas_not_in_entries": h.cas_missing,
-        })).collect::<Vec<_>>(),
-        "system_bundle": index.as_ref().map(|(path, idx)| json!({
-            "path": path,
-            "certificates": idx.as_ref().map(|i| i.certs.len()),
-            "read": !facts.bundle_read_as.is_empty(),
-            "read_as": facts.bundle_read_as,
-        })),
-        "fixed": served.iter().map(|p| json!({ "path": p.path, "served": p.served })).collect::<Vec<_>>(),
-        "notes": traced.notes,
-        "verdict": verdict,
-    });
+impl Report<'_> {
+    fn json(&self) -> Value {
+        let traced = self.traced;
+        let (code, signal, core) = match traced.exit {
+            Exit::Code(c) => (Some(c), None, false),
+            Exit::Signal { signal, core } => (None, Some(signal), core),
+        };
+        let probes = &self.probes;
+        json!({
+            "cafix_trace": 1,
+            "command": self.command,
+            "exit": {
+                "status": traced.exit.status(),
+                "code": code,
+                "signal": signal.map(signal_name),
+                "core_dumped": core,
+            },
+            "mode": {
+                "fix": self.mode.fix,
+                "seccomp": self.mode.seccomp,
+                "syscall_info": self.mode.syscall_info && !traced.used_registers,
+            },
+            "programs": traced.programs.iter().map(|p| json!({
+                "pid": p.pid, "exe": p.exe, "linkage": p.linkage.word(),
+            })).collect::<Vec<_>>(),
+            "accesses": probes.iter().map(probe_json).collect::<Vec<_>>(),
+            "missing": probes.iter().filter(|p| p.outcome.absent()).map(|p| p.path.clone())
+                .collect::<BTreeSet<_>>(),
+            "hashes": self.hashes.values().map(|h| json!({
+                "hash": hash_hex(h.hash),
+                "dirs": h.dirs,
+                "indexes": h.indexes,
+                "found": h.found,
+                "missing": h.absent,
+                "served": h.served,
+                "in_system_bundle": !h.cas.is_empty(),
+                "cas": h.cas,
+                "cas_not_in_entries": h.cas_missing,
+            })).collect::<Vec<_>>(),
+            "system_bundle": self.bundle.as_ref().map(|(path, idx)| json!({
+                "path": path,
+                "certificates": idx.as_ref().map(|i| i.certs.len()),
+                "read": !self.facts.bundle_read_as.is_empty(),
+                "read_as": self.facts.bundle_read_as,
+            })),
+            "fixed": probes.iter().filter(|p| p.outcome == Outcome::Served)
+                .map(|p| json!({ "path": p.path, "served": p.served })).collect::<Vec<_>>(),
+            "notes": traced.notes,
+            "verdict": self.verdict,
+        })
+    }
 
-    // Text.
-    let mut lines: Vec<String> = Vec::new();
-    let status = match traced.exit {
-        Exit::Code(c) => format!("exited with status {c}"),
-        Exit::Signal { signal, core } => format!(
-            "was killed by {}{} (status {})",
-            signal_name(signal),
-            if core { ", core dumped" } else { "" },
-            traced.exit.status()
-        ),
-    };
-    lines.push(format!("`{}` {status}", shell_words(&command)));
-    if !traced.programs.is_empty() {
+    /// Every line starts `cafix trace: `.
+    fn text(&self) -> String {
+        let traced = self.traced;
+        let mut lines: Vec<String> = Vec::new();
+        let status = match traced.exit {
+            Exit::Code(c) => format!("exited with status {c}"),
+            Exit::Signal { signal, core } => format!(
+                "was killed by {}{} (status {})",
+                signal_name(signal),
+                if core { ", core dumped" } else { "" },
+                traced.exit.status()
+            ),
+        };
+        lines.push(format!("`{}` {status}", shell_words(&self.command)));
+        if !traced.programs.is_empty() {
+            lines.push(self.programs_line());
+        }
+        self.probe_lines(&mut lines);
+        self.hash_lines(&mut lines);
+        match &self.bundle {
+            Some((path, idx)) => lines.push(format!(
+                "system bundle: {path}{}: {}",
+                idx.as_ref()
+                    .map(|i| format!(" ({} certificates)", i.certs.len()))
+                    .unwrap_or_default(),
+                if self.facts.bundle_read_as.is_empty() {
+                    "never read".to_string()
+                } else {
+                    format!("read (as {})", self.facts.bundle_read_as.join(", "))
+                }
+            )),
+            None => lines.push("system bundle: none found on this system".to_string()),
+        }
+        for note in &traced.notes {
+            lines.push(format!("note: {note}"));
+        }
+        lines.push(format!("verdict: {}", self.verdict));
+        lines.iter().map(|l| format!("cafix trace: {l}\n")).collect()
+    }
+
+    /// `programs: /usr/bin/curl (dynamic), …` (the first eight).
+    fn programs_line(&self) -> String {
         let mut shown: Vec<String> = Vec::new();
-        for p in &traced.programs {
+        for p in &self.traced.programs {
             let s = format!("{} ({})", p.exe, p.linkage.word());
             if !shown.contains(&s) {
                 shown.push(s);
@@ -477,7 +561,7 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
         }
         let more = shown.len().saturating_sub(8);
         shown.truncate(8);
-        lines.push(format!(
+        format!(
             "programs: {}{}",
             shown.join(", "),
             if more > 0 {
@@ -485,11 +569,16 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             } else {
                 String::new()
             }
-        ));
+        )
     }
-    if probes.is_empty() {
-        lines.push("trust locations: none looked at".to_string());
-    } else {
+
+    /// One line per trust location looked at (the first sixty).
+    fn probe_lines(&self, lines: &mut Vec<String>) {
+        let probes = &self.probes;
+        if probes.is_empty() {
+            lines.push("trust locations: none looked at".to_string());
+            return;
+        }
         lines.push(format!("trust locations ({}):", probes.len()));
         for p in probes.iter().take(60) {
             let mut s = format!(
@@ -522,9 +611,14 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             lines.push(format!("  ... and {} more (--json lists all)", probes.len() - 60));
         }
     }
-    if !hashes.is_empty() {
+
+    /// One line per subject hash looked up, with the CAs it names.
+    fn hash_lines(&self, lines: &mut Vec<String>) {
+        if self.hashes.is_empty() {
+            return;
+        }
         lines.push("subject hashes looked up:".to_string());
-        for h in hashes.values() {
+        for h in self.hashes.values() {
             let state = if h.found {
                 "found"
             } else if h.served {
@@ -551,26 +645,23 @@ pub fn summarize(command: &[OsString], traced: &Traced, bundle: Option<&mut Syst
             ));
         }
     }
-    match &index {
-        Some((path, idx)) => lines.push(format!(
-            "system bundle: {path}{}: {}",
-            idx.as_ref()
-                .map(|i| format!(" ({} certificates)", i.certs.len()))
-                .unwrap_or_default(),
-            if facts.bundle_read_as.is_empty() {
-                "never read".to_string()
-            } else {
-                format!("read (as {})", facts.bundle_read_as.join(", "))
-            }
-        )),
-        None => lines.push("system bundle: none found on this system".to_string()),
-    }
-    for note in &traced.notes {
-        lines.push(format!("note: {note}"));
-    }
-    lines.push(format!("verdict: {verdict}"));
-    let text: String = lines.iter().map(|l| format!("cafix trace: {l}\n")).collect();
-    Summary { text, json }
+}
+
+fn probe_json(p: &Probe) -> Value {
+    json!({
+        "path": p.path,
+        "op": p.op,
+        "syscalls": p.syscalls,
+        "outcome": p.outcome.word(),
+        "location": location_json(&p.location),
+        "write": p.write,
+        "count": p.count,
+        "pids": p.pids,
+        "programs": p.programs,
+        "system_bundle": p.system_bundle,
+        "served": p.served,
+        "not_fixed": p.not_fixed,
+    })
 }
 
 fn shell_words(words: &[String]) -> String {

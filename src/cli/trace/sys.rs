@@ -232,7 +232,7 @@ pub enum Wait {
 /// cost tens of microseconds on virtual machines (an idle virtual CPU
 /// halts and must be woken by an inter-processor interrupt). Polling for a
 /// short while keeps the tracer's CPU awake for the next stop, which
-/// usually comes within microseconds. See docs/BENCHMARKS.md.
+/// usually comes within microseconds. See docs/benchmarks-history.md.
 pub fn wait_any(spin: std::time::Duration) -> io::Result<Wait> {
     let mut status = 0;
     if !spin.is_zero() {

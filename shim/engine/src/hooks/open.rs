@@ -83,23 +83,11 @@ fn served_fd(served: Served, flags: c_int) -> c_int {
             None => return real_file_fd(served, cloexec),
         },
     };
-    let mfd_flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
-    // SAFETY: memfd_create with a static name; returns an fd we own or -1.
-    let fd = unsafe { libc::memfd_create(c"cafix-served".as_ptr(), mfd_flags) };
-    if fd < 0 {
-        return -1;
-    }
-    sys::write_all(fd, bytes);
-    // SAFETY: fd is our memfd; rewinding and sealing it have no memory effects.
-    unsafe {
-        libc::lseek(fd, 0, libc::SEEK_SET);
-        libc::fcntl(
-            fd,
-            libc::F_ADD_SEALS,
-            libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
-        );
-    }
-    fd
+    let name = match served {
+        Served::Cert(_) => c"cafix-served-certificate",
+        _ => c"cafix-served",
+    };
+    sys::sealed_memfd(name, bytes, cloexec).unwrap_or(-1)
 }
 
 /// The real file that stands in for served content, opened read-only.

@@ -99,7 +99,9 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
             // The held-back misses are told in the failure's record.
             let not_in_bundle = held_back::fold_into_failure(frame.deferred);
             // SAFETY: as above.
-            unsafe { verification::explain_failure(ctx, real as *mut c_void, frame.missed, not_in_bundle, accepted) };
+            unsafe {
+                verification::explain_failure(ctx, caller, real as *mut c_void, frame.missed, not_in_bundle, accepted)
+            };
             return;
         }
         crate::lock::with_shim_lock(|| held_back::release_deferred(frame.deferred));

@@ -10,12 +10,13 @@ use std::sync::{Mutex, OnceLock};
 use libc::{c_char, c_int, c_uint};
 
 use cafix::explain::gnutls::{compiled_bundle_path, locate, status, status_sentence};
-use cafix::explain::{self, CertSummary, TrustSource, VerifyFailure};
+use cafix::explain::{self, CertSummary, Server, TrustSource, VerifyFailure};
 
 use super::{cstr, fn_from, issuer_in_bundle, sources_of};
 use crate::libcrypto;
 use crate::logger;
 use crate::state::shim;
+use crate::who;
 
 /// `gnutls_datum_t`.
 #[repr(C)]
@@ -46,6 +47,7 @@ struct Api {
     free: Option<*const Option<unsafe extern "C" fn(*mut c_void)>>,
     crt_export2: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut Datum) -> c_int>,
     get_verify_cert_status: Option<unsafe extern "C" fn(*mut c_void) -> c_uint>,
+    transport_get_int: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
 }
 
 // SAFETY: the fields are addresses of functions and a variable of a loaded
@@ -106,6 +108,7 @@ impl Api {
                 free: find(c"gnutls_free").map(|p| p as *const Option<unsafe extern "C" fn(*mut c_void)>),
                 crt_export2: find(c"gnutls_x509_crt_export2").map(|p| fn_from(p)),
                 get_verify_cert_status: find(c"gnutls_session_get_verify_cert_status").map(|p| fn_from(p)),
+                transport_get_int: find(c"gnutls_transport_get_int").map(|p| fn_from(p)),
                 object: object.to_string_lossy().into_owned(),
                 base,
                 trust_file: OnceLock::new(),
@@ -230,6 +233,19 @@ impl Api {
         der
     }
 
+    /// The descriptor a session's transport is, if it is one (programs
+    /// that give GnuTLS their own push and pull functions may have set a
+    /// pointer: `who::server` only asks a descriptor that is a socket).
+    ///
+    /// # Safety
+    /// `session` is a live session of this library.
+    unsafe fn transport_fd(&self, session: *mut c_void) -> Option<c_int> {
+        // SAFETY: the session is live; the function only reads it.
+        self.transport_get_int
+            .map(|f| unsafe { f(session) })
+            .filter(|&fd| fd >= 0)
+    }
+
     /// The credentials a session verifies with (their address keys the sources).
     ///
     /// # Safety
@@ -270,10 +286,13 @@ pub unsafe fn cert_der(real: *mut c_void, cert: *mut c_void) -> Option<Vec<u8>> 
 /// # Safety
 /// `session` is the live session `real`'s library just verified.
 pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u32, host: Option<String>) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     // SAFETY: per this function's contract.
-    let (ders, cred) = unsafe { (api.peers(session), api.credentials(session)) };
-    emit(api, status, &ders, cred, host);
+    let (ders, cred, fd) = unsafe { (api.peers(session), api.credentials(session), api.transport_fd(session)) };
+    emit(api, status, &ders, cred, who::server(host, fd));
 }
 
 /// `gnutls_handshake` failed with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`:
@@ -307,6 +326,9 @@ pub unsafe fn list_failure(
     status: u32,
     host: Option<String>,
 ) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     let ders: Vec<Vec<u8>> = if certs.is_null() {
         Vec::new()
@@ -316,7 +338,7 @@ pub unsafe fn list_failure(
             .filter_map(|i| unsafe { api.der_of(*certs.add(i)) })
             .collect()
     };
-    emit(api, status, &ders, list, host);
+    emit(api, status, &ders, list, who::server(host, None));
 }
 
 /// `gnutls_x509_crt_check_hostname{,2}(cert, host)` said the name does not match.
@@ -324,6 +346,9 @@ pub unsafe fn list_failure(
 /// # Safety
 /// `cert` is a live certificate of `real`'s library.
 pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<String>) {
+    if !super::failures_logged() {
+        return;
+    }
     let Some(api) = Api::cached(real) else { return };
     let ders = vec![der];
     emit(
@@ -331,13 +356,14 @@ pub unsafe fn hostname_failure(real: *mut c_void, der: Vec<u8>, host: Option<Str
         status::INVALID | status::UNEXPECTED_OWNER,
         &ders,
         std::ptr::null_mut(),
-        host,
+        who::server(host, None),
     );
 }
 
-/// One record for a failure of `status` on the chain `ders`; `owner` (the
-/// credentials or trust list verified against, or NULL) names the sources.
-fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Option<String>) {
+/// One record for a failure of `status` on the chain `ders` (the peer's,
+/// leaf first); `owner` (the credentials or trust list verified against, or
+/// NULL) names the sources.
+fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, server: Server) {
     let summaries: Vec<Option<CertSummary>> = ders.iter().map(|d| CertSummary::from_der(d)).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -346,6 +372,8 @@ fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Opti
     let cert = located.index.and_then(|i| summaries.get(i).cloned().flatten());
     let error_text = api.status_text(status);
     let library = api.library();
+    let leaf = summaries.first().cloned().flatten();
+    let program = who::program();
     // Read off the library (the loader's lock) before the shim lock is taken.
     let trust_file = api.trust_file();
     crate::lock::with_shim_lock(|| {
@@ -369,9 +397,12 @@ fn emit(api: &Api, status: u32, ders: &[Vec<u8>], owner: *mut c_void, host: Opti
             missed_not_in_bundle: Vec::new(),
             bundle_path: shim().bundle().map(|b| b.path.display().to_string()),
             library,
-            expected_host: host,
+            expected_host: server.name.clone(),
             accepted_by_callback: false,
             gnutls_status: Some(status),
+            program,
+            server,
+            leaf,
         };
         logger::emit(&explain::to_record(&failure));
     });

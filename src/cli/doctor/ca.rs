@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::args::DoctorArgs;
-use super::doctor::qt_dir_scans;
-use super::hash::{read_certificates, system_bundle, trust_dir_scans};
-use super::root_stores::{self, Judged, Section, State};
-use super::style;
+use super::qt::qt_dir_scans;
+use super::text::dir_label;
 use crate::audit::{self, DirScan};
 use crate::bundle::{BundleIndex, CaCert};
+use crate::cli::args::DoctorArgs;
+use crate::cli::hash::{read_certificates, system_bundle, trust_dir_scans};
+use crate::cli::root_stores::{self, Judged, Section, State};
+use crate::cli::style;
 use crate::explain::sha256_hex;
 use crate::subject_hash::hash_hex;
 
@@ -35,15 +36,6 @@ fn entry_holding<'a>(scan: &'a DirScan, cert: &CaCert) -> Option<&'a str> {
         .filter(|e| e.hash == cert.subject_hash && e.usable())
         .find(|e| e.certs.iter().any(|c| c.der == cert.der || c.subject == cert.subject))
         .map(|e| e.name.as_str())
-}
-
-fn label(scan: &DirScan) -> String {
-    if scan.aliases.is_empty() {
-        scan.path.display().to_string()
-    } else {
-        let aliases: Vec<String> = scan.aliases.iter().map(|a| a.display().to_string()).collect();
-        format!("{} (also {})", scan.path.display(), aliases.join(", "))
-    }
 }
 
 fn store_place(j: &Judged, cert: &CaCert, local_index: Option<usize>) -> Place {
@@ -155,7 +147,7 @@ fn places(
         };
         out.push(Place {
             what: "trust-dir",
-            name: label(scan),
+            name: dir_label(scan),
             trusted,
             text,
             extra: json!({"path": scan.path.display().to_string(), "entry": entry}),
