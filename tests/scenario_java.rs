@@ -148,6 +148,12 @@ fn assert_both_sides(java_home: &Path, props: &[&str], mounts: &str, jssecacerts
     }
 }
 
+/// Debian's JDK with `cacerts` as its store: both sides.
+fn debian_jdk_trusts_with(cacerts: &Path) {
+    let jdk = Path::new(DEBIAN_JDK);
+    assert_both_sides(jdk, &[], &debian_cacerts_is(cacerts), &jssecacerts_of(jdk));
+}
+
 fn jssecacerts_of(java_home: &Path) -> String {
     format!("{}/lib/security/jssecacerts", path_str(java_home))
 }
@@ -155,13 +161,7 @@ fn jssecacerts_of(java_home: &Path) -> String {
 #[test]
 fn debians_jdk_17_whose_cacerts_lacks_the_local_ca_trusts_it() {
     let j = java();
-    let mounts = debian_cacerts_is(&j.lacking);
-    assert_both_sides(
-        Path::new(DEBIAN_JDK),
-        &[],
-        &mounts,
-        &jssecacerts_of(Path::new(DEBIAN_JDK)),
-    );
+    debian_jdk_trusts_with(&j.lacking);
 }
 
 #[test]
@@ -226,13 +226,7 @@ const PASSWORDLESS: [&str; 2] = [
 #[test]
 fn a_password_less_pkcs12_cacerts_as_jdk_18_ships_gets_the_local_ca() {
     let store = store_of_lacking("PKCS12", &PASSWORDLESS, None);
-    let mounts = debian_cacerts_is(&store);
-    assert_both_sides(
-        Path::new(DEBIAN_JDK),
-        &[],
-        &mounts,
-        &jssecacerts_of(Path::new(DEBIAN_JDK)),
-    );
+    debian_jdk_trusts_with(&store);
 }
 
 #[test]
