@@ -398,11 +398,21 @@ fn keytool_creating_jssecacerts_under_cafix_writes_only_its_own_certificate() {
 
 /// The JVM behaves as without cafix, and one line says why nothing was added.
 fn assert_nothing_added_and_one_line(cacerts: &Path, user: &[&str], why: &str) {
-    let mounts = debian_cacerts_is(cacerts);
+    let with = assert_as_without_cafix(&debian_cacerts_is(cacerts), user, why);
+    let stderr = String::from_utf8_lossy(&with.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("cafix[")).collect();
+    assert_eq!(lines.len(), 1, "{why}: one line:\n{stderr}");
+    assert!(lines[0].contains("nothing added"), "{why}: {}", lines[0]);
+    assert!(lines[0].contains(why), "{why}: {}", lines[0]);
+}
+
+/// The client (run by `user`, a command prefix) fails under
+/// `/etc/ld.so.preload` exactly as without cafix; the output with it.
+fn assert_as_without_cafix(mounts: &str, user: &[&str], why: &str) -> Output {
     let mut args: Vec<String> = user.iter().map(|s| s.to_string()).collect();
     args.extend(client_args(Path::new(DEBIAN_JDK), &[], &local_server().url()));
-    let without = run(Cafix::Without, &args, &mounts);
-    let with = run(Cafix::SystemWide, &args, &mounts);
+    let without = run(Cafix::Without, &args, mounts);
+    let with = run(Cafix::SystemWide, &args, mounts);
     assert_eq!(
         (without.status.code(), &without.stdout),
         (with.status.code(), &with.stdout),
@@ -411,11 +421,7 @@ fn assert_nothing_added_and_one_line(cacerts: &Path, user: &[&str], why: &str) {
         text(&with)
     );
     assert!(!with.status.success(), "{why}: {}", text(&with));
-    let stderr = String::from_utf8_lossy(&with.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("cafix[")).collect();
-    assert_eq!(lines.len(), 1, "{why}: one line:\n{stderr}");
-    assert!(lines[0].contains("nothing added"), "{why}: {}", lines[0]);
-    assert!(lines[0].contains(why), "{why}: {}", lines[0]);
+    with
 }
 
 #[test]
@@ -468,7 +474,7 @@ fn a_bad_cacerts_gets_nothing_added_and_one_line() {
 }
 
 #[test]
-fn an_unreadable_cacerts_gets_nothing_added_and_one_line() {
+fn an_unreadable_cacerts_or_jdk_directory_behaves_as_without_cafix() {
     use std::os::unix::fs::PermissionsExt;
     let j = java();
     let unreadable = scratch("unreadable");
@@ -476,6 +482,18 @@ fn an_unreadable_cacerts_gets_nothing_added_and_one_line() {
     fs::set_permissions(&unreadable, fs::Permissions::from_mode(0o000)).unwrap();
     let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
     assert_nothing_added_and_one_line(&unreadable, &nobody, "cannot be read");
+
+    // A JDK directory its user cannot enter: the stat of jssecacerts fails
+    // with EACCES, not ENOENT, so cafix is never asked and says nothing.
+    let (dir, security) = security_dir_with(&[]);
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    let mounts = format!("{}\n{security}", debian_cacerts_is(&j.lacking));
+    let with = assert_as_without_cafix(&mounts, &nobody, "an unreadable lib/security");
+    assert!(
+        !String::from_utf8_lossy(&with.stderr).contains("cafix["),
+        "{}",
+        text(&with)
+    );
 }
 
 #[test]
