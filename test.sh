@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian 12 packages the build and the tests use: the clients the scenarios
-# run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL), their compilers and
+# run (Qt 5 and 6, Python, Perl, Ruby, curl, OpenSSL, Chromium, Firefox ESR,
+# NSS's tools), their compilers and
 # libraries, the namespace and tracing tools, and the packagers' tools
 # (dpkg-deb, dpkg-architecture, rpmbuild), and the log daemons the log
 # tests run in private namespaces (systemd-journald, rsyslogd).
@@ -28,6 +29,7 @@ PACKAGES=(
     python3-venv nodejs default-jre-headless ca-certificates-java openjdk-17-jdk-headless
     wget gnutls-bin libgnutls28-dev apt
     systemd rsyslog
+    chromium firefox-esr libnss3-tools libnss3-dev
 )
 
 install_missing() {

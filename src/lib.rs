@@ -13,6 +13,7 @@ pub mod local_cas;
 #[cfg(feature = "log-reader")]
 pub mod log_read;
 pub mod log_wire;
+pub mod nss_token;
 pub mod pem;
 pub mod rate_limit;
 pub mod record;

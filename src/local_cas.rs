@@ -247,6 +247,12 @@ pub fn certificates_in_file(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 /// Local CAs from files already read: those in `bundle` are local CAs, the
 /// rest pending. Each certificate is listed once.
 pub fn select(files: &[AnchorFile], bundle: &BundleIndex) -> LocalCas {
+    select_by(files, |der| bundle.contains_der(der))
+}
+
+/// [`select`], with `in_bundle` deciding whether the system bundle holds a
+/// certificate (DER).
+fn select_by(files: &[AnchorFile], mut in_bundle: impl FnMut(&[u8]) -> bool) -> LocalCas {
     let mut out = LocalCas::default();
     for file in files {
         let ders = match certificates_in_file(&file.bytes) {
@@ -270,7 +276,7 @@ pub fn select(files: &[AnchorFile], bundle: &BundleIndex) -> LocalCas {
                 subject: cert.subject,
                 source: file.path.clone(),
             };
-            if bundle.contains_der(&ca.der) {
+            if in_bundle(&ca.der) {
                 out.cas.push(ca);
             } else {
                 out.pending.push(ca);
@@ -283,6 +289,23 @@ pub fn select(files: &[AnchorFile], bundle: &BundleIndex) -> LocalCas {
 /// Finds the local CAs. `bundle` is asked for only if an anchor file exists,
 /// so a machine without local CAs never indexes its bundle for this.
 pub fn discover<'b>(sources: &AnchorSources, bundle: impl FnOnce() -> Option<&'b BundleIndex>) -> LocalCas {
+    discover_with_text(sources, || None, bundle)
+}
+
+/// [`discover`] for a process that may never need the bundle's index: a
+/// local CA whose PEM block the bundle's text (`bundle_text`, its bytes)
+/// holds verbatim, as `update-ca-certificates` and `update-ca-trust` write
+/// it, is in the bundle without indexing it (a search for one block, where
+/// the index parses and hashes every certificate); `bundle` is asked for
+/// only if one is not found that way (a CA still waiting for the update
+/// tool, a bundle written with other line endings). Neither is asked for
+/// when there is no anchor file: a machine without local CAs reads no
+/// bundle for this.
+pub fn discover_with_text<'t, 'b>(
+    sources: &AnchorSources,
+    bundle_text: impl FnOnce() -> Option<&'t [u8]>,
+    bundle: impl FnOnce() -> Option<&'b BundleIndex>,
+) -> LocalCas {
     let (files, mut problems) = read_anchor_files(sources);
     if files.is_empty() {
         return LocalCas {
@@ -290,17 +313,39 @@ pub fn discover<'b>(sources: &AnchorSources, bundle: impl FnOnce() -> Option<&'b
             ..LocalCas::default()
         };
     }
-    let Some(bundle) = bundle() else {
+    let bundle_text = bundle_text();
+    let mut ask = Some(bundle);
+    let mut index: Option<&BundleIndex> = None;
+    let mut no_bundle = false;
+    let mut found = select_by(&files, |der| {
+        if bundle_text.is_some_and(|text| text_holds_certificate(text, der)) {
+            return true;
+        }
+        if let Some(get) = ask.take() {
+            index = get();
+            no_bundle = index.is_none();
+        }
+        index.is_some_and(|index| index.contains_der(der))
+    });
+    if no_bundle && bundle_text.is_none() {
         problems.push("no system bundle to check the anchor files against".to_string());
         return LocalCas {
             problems,
             ..LocalCas::default()
         };
-    };
-    let mut found = select(&files, bundle);
+    }
     problems.append(&mut found.problems);
     found.problems = problems;
     found
+}
+
+/// Whether a bundle's text holds the certificate `der` as a PEM block in the
+/// usual form (64 columns, `\n` line ends). Searched from the end: the
+/// update tools append the local CAs after the distribution's roots.
+pub fn text_holds_certificate(text: &[u8], der: &[u8]) -> bool {
+    let pem = pem::encode_certificate(der);
+    let block = pem.strip_suffix(b"\n").unwrap_or(&pem);
+    memchr::memmem::rfind(text, block).is_some()
 }
 
 /// What a loaded CA file is to cafix.
@@ -459,6 +504,59 @@ mod tests {
 
     fn pem_of(ders: &[&Vec<u8>]) -> Vec<u8> {
         ders.iter().flat_map(|d| pem::encode_certificate(d)).collect()
+    }
+
+    #[test]
+    fn the_bundle_text_answers_without_the_index_when_it_holds_the_block() {
+        let corp = ca("Corp Root CA");
+        let waiting = ca("Waiting CA");
+        let public = ca("Public Root");
+        let text = pem_of(&[&public, &corp]);
+        assert!(text_holds_certificate(&text, &corp));
+        assert!(!text_holds_certificate(&text, &waiting));
+        // Other line ends: not found in the text (the index decides then).
+        let crlf: Vec<u8> = text
+            .iter()
+            .flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] })
+            .collect();
+        assert!(!text_holds_certificate(&crlf, &corp));
+
+        let dir = std::env::temp_dir().join(format!("cafix-anchor-text-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sources = AnchorSources {
+            dirs: vec![dir.clone()],
+            ..AnchorSources::default()
+        };
+        // No anchor file: neither the text nor the index is asked for.
+        let found = discover_with_text(&sources, || panic!("text read"), || panic!("index built"));
+        assert!(found.is_empty() && found.problems.is_empty(), "{found:?}");
+        std::fs::write(dir.join("corp.crt"), pem_of(&[&corp])).unwrap();
+        let mut asked = false;
+        let found = discover_with_text(
+            &sources,
+            || Some(&text),
+            || {
+                asked = true;
+                None
+            },
+        );
+        assert!(!asked, "every local CA was in the text: no index");
+        assert_eq!(found.cas.len(), 1);
+        // A CA the text lacks: the index decides.
+        std::fs::write(dir.join("waiting.crt"), pem_of(&[&waiting])).unwrap();
+        let bundle = BundleIndex::parse(PathBuf::from("/bundle.pem"), crlf.clone());
+        let found = discover_with_text(
+            &sources,
+            || Some(&crlf),
+            || {
+                asked = true;
+                Some(&bundle)
+            },
+        );
+        assert!(asked);
+        assert_eq!((found.cas.len(), found.pending.len()), (1, 1), "{found:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

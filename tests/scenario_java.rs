@@ -1,9 +1,9 @@
 //! Every JDK trusts the administrator's local CAs, with no keytool and no
 //! variable, and nothing the program reads as data or writes changes.
 //!
-//! The machine is tests/local_cas_world's (a local CA installed with the
-//! real `update-ca-certificates` in a private mount namespace, every client
-//! in a namespace of its own). The JDKs are real: Debian's OpenJDK 17,
+//! The machine is scenario_local_cas.rs's (tests/common/local_ca_machine.rs:
+//! a local CA installed with the real `update-ca-certificates` in a private
+//! mount namespace, every client in a namespace of its own). The JDKs are real: Debian's OpenJDK 17,
 //! whose `cacerts` links to `/etc/ssl/certs/java/cacerts` (here a copy of
 //! the machine's, made before the local CA existed: what a machine whose
 //! ca-certificates-java hook did not run has), and the Temurin 25 tarball
@@ -13,15 +13,14 @@
 //! `/etc/ld.so.preload`.
 
 mod common;
-mod local_cas_world;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use common::local_ca_machine::*;
 use common::{clear_env, path_str};
-use local_cas_world::*;
 
 /// Debian's OpenJDK 17 (openjdk-17-jdk-headless: `javac` and `keytool`).
 const DEBIAN_JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
@@ -45,7 +44,7 @@ struct Java {
 fn java() -> &'static Java {
     static JAVA: OnceLock<Java> = OnceLock::new();
     JAVA.get_or_init(|| {
-        let dir = world().dir.join("java");
+        let dir = world().machine.dir.join("java");
         fs::create_dir_all(&dir).unwrap();
         let javac = Path::new(DEBIAN_JDK).join("bin/javac");
         assert!(

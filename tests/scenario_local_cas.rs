@@ -2,23 +2,23 @@
 //! carry their own copy of the public roots: requests and httpx (certifi),
 //! pip (its vendored certifi), Node.js (roots compiled in; `node` and `npm`).
 //!
-//! The machine (tests/local_cas_world) is built once per test process: the
-//! real `update-ca-certificates` in a private mount namespace, every client
-//! in a namespace of its own. The server is `openssl s_server` on loopback
+//! The machine (tests/common/local_ca_machine.rs, shared with
+//! scenario_java.rs) is built once per test process: the real
+//! `update-ca-certificates` in a private mount namespace, every client in a
+//! namespace of its own. The server is `openssl s_server` on loopback
 //! with a leaf signed by the local CA. Every case is run both ways: rejected
 //! without cafix, with the expected error, and trusted with it — or, for the
 //! negative cases, still rejected with it.
 
 mod common;
-mod local_cas_world;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use common::local_ca_machine::*;
 use common::{clear_env, path_str};
-use local_cas_world::*;
 
 /// The Python side: the venv and the certifi copies in it.
 struct Py {
@@ -189,7 +189,7 @@ fn node_trusts_the_local_ca_with_no_variable_under_cafix_run_and_system_wide() {
     );
     for mode in [Cafix::Run, Cafix::SystemWide] {
         // Nothing is written for it (cafix run used to write a file in $XDG_RUNTIME_DIR/cafix).
-        let runtime = world().dir.join(format!("node-runtime-{mode:?}"));
+        let runtime = world().machine.dir.join(format!("node-runtime-{mode:?}"));
         fs::create_dir_all(&runtime).unwrap();
         let out = client(mode, &args, &[("XDG_RUNTIME_DIR", path_str(&runtime))]);
         assert_trusted(&out, &format!("node ({mode:?}), nobody set NODE_EXTRA_CA_CERTS"));
@@ -216,7 +216,7 @@ fn node_trusts_the_local_ca_with_no_variable_under_cafix_run_and_system_wide() {
 fn npm_trusts_the_local_ca_system_wide() {
     let url = local_server().url();
     // npm's own configuration files are empty: no `cafile` of the machine's.
-    let config = world().dir.join("npm-config");
+    let config = world().machine.dir.join("npm-config");
     fs::create_dir_all(&config).unwrap();
     let (user, global) = (config.join("user"), config.join("global"));
     fs::write(&user, "").unwrap();
@@ -281,7 +281,7 @@ fn a_child_of_node_inherits_no_variable_and_secure_exec_gets_nothing() {
 
     // A machine without local CAs (nothing in the anchor directories): Node
     // is told nothing, so it does not build its root store at start.
-    let empty = world().dir.join("no-anchors");
+    let empty = world().machine.dir.join("no-anchors");
     fs::create_dir_all(&empty).unwrap();
     let script = format!(
         "mount --bind {} /usr/local/share/ca-certificates && exec \"$0\" \"$@\"",
@@ -296,7 +296,7 @@ fn a_child_of_node_inherits_no_variable_and_secure_exec_gets_nothing() {
     assert!(text(&out).contains("self=undefined"), "{}", text(&out));
 
     // A set-user-ID copy of node run by nobody: AT_SECURE.
-    let dir = world().dir.join("setuid-node");
+    let dir = world().machine.dir.join("setuid-node");
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let setuid = dir.join("node");
@@ -333,7 +333,7 @@ fn a_program_pinning_its_own_ca_file_gets_nothing_added() {
         assert_rejected(&out, SELF_SIGNED_IN_CHAIN, &format!("requests verify=FILE ({mode:?})"));
         assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
     }
-    let empty = w.dir.join("empty-capath");
+    let empty = w.machine.dir.join("empty-capath");
     fs::create_dir_all(&empty).unwrap();
     let args = ["curl", "-sS", "--cacert", pinned, "--capath", path_str(&empty), &url];
     for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
@@ -391,7 +391,7 @@ fn a_ca_file_under_the_threshold_gets_nothing() {
     // 49 public roots: a company bundle, not a copy of the public roots.
     let certifi = fs::read_to_string(&python_env().certifi).unwrap();
     let sections: Vec<&str> = certifi.split_inclusive("-----END CERTIFICATE-----\n").collect();
-    let small = w.dir.join("forty-nine.pem");
+    let small = w.machine.dir.join("forty-nine.pem");
     fs::write(&small, sections[..49].concat()).unwrap();
     let py = python();
     let args = [py.as_str(), "-c", REQUESTS, &url, path_str(&small)];
@@ -433,7 +433,7 @@ print(hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest())
         "{}",
         text(&out)
     );
-    let copy = w.dir.join("cp-of-certifi.pem");
+    let copy = w.machine.dir.join("cp-of-certifi.pem");
     let out = client(Cafix::SystemWide, &["cp", certifi, path_str(&copy)], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(fs::read(&copy).unwrap(), before);
@@ -475,7 +475,7 @@ int main(int argc, char **argv) {
 fn secure_exec_counts_only_root_owned_local_ca_sources_and_ignores_the_environment() {
     use std::os::unix::fs::{chown, PermissionsExt};
     let w = world();
-    let dir = w.dir.join("secure");
+    let dir = w.machine.dir.join("secure");
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let src = dir.join("verify.c");
@@ -543,12 +543,12 @@ fn an_openssl_with_its_own_copy_as_default_file_gets_the_local_ca() {
     // of the public roots as cert.pem, loaded by SSL_CTX_set_default_verify_paths.
     let w = world();
     let builds = common::openssl_builds();
-    let ssl_dir = w.dir.join("own-openssldir");
+    let ssl_dir = w.machine.dir.join("own-openssldir");
     fs::create_dir_all(ssl_dir.join("certs")).unwrap();
     fs::copy(&python_env().certifi, ssl_dir.join("cert.pem")).unwrap();
     // /usr/local/ssl need not exist on the host: an overlay of /usr/local
     // makes the mount point in the namespace only.
-    let layer = w.dir.join("usr-local-layer");
+    let layer = w.machine.dir.join("usr-local-layer");
     let _ = fs::remove_dir_all(&layer);
     fs::create_dir_all(layer.join("upper")).unwrap();
     fs::create_dir_all(layer.join("work")).unwrap();

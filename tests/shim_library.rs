@@ -95,6 +95,17 @@ const GNUTLS_HOOKS: &[&str] = &[
     "gnutls_x509_trust_list_verify_crt2",
 ];
 
+const NSS_HOOKS: &[&str] = &[
+    "NSS_Init",
+    "NSS_InitContext",
+    "NSS_InitReadWrite",
+    "NSS_Initialize",
+    "SECMOD_AddNewModule",
+    "SECMOD_AddNewModuleEx",
+    "SECMOD_LoadUserModule",
+    "SECMOD_LoadUserModuleWithFunction",
+];
+
 #[test]
 fn front_needs_only_the_c_library() {
     // No OpenSSL, and not even libgcc_s: nothing beyond libc to load in
@@ -147,17 +158,21 @@ fn front_exports_only_its_hooks() {
         // Node.js's NODE_EXTRA_CA_CERTS
         "getenv",
     ];
-    // libcrypto and libgnutls: trust sources and verification (trampolines to the engine)
+    // libcrypto and libgnutls: trust sources and verification; libnss3:
+    // initialisation and module loading (trampolines to the engine)
     expected.extend(OPENSSL_HOOKS);
     expected.extend(GNUTLS_HOOKS);
+    expected.extend(NSS_HOOKS);
     expected.sort();
     assert_eq!(exports(&front()), expected);
 }
 
-/// The engine's exports are what the front calls (shim/common/src/engine_abi.rs).
+/// The engine's exports are what the front calls (shim/common/src/engine_abi.rs),
+/// and the entry point NSS loads cafix's token through.
 #[test]
-fn engine_exports_only_what_the_front_calls() {
+fn engine_exports_only_what_the_front_and_nss_call() {
     let mut expected: Vec<&str> = vec![
+        "C_GetFunctionList",
         "cafix_engine_after_access_v2",
         "cafix_engine_after_fopen_v2",
         "cafix_engine_after_open_v2",
@@ -166,6 +181,7 @@ fn engine_exports_only_what_the_front_calls() {
     ];
     expected.extend(OPENSSL_HOOKS);
     expected.extend(GNUTLS_HOOKS);
+    expected.extend(NSS_HOOKS);
     expected.sort();
     assert_eq!(exports(&engine()), expected);
 }

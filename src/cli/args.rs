@@ -81,10 +81,15 @@ pub enum Command {
             each copy of the public roots that lacks a local CA (a certificate under the \
             distribution's anchor directories that is also in the system bundle) is named with the \
             programs it breaks and the fix (covered where libcafix.so is preloaded system-wide, which \
-            adds them), and stores that are not such a copy are left alone. Ends \
+            adds them), and stores that are not such a copy are left alone. Then \
+            NSS's stores: Chromium's NSS databases (~/.pki/nssdb, ~/.local/share/pki/nssdb, the \
+            snap's), Firefox and Thunderbird profiles (~/.mozilla, ~/.config/mozilla, \
+            ~/.thunderbird, snap and flatpak homes), /etc/pki/nssdb, read with certutil, and their \
+            enterprise policies (Certificates.Install, SecurityDevices): which local CAs each lacks, \
+            whether cafix adds them in memory, the certutil line and the policies.json snippet. Ends \
             with a verdict and the commands that fix each problem.\n\n\
             With --ca FILE: where the CA in FILE is trusted here instead (the system bundle, the \
-            local CAs, each trust directory by its hash entries, Qt, each root store).",
+            local CAs, each trust directory by its hash entries, Qt, each root store, each NSS database and profile).",
         after_help = "Exit status: 0 healthy, 1 problems found (warnings alone do not count), 2 cafix could not run. \
             With --ca: 0 trusted everywhere it should be, 1 missing somewhere, 2 FILE unreadable."
     )]
@@ -213,7 +218,7 @@ pub struct DoctorArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Where is the CA in FILE trusted here: the system bundle, each trust directory, Qt, local CAs, programs' own root stores
+    /// Where is the CA in FILE trusted here: the system bundle, each trust directory, Qt, local CAs, programs' own root stores, NSS databases and profiles
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 }

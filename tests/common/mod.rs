@@ -62,6 +62,8 @@ mod shared_env;
 #[allow(unused_imports)]
 pub use shared_env::{clear_env, CLEARED_ENV};
 
+pub mod local_ca_machine;
+
 /// What the namespace wrapper prints to stderr once the bind mount is in
 /// place; the harness requires it and strips it from the output.
 const NAMESPACE_READY: &str = "cafix-harness: mount namespace ready";

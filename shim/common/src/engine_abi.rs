@@ -91,16 +91,42 @@ pub const GNUTLS_HOOKS: [&CStr; 17] = [
     c"gnutls_x509_trust_list_deinit",
 ];
 
-/// How many functions libcafix.so hooks for the engine: OpenSSL's, then GnuTLS's.
-pub const LIBRARY_HOOK_COUNT: usize = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
+/// The NSS functions libcafix.so exports and the engine hooks: where a
+/// program initialises NSS or loads a module into it, after which the
+/// engine may add its token of local CAs (`shim/engine/src/hooks/nss.rs`);
+/// trampoline `NSS_HOOKS_START + i` jumps to `NSS_HOOKS[i]`. The
+/// initialisations return a `SECStatus` (`NSS_InitContext` a context
+/// pointer), the module loaders a module pointer or a `SECStatus`.
+/// `NSS_NoDB_Init` is not among them: it never loads built-in roots, so
+/// only a module loaded after it can matter (and Firefox's sandboxed content
+/// processes call it, where the engine cannot be opened).
+pub const NSS_HOOKS: [&CStr; 8] = [
+    c"NSS_Init",
+    c"NSS_InitReadWrite",
+    c"NSS_Initialize",
+    c"NSS_InitContext",
+    c"SECMOD_LoadUserModule",
+    c"SECMOD_LoadUserModuleWithFunction",
+    c"SECMOD_AddNewModule",
+    c"SECMOD_AddNewModuleEx",
+];
 
-/// The name of library hook `index` (OpenSSL's first, then GnuTLS's); ""
-/// past the end (no panicking branch: libcafix.so must have none).
+/// Where NSS's hooks start among the library hooks.
+pub const NSS_HOOKS_START: usize = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
+
+/// How many functions libcafix.so hooks for the engine: OpenSSL's, then
+/// GnuTLS's, then NSS's.
+pub const LIBRARY_HOOK_COUNT: usize = NSS_HOOKS_START + NSS_HOOKS.len();
+
+/// The name of library hook `index` (OpenSSL's first, then GnuTLS's, then
+/// NSS's); "" past the end (no panicking branch: libcafix.so must have none).
 pub const fn library_hook_name(index: usize) -> &'static CStr {
     if index < OPENSSL_HOOKS.len() {
         OPENSSL_HOOKS[index]
-    } else if index < LIBRARY_HOOK_COUNT {
+    } else if index < NSS_HOOKS_START {
         GNUTLS_HOOKS[index - OPENSSL_HOOKS.len()]
+    } else if index < LIBRARY_HOOK_COUNT {
+        NSS_HOOKS[index - NSS_HOOKS_START]
     } else {
         c""
     }
@@ -109,17 +135,26 @@ pub const fn library_hook_name(index: usize) -> &'static CStr {
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
 pub const GNUTLS_E_INTERNAL_ERROR: c_int = -59;
 
+/// NSS's `SECFailure`.
+pub const SEC_FAILURE: c_int = -1;
+
 /// What library hook `index` returns when no library in the process
 /// defines the function: the library's own failure. OpenSSL's functions
 /// fail with 0; GnuTLS's return a negative error code, except the host
-/// name checks, whose 0 means "does not match" (the void ones ignore it).
+/// name checks, whose 0 means "does not match" (the void ones ignore it);
+/// NSS's fail with `SECFailure`, or a null pointer for those that return one.
 pub const fn library_hook_failure(index: usize) -> c_int {
     const CHECK_HOSTNAME: usize = OPENSSL_HOOKS.len() + 6;
     const CHECK_HOSTNAME2: usize = OPENSSL_HOOKS.len() + 7;
+    const NSS_INIT_CONTEXT: usize = NSS_HOOKS_START + 3;
+    const LOAD_USER_MODULE: usize = NSS_HOOKS_START + 4;
+    const LOAD_USER_MODULE_WITH_FUNCTION: usize = NSS_HOOKS_START + 5;
     match index {
         i if i < OPENSSL_HOOKS.len() => 0,
         CHECK_HOSTNAME | CHECK_HOSTNAME2 => 0,
-        _ => GNUTLS_E_INTERNAL_ERROR,
+        i if i < NSS_HOOKS_START => GNUTLS_E_INTERNAL_ERROR,
+        NSS_INIT_CONTEXT | LOAD_USER_MODULE | LOAD_USER_MODULE_WITH_FUNCTION => 0,
+        _ => SEC_FAILURE,
     }
 }
 
@@ -142,12 +177,28 @@ mod tests {
             assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
         }
         assert_eq!(library_hook_name(OPENSSL_HOOKS.len()), GNUTLS_HOOKS[0]);
+        assert_eq!(library_hook_name(NSS_HOOKS_START), NSS_HOOKS[0]);
+        assert_eq!(library_hook_name(LIBRARY_HOOK_COUNT - 1), NSS_HOOKS[7]);
+        assert_eq!(library_hook_name(LIBRARY_HOOK_COUNT), c"");
+    }
+
+    #[test]
+    fn nss_hooks_returning_pointers_fail_with_null_and_the_others_with_sec_failure() {
+        for (i, name) in NSS_HOOKS.iter().enumerate() {
+            let failure = library_hook_failure(NSS_HOOKS_START + i);
+            let pointer = matches!(
+                name.to_bytes(),
+                b"NSS_InitContext" | b"SECMOD_LoadUserModule" | b"SECMOD_LoadUserModuleWithFunction"
+            );
+            assert_eq!(failure, if pointer { 0 } else { SEC_FAILURE }, "{name:?}");
+        }
     }
 
     #[test]
     fn only_the_host_name_checks_fail_with_zero_among_gnutls_hooks() {
         for (i, name) in GNUTLS_HOOKS.iter().enumerate() {
             let failure = library_hook_failure(OPENSSL_HOOKS.len() + i);
+            assert_ne!(failure, SEC_FAILURE, "{name:?}");
             let boolean = name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
             assert_eq!(failure == 0, boolean, "{name:?}");
         }

@@ -25,6 +25,7 @@ mod local;
 mod lock;
 mod log_socket;
 mod logger;
+mod nss;
 mod state;
 mod sys;
 mod verification;

@@ -26,14 +26,15 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_common::engine_abi::{GNUTLS_HOOKS, OPENSSL_HOOKS};
+use cafix_common::engine_abi::{GNUTLS_HOOKS, NSS_HOOKS, OPENSSL_HOOKS};
 
 use crate::lock::with_shim_lock;
 
 /// Hooked or called library functions: libcrypto's hooked ones first, in
 /// the order of `engine_abi::OPENSSL_HOOKS`, then [`CALLED_ONLY`], then
 /// libgnutls's hooked ones (`engine_abi::GNUTLS_HOOKS`; what an explanation
-/// reads of libgnutls is resolved in `verification/gnutls.rs`).
+/// reads of libgnutls is resolved in `verification/gnutls.rs`), then NSS's
+/// hooked ones (`engine_abi::NSS_HOOKS`) and [`NSS_CALLED_ONLY`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub enum Sym {
@@ -80,6 +81,24 @@ pub enum Sym {
     GnutlsSetTrustList,
     GnutlsFreeCredentials,
     GnutlsTrustListDeinit,
+    NssInit,
+    NssInitReadWrite,
+    NssInitialize,
+    NssInitContext,
+    SecmodLoadUserModule,
+    SecmodLoadUserModuleWithFunction,
+    SecmodAddNewModule,
+    SecmodAddNewModuleEx,
+    SecmodHasRootCerts,
+    SecmodFindModule,
+    SecmodDestroyModule,
+    Pk11GetAllTokens,
+    Pk11HasRootCerts,
+    Pk11FindCertFromDerCertItem,
+    Pk11FreeSlotList,
+    CertDestroyCertificate,
+    PortGetError,
+    PortSetError,
 }
 
 /// The functions the engine calls but does not hook; they follow the hooked
@@ -100,16 +119,37 @@ const CALLED_ONLY: [&CStr; 13] = [
     c"SSL_get_fd",
 ];
 
+/// The NSS functions the engine calls but does not hook (`nss.rs`); they
+/// follow NSS's hooked ones.
+const NSS_CALLED_ONLY: [&CStr; 10] = [
+    c"SECMOD_HasRootCerts",
+    c"SECMOD_FindModule",
+    c"SECMOD_DestroyModule",
+    c"PK11_GetAllTokens",
+    c"PK11_HasRootCerts",
+    c"PK11_FindCertFromDERCertItem",
+    c"PK11_FreeSlotList",
+    c"CERT_DestroyCertificate",
+    c"PORT_GetError",
+    c"PORT_SetError",
+];
+
 impl Sym {
     pub fn name(self) -> &'static CStr {
         let mut i = self as usize;
-        for table in [&OPENSSL_HOOKS[..], &CALLED_ONLY[..]] {
+        for table in [
+            &OPENSSL_HOOKS[..],
+            &CALLED_ONLY[..],
+            &GNUTLS_HOOKS[..],
+            &NSS_HOOKS[..],
+            &NSS_CALLED_ONLY[..],
+        ] {
             match table.get(i) {
                 Some(name) => return name,
                 None => i -= table.len(),
             }
         }
-        GNUTLS_HOOKS[i]
+        c""
     }
 }
 
@@ -472,17 +512,26 @@ mod object_lookup_tests {
 
 /// `dlsym` in the scope of an already loaded object (never loads anything).
 pub fn lookup_in(object: &CStr, name: &CStr) -> *mut c_void {
+    let [p] = lookup_all_in(object, [name]);
+    p
+}
+
+/// [`lookup_in`] for several names, with one handle.
+pub fn lookup_all_in<const N: usize>(object: &CStr, names: [&CStr; N]) -> [*mut c_void; N] {
+    let mut found = [std::ptr::null_mut(); N];
     // SAFETY: RTLD_NOLOAD only returns a handle to an object already loaded.
     let handle = unsafe { libc::dlopen(object.as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
     if handle.is_null() {
-        return std::ptr::null_mut();
+        return found;
     }
-    // SAFETY: a valid handle and a NUL-terminated name.
-    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    for (p, name) in found.iter_mut().zip(names) {
+        // SAFETY: a valid handle and a NUL-terminated name.
+        *p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    }
     // SAFETY: balances the reference dlopen took; the object stays loaded
     // because whoever loaded it still holds theirs.
     unsafe { libc::dlclose(handle) };
-    p
+    found
 }
 
 #[cfg(test)]
@@ -503,6 +552,10 @@ mod tests {
             (Sym::GnutlsVerifyPeers2, "gnutls_certificate_verify_peers2"),
             (Sym::GnutlsTrustListVerifyCrt2, "gnutls_x509_trust_list_verify_crt2"),
             (Sym::GnutlsTrustListDeinit, "gnutls_x509_trust_list_deinit"),
+            (Sym::NssInit, "NSS_Init"),
+            (Sym::SecmodAddNewModuleEx, "SECMOD_AddNewModuleEx"),
+            (Sym::SecmodHasRootCerts, "SECMOD_HasRootCerts"),
+            (Sym::PortSetError, "PORT_SetError"),
         ] {
             assert_eq!(sym.name().to_str().unwrap(), name);
         }

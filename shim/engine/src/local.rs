@@ -1,11 +1,15 @@
 //! The administrator's local CAs (`cafix::local_cas`: anchor files that are
-//! also in the system bundle), found once per process on first need, for
-//! every place the engine adds them: OpenSSL stores loaded from a copy of
-//! the public roots (`injection`), a JDK's served `jssecacerts` (`java`),
-//! and the PEM file a Node.js process is pointed at (`pem`).
+//! also in the system bundle), found once per process on first need (under
+//! the shim lock: finding them may log), for every place the engine adds
+//! them: OpenSSL stores loaded from a copy of the public roots
+//! (`injection`), a JDK's served `jssecacerts` (`java`), NSS's token of
+//! local CAs (`nss`), and the PEM file a Node.js process is pointed at
+//! (`pem`).
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
+use cafix::bundle::MAX_BUNDLE_BYTES;
 use cafix::config::Level;
 use cafix::local_cas::{self, LocalCas};
 use cafix::record::Record;
@@ -35,7 +39,21 @@ fn discover() -> LocalCas {
         return LocalCas::default();
     }
     let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
-    let found = local_cas::discover(&sources, || state.bundle());
+    // The bundle's text settles the usual case without indexing it (NSS and
+    // Node.js programs may never need the index): the index's own bytes if
+    // it is built, else the file, read once here, and only if an anchor
+    // file exists.
+    let read: OnceCell<Option<Vec<u8>>> = OnceCell::new();
+    let text = || match state.bundle_if_indexed() {
+        Some(index) => index.map(|index| index.bytes.as_slice()),
+        None => read
+            .get_or_init(|| {
+                cafix::bundle::find_system_bundle(&state.config, &|p| sys::is_nonempty_file(p))
+                    .and_then(|path| sys::read_file(&path, MAX_BUNDLE_BYTES).ok())
+            })
+            .as_deref(),
+    };
+    let found = local_cas::discover_with_text(&sources, text, || state.bundle());
     if !found.problems.is_empty() {
         logger::emit(&Record::new(
             Level::Warn,

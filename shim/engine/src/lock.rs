@@ -24,6 +24,12 @@ unsafe impl Sync for RawLock {}
 
 static SHIM_LOCK: RawLock = RawLock(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
 
+/// Serialises adding NSS's token (`nss.rs`): held across NSS calls, so
+/// never inside the shim lock (it is taken first when both are), and taken
+/// around `fork` like the shim lock, so a child never inherits it held by a
+/// thread that does not exist there.
+static NSS_LOCK: RawLock = RawLock(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
+
 thread_local! {
     static INSIDE: Cell<bool> = const { Cell::new(false) };
 }
@@ -53,6 +59,22 @@ pub fn with_shim_lock<R>(f: impl FnOnce() -> R) -> Option<R> {
     result
 }
 
+/// Runs `f` holding the NSS lock (see [`NSS_LOCK`]); the caller catches
+/// unwinding.
+pub fn with_nss_lock<R>(f: impl FnOnce() -> R) -> R {
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: the thread that locked it below unlocks it.
+            unsafe { libc::pthread_mutex_unlock(NSS_LOCK.0.get()) };
+        }
+    }
+    // SAFETY: the static mutex is initialised and lives forever.
+    unsafe { libc::pthread_mutex_lock(NSS_LOCK.0.get()) };
+    let _held = Held;
+    f()
+}
+
 extern "C" {
     fn pthread_atfork(
         prepare: Option<extern "C" fn()>,
@@ -62,11 +84,17 @@ extern "C" {
 }
 
 extern "C" fn before_fork() {
+    // The NSS lock first: a thread adding NSS's token takes the shim lock
+    // inside it.
+    // SAFETY: the static mutex is initialised and lives forever.
+    unsafe { libc::pthread_mutex_lock(NSS_LOCK.0.get()) };
     lock();
 }
 
 extern "C" fn after_fork() {
     unlock();
+    // SAFETY: taken by this thread (in the child, its only thread) in `before_fork`.
+    unsafe { libc::pthread_mutex_unlock(NSS_LOCK.0.get()) };
 }
 
 /// Registers the fork handlers; called once when the engine starts.

@@ -133,6 +133,11 @@ pub fn shim() -> &'static Shim {
 
 impl Shim {
     /// The system bundle, read and indexed on first use, once per process.
+    /// The bundle's index if it has been built (without building it).
+    pub fn bundle_if_indexed(&'static self) -> Option<Option<&'static BundleIndex>> {
+        self.bundle.get().map(Option::as_ref)
+    }
+
     pub fn bundle(&'static self) -> Option<&'static BundleIndex> {
         self.bundle
             .get_or_init(|| {

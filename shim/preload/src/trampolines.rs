@@ -1,6 +1,6 @@
 //! libcrypto's and libgnutls's trust-source and verification entry points,
-//! as trampolines to the engine's hooks (`shim/engine/src/hooks/openssl.rs`
-//! and `gnutls.rs`, observe only).
+//! and NSS's initialisation and module loading, as trampolines to the
+//! engine's hooks (`shim/engine/src/hooks/openssl.rs`, `gnutls.rs`, `nss.rs`).
 //!
 //! libcafix.so must define these names itself, since only the preloaded
 //! object comes first in the program's scope. Each is a naked jump through
@@ -35,7 +35,7 @@ macro_rules! trampoline {
     ($name:ident, $index:literal) => {
         const _: () = assert!(
             same_bytes(stringify!($name).as_bytes(), library_hook_name($index).to_bytes()),
-            "trampoline name and index disagree with engine_abi::OPENSSL_HOOKS / GNUTLS_HOOKS"
+            "trampoline name and index disagree with engine_abi::OPENSSL_HOOKS / GNUTLS_HOOKS / NSS_HOOKS"
         );
         #[unsafe(naked)]
         #[no_mangle]
@@ -129,17 +129,24 @@ unsafe extern "C" fn first_call() {
 extern "C" fn target_for_first_call(index: u32) -> *const () {
     let target = library_target(index as usize);
     if !target.is_null() {
-        target as *const ()
-    } else if library_hook_failure(index as usize) == 0 {
-        fails_with_zero as *const ()
-    } else {
-        fails_with_internal_error as *const ()
+        return target as *const ();
+    }
+    match library_hook_failure(index as usize) {
+        0 => fails_with_zero as *const (),
+        cafix_common::engine_abi::SEC_FAILURE => fails_with_sec_failure as *const (),
+        _ => fails_with_internal_error as *const (),
     }
 }
 
-/// OpenSSL's failure (and GnuTLS's "does not match"); void functions ignore it.
+/// OpenSSL's failure (GnuTLS's "does not match", NSS's null pointer); void
+/// functions ignore it.
 extern "C" fn fails_with_zero() -> core::ffi::c_int {
     0
+}
+
+/// NSS's `SECFailure`.
+extern "C" fn fails_with_sec_failure() -> core::ffi::c_int {
+    cafix_common::engine_abi::SEC_FAILURE
 }
 
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
@@ -178,3 +185,12 @@ trampoline!(gnutls_x509_trust_list_add_trust_dir, 26);
 trampoline!(gnutls_certificate_set_trust_list, 27);
 trampoline!(gnutls_certificate_free_credentials, 28);
 trampoline!(gnutls_x509_trust_list_deinit, 29);
+
+trampoline!(NSS_Init, 30);
+trampoline!(NSS_InitReadWrite, 31);
+trampoline!(NSS_Initialize, 32);
+trampoline!(NSS_InitContext, 33);
+trampoline!(SECMOD_LoadUserModule, 34);
+trampoline!(SECMOD_LoadUserModuleWithFunction, 35);
+trampoline!(SECMOD_AddNewModule, 36);
+trampoline!(SECMOD_AddNewModuleEx, 37);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::nss;
 use super::qt::qt_dir_scans;
 use super::text::dir_label;
 use crate::audit::{self, DirScan};
@@ -203,6 +204,24 @@ fn places(
     out
 }
 
+/// Where `cert` is trusted among NSS's stores (`system_wide`: libcafix.so
+/// is preloaded system-wide, adding local CAs).
+fn nss_places(cert: &CaCert, local: bool, stores: &[nss::Store], system_wide: bool) -> Vec<Place> {
+    stores
+        .iter()
+        .map(|store| {
+            let (trusted, text) = nss::place(store, &cert.der, cert.short_name(), local, system_wide);
+            Place {
+                what: "nss-store",
+                name: format!("{} {}", store.app.label(), store.path.display()),
+                trusted,
+                text,
+                extra: json!({"app": store.app.code(), "path": store.path.display().to_string()}),
+            }
+        })
+        .collect()
+}
+
 pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
     let certs = read_certificates(file)?;
     let (_, bundle) = system_bundle();
@@ -213,6 +232,9 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
     let scans = trust_dir_scans();
     let qt = audit::predict_qt();
     let section = Section::run(bundle.as_ref(), true);
+    let nss_stores = nss::stores_here();
+    let preload = root_stores::SystemPreload::read();
+    let system_wide = preload.library.is_some() && preload.injects;
     let mut gaps_total = 0usize;
     let mut reports = Vec::new();
     if !args.json {
@@ -225,7 +247,9 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
         );
     }
     for cert in &certs {
-        let places = places(cert, bundle.as_ref(), &scans, &qt, &section);
+        let mut places = places(cert, bundle.as_ref(), &scans, &qt, &section);
+        let local = section.local.cas.iter().any(|c| c.der == cert.der);
+        places.extend(nss_places(cert, local, &nss_stores, system_wide));
         let gaps: Vec<String> = places
             .iter()
             .filter(|p| p.trusted == Some(false))
@@ -266,6 +290,7 @@ pub fn run(args: &DoctorArgs, file: &Path) -> Result<i32, String> {
             let group = match p.what {
                 "trust-dir" => "trust directories:",
                 "root-store" => "programs' own root stores:",
+                "nss-store" => "NSS databases and profiles (Chromium, Firefox, Thunderbird):",
                 _ => "",
             };
             if group.is_empty() {

@@ -14,6 +14,7 @@
 mod bundle_paths;
 mod ca;
 mod gnutls;
+mod nss;
 mod openssl;
 mod own_stores;
 mod qt;
@@ -41,6 +42,7 @@ const SECTIONS: &[Gather] = &[
     gnutls::gather,
     qt::gather,
     own_stores::gather,
+    nss::gather,
 ];
 
 pub fn run(args: &DoctorArgs) -> Result<i32, String> {

@@ -21,14 +21,13 @@
 //! (`verify_peers2` → `verify_peers`, `set_x509_trust_dir` →
 //! `trust_list_add_trust_dir` → `_add_trust_file` per file, the verifier →
 //! `check_hostname2`), so those calls arrive here too; a call from inside
-//! the library itself ([`from_inside`]) passes straight through, so one
+//! the library itself (`hooks::from_inside`) passes straight through, so one
 //! program call is one observation. A verify callback the program runs
 //! during the handshake calls from the program, and is observed.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
 
 use libc::{c_char, c_int, c_uint};
 
@@ -51,53 +50,6 @@ pub struct TypedVdata {
     kind: c_int,
     data: *const u8,
     size: c_uint,
-}
-
-/// Whether a call returning to `caller` comes from the library that defines
-/// `real` (its own PLT call of an exported function), or returns into the
-/// engine itself: the real function of a hook here made it as a tail call
-/// (`gnutls_certificate_verify_peers2` jumps to `_verify_peers`), so it
-/// returns where the hook's call of the real function does. Cached by caller.
-fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
-    // Dropped whenever an object has been unloaded: an address may then
-    // belong to another.
-    static SEEN: Mutex<(u64, Vec<(usize, bool)>)> = Mutex::new((u64::MAX, Vec::new()));
-    let key = caller as usize;
-    let subs = crate::libcrypto::unload_count();
-    let cached = crate::lock::with_shim_lock(|| {
-        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.0 != subs {
-            *seen = (subs, Vec::new());
-        }
-        seen.1.iter().find(|(k, _)| *k == key).map(|&(_, inside)| inside)
-    })
-    .flatten();
-    if let Some(inside) = cached {
-        return inside;
-    }
-    let saved = sys::errno();
-    let inside = crate::libcrypto::same_object(caller, real)
-        || crate::libcrypto::same_object(caller, from_inside as *mut c_void);
-    sys::set_errno(saved);
-    crate::lock::with_shim_lock(|| {
-        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.0 == subs {
-            if seen.1.len() >= 256 {
-                seen.1.clear();
-            }
-            seen.1.push((key, inside));
-        }
-    });
-    inside
-}
-
-/// `real_or_fail!`, and whether the call is to be observed (it is not from
-/// inside the library, see [`from_inside`]).
-macro_rules! real_and_observed {
-    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
-        let real = real_or_fail!($caller, $sym, $stub, $ty, $fail);
-        (real, !from_inside($caller, real as *mut c_void))
-    }};
 }
 
 /// Runs `f` after the real call with unwinding caught and errno kept.

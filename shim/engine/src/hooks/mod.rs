@@ -109,12 +109,23 @@ macro_rules! real_or_fail {
     }};
 }
 
+/// `real_or_fail!`, and whether the call is to be observed (it is not from
+/// inside the library, see [`from_inside`]).
+macro_rules! real_and_observed {
+    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
+        let real = real_or_fail!($caller, $sym, $stub, $ty, $fail);
+        (real, !crate::hooks::from_inside($caller, real as *mut c_void))
+    }};
+}
+
 pub mod gnutls;
+pub mod nss;
 pub mod open;
 pub mod openssl;
 pub mod stat;
 
-use std::ffi::CStr;
+use std::ffi::{c_void, CStr};
+use std::sync::Mutex;
 
 use cafix::explain::TrustSource;
 use cafix_common::locations::TrustPath;
@@ -181,4 +192,42 @@ pub(crate) fn path_source(path: *const c_char, make: fn(String) -> TrustSource) 
     }
     // SAFETY: both libraries' APIs take NUL-terminated paths; non-null checked above.
     Some(make(unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned()))
+}
+
+/// Whether a call returning to `caller` comes from the library that defines
+/// `real` (its own PLT call of an exported function), or returns into the
+/// engine itself: the real function of a hook here made it as a tail call
+/// (`gnutls_certificate_verify_peers2` jumps to `_verify_peers`), so it
+/// returns where the hook's call of the real function does. Cached by caller.
+pub(crate) fn from_inside(caller: *const c_void, real: *mut c_void) -> bool {
+    // Dropped whenever an object has been unloaded: an address may then
+    // belong to another.
+    static SEEN: Mutex<(u64, Vec<(usize, bool)>)> = Mutex::new((u64::MAX, Vec::new()));
+    let key = caller as usize;
+    let subs = crate::libcrypto::unload_count();
+    let cached = crate::lock::with_shim_lock(|| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.0 != subs {
+            *seen = (subs, Vec::new());
+        }
+        seen.1.iter().find(|(k, _)| *k == key).map(|&(_, inside)| inside)
+    })
+    .flatten();
+    if let Some(inside) = cached {
+        return inside;
+    }
+    let saved = sys::errno();
+    let inside = crate::libcrypto::same_object(caller, real)
+        || crate::libcrypto::same_object(caller, from_inside as *mut c_void);
+    sys::set_errno(saved);
+    crate::lock::with_shim_lock(|| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.0 == subs {
+            if seen.1.len() >= 256 {
+                seen.1.clear();
+            }
+            seen.1.push((key, inside));
+        }
+    });
+    inside
 }
