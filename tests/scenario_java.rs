@@ -309,6 +309,59 @@ fn a_cacerts_of_20_certificates_is_not_a_copy_and_gets_nothing() {
     }
 }
 
+#[test]
+fn only_a_jvm_finds_the_missing_jssecacerts_cat_cp_and_sha256sum_get_enoent() {
+    // Programs that read the file as data (and may write what they read)
+    // are no JVM: they see it missing, with cafix as without; the JVM that
+    // runs next in the same namespace trusts the local CA through it.
+    let j = java();
+    let mounts = debian_cacerts_is(&j.lacking);
+    let jssecacerts = jssecacerts_of(Path::new(DEBIAN_JDK));
+    let java = client_args(Path::new(DEBIAN_JDK), &[], &local_server().url()).join(" ");
+    for mode in Cafix::ALL {
+        let copy = scratch("jssecacerts-copy");
+        let script = format!(
+            "for reader in 'cat {js}' 'cp {js} {copy}' 'sha256sum {js}'; do \
+               $reader >/dev/null; echo \"$reader: exit $?\"; done; exec {java}",
+            js = jssecacerts,
+            copy = path_str(&copy),
+        );
+        let out = client_with(mode, &["sh", "-c", &script], &[], &mounts);
+        let all = text(&out);
+        for (reader, error) in [
+            ("cat", format!("cat: {jssecacerts}: No such file or directory")),
+            (
+                "cp",
+                format!("cp: cannot stat '{jssecacerts}': No such file or directory"),
+            ),
+            (
+                "sha256sum",
+                format!("sha256sum: {jssecacerts}: No such file or directory"),
+            ),
+        ] {
+            assert!(all.contains(&error), "{reader} ({mode:?}): {error:?}:\n{all}");
+        }
+        let exits: Vec<&str> = all.lines().filter(|l| l.contains(": exit ")).collect();
+        assert_eq!(exits.len(), 3, "{all}");
+        assert!(
+            exits.iter().all(|l| !l.ends_with(": exit 0")),
+            "every reader fails ({mode:?}):\n{all}"
+        );
+        assert!(!copy.exists(), "cp wrote {} ({mode:?})", copy.display());
+        let served: Vec<&str> = all
+            .lines()
+            .filter(|l| l.contains("served") && l.contains("jssecacerts"))
+            .collect();
+        if mode == Cafix::Without {
+            assert_rejected(&out, PKIX, "java without cafix");
+        } else {
+            assert_trusted(&out, &format!("java after the readers ({mode:?})"));
+            assert_eq!(served.len(), 1, "only the JVM was served ({mode:?}):\n{all}");
+            assert_served(&out, &jssecacerts);
+        }
+    }
+}
+
 /// Debian's JDK's keytool with `args`, which must succeed.
 fn keytool(args: &[&str]) -> Output {
     run_checked(

@@ -17,9 +17,14 @@
 //! - a store the program chose gets nothing: a `javax.net.ssl.trustStore`
 //!   (JSSE never looks at `jssecacerts` then), a `jssecacerts` that exists
 //!   (real entries are never hidden), a `KeyStore` loaded from its own file;
-//! - `keytool` itself is never answered, so `keytool -importcert -keystore
-//!   …/jssecacerts` creates the file it would have created without cafix
-//!   and no added CA ever reaches a file it writes.
+//! - only a JVM is answered: a process in which `libjvm.so` is loaded
+//!   (HotSpot's, or OpenJ9's redirector), the one kind of program that
+//!   reads `jssecacerts` as its trust. `cat`, `cp`, `sha256sum`, a backup
+//!   tool, read it as data and may write what they read elsewhere: they
+//!   get `ENOENT`, as without cafix;
+//! - `keytool` itself, a JVM, is never answered either, so `keytool
+//!   -importcert -keystore …/jssecacerts` creates the file it would have
+//!   created without cafix and no added CA ever reaches a file it writes.
 //!
 //! A `cacerts` that cannot be used (unreadable, too large, not a keystore,
 //! truncated, with private keys, with another password, changing while it
@@ -34,7 +39,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use cafix::config::Level;
@@ -72,7 +77,7 @@ static BUILT: AtomicUsize = AtomicUsize::new(0);
 /// What to answer for `<security_dir>/jssecacerts`, which is missing.
 pub fn serve(security_dir: &[u8]) -> Option<&'static ServedStore> {
     let config = &shim().config;
-    if !config.serve || !config.local_cas_inject || is_keystore_tool() {
+    if !config.serve || !config.local_cas_inject || !is_jvm() || is_keystore_tool() {
         return None;
     }
     let cacerts = PathBuf::from(OsStr::from_bytes(&[security_dir, b"/cacerts"].concat()));
@@ -114,6 +119,22 @@ fn keep(store: ServedStore) -> Option<&'static ServedStore> {
         return None;
     }
     Some(Box::leak(Box::new(store)))
+}
+
+/// Whether this process runs a JVM: `libjvm.so` is loaded. Asked only on
+/// this path (a missing `jssecacerts`), one walk of the loaded objects; a
+/// yes is kept (a JVM is never unloaded), a no is asked again, since a
+/// program may start a JVM later (`JNI_CreateJavaVM` after `dlopen`).
+fn is_jvm() -> bool {
+    static JVM: AtomicBool = AtomicBool::new(false);
+    if JVM.load(Ordering::Relaxed) {
+        return true;
+    }
+    let loaded = crate::libcrypto::is_loaded(b"libjvm.so");
+    if loaded {
+        JVM.store(true, Ordering::Relaxed);
+    }
+    loaded
 }
 
 /// Whether this process is `keytool`, which reads and writes keystores by

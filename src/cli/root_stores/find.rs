@@ -382,8 +382,9 @@ pub fn search(places: &Places) -> Found {
     for jvm in &jvms {
         for rel in ["lib/security", "jre/lib/security"] {
             // JSSE reads jssecacerts instead of cacerts when it exists.
-            // Looked for in the directory's listing: under libcafix.so a
-            // `stat` of a missing jssecacerts may be answered.
+            // Looked for in the directory's listing, which says what is on
+            // disk in any process (libcafix.so answers a missing one's
+            // `stat` only in a JVM).
             let dir = jvm.join(rel);
             let listed = |name: &str| {
                 std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name() == name)))
