@@ -28,6 +28,8 @@ mod engine;
 #[cfg(not(test))]
 pub mod hooks;
 mod next_symbol;
+#[cfg(not(test))]
+mod node;
 mod real;
 mod sys;
 #[cfg(not(test))]

@@ -95,7 +95,13 @@ reals! {
     OPEN64_2 = c"__open64_2";
     OPENAT_2 = c"__openat_2";
     OPENAT64_2 = c"__openat64_2";
+    GETENV = c"getenv";
 }
+
+/// Resolved on first use only: `getauxval`, for the rare slow path of the
+/// `getenv` hook (an import of the front would be looked up by the loader
+/// in every process, ~250 instructions each).
+pub static GETAUXVAL: Real = Real::new(c"getauxval");
 
 /// Resolves every real function; called once from the constructor.
 pub fn resolve_all() {
