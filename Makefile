@@ -1,10 +1,15 @@
 # Build, install and package cafix.
 #
-#   make                      build release binaries
+#   make                      build release binaries for this machine
+#   make ARCH=arm64           cross-build them for another architecture
 #   make install PREFIX=/usr DESTDIR=/tmp/stage
 #   make uninstall PREFIX=/usr DESTDIR=/tmp/stage
-#   make deb                  build target/debian/cafix_<version>_<arch>.deb
-#   make rpm                  build target/rpm/RPMS/<arch>/cafix-<version>-1.<arch>.rpm
+#   make deb [ARCH=i386]      target/debian/{libcafix,cafix}_<version>_<arch>.deb
+#   make rpm [ARCH=aarch64]   target/rpm/RPMS/<arch>/cafix{,-libs}-<version>-1.<arch>.rpm
+#   make test-shim ARCH=arm64 the shim crates' unit tests for arm64, under qemu-user
+#   make all-arches           link libcafix.so and its engine for every architecture
+#                             below, cafix for amd64, i386 and arm64, and check
+#                             (cargo check) cafix for the others
 #
 # Installed files:
 #   $(BINDIR)/cafix                        the command
@@ -22,6 +27,60 @@
 #   $(MANDIR)/man1/cafix.1, man8/libcafix.8
 #   bash, zsh and fish completions
 #   $(SYSCONFDIR)/cafix.conf.example       (never overwrites /etc/cafix.conf)
+#
+# `install-lib` installs the two libraries and libcafix.8 (Debian's libcafix,
+# RPM's cafix-libs: one per architecture, co-installable), `install-bin` the
+# rest (the command: one per machine).
+
+# ---- architectures -------------------------------------------------------------
+# ARCH: the Debian name of the architecture to build for (RPM's and uname's
+# are accepted too); this machine's by default. Each line: Debian
+# name, Rust target, GNU multiarch triplet, C cross compiler, RPM name,
+# qemu-user's name.
+ARCHES := \
+  amd64:x86_64-unknown-linux-gnu:x86_64-linux-gnu:x86_64-linux-gnu-gcc:x86_64:x86_64 \
+  arm64:aarch64-unknown-linux-gnu:aarch64-linux-gnu:aarch64-linux-gnu-gcc:aarch64:aarch64 \
+  armhf:armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf:arm-linux-gnueabihf-gcc:armv7hl:arm \
+  i386:i686-unknown-linux-gnu:i386-linux-gnu:i686-linux-gnu-gcc:i686:i386 \
+  ppc64el:powerpc64le-unknown-linux-gnu:powerpc64le-linux-gnu:powerpc64le-linux-gnu-gcc:ppc64le:ppc64le \
+  riscv64:riscv64gc-unknown-linux-gnu:riscv64-linux-gnu:riscv64-linux-gnu-gcc:riscv64:riscv64 \
+  s390x:s390x-unknown-linux-gnu:s390x-linux-gnu:s390x-linux-gnu-gcc:s390x:s390x
+# Field $(2) of the line whose Debian, RPM or qemu name is $(1) (or uname's
+# armv7l).
+arch_field = $(word $(2),$(subst :, ,$(firstword $(foreach a,$(ARCHES),$(if $(filter $(patsubst armv7l,arm,$(1)),$(word 1,$(subst :, ,$(a))) $(word 5,$(subst :, ,$(a))) $(word 6,$(subst :, ,$(a)))),$(a))))))
+
+HOST_ARCH   := $(call arch_field,$(shell dpkg --print-architecture 2>/dev/null || uname -m),1)
+ARCH        ?= $(HOST_ARCH)
+DEB_ARCH    := $(call arch_field,$(ARCH),1)
+ifeq ($(DEB_ARCH),)
+  $(error ARCH=$(ARCH): not one of $(foreach a,$(ARCHES),$(firstword $(subst :, ,$(a)))))
+endif
+RUST_TARGET := $(call arch_field,$(ARCH),2)
+MULTIARCH   := $(call arch_field,$(ARCH),3)
+CROSS_CC    := $(call arch_field,$(ARCH),4)
+RPM_ARCH    := $(call arch_field,$(ARCH),5)
+QEMU_ARCH   := $(call arch_field,$(ARCH),6)
+
+# A cross build names the Rust target, links with Debian's cross compiler
+# (also the C compiler of libcafix.so's trampolines and of openssl-sys) and
+# takes OpenSSL from that architecture's multiarch libssl-dev.
+ifeq ($(DEB_ARCH),$(HOST_ARCH))
+  CROSS :=
+  OUT   := release
+else
+  CROSS := --target $(RUST_TARGET)
+  OUT   := $(RUST_TARGET)/release
+  RUST_TARGET_VAR := $(shell echo $(RUST_TARGET) | tr a-z- A-Z_)
+  # Test programs of another architecture run under qemu-user, except
+  # i386 ones on amd64, which the kernel runs itself.
+  ifneq ($(HOST_ARCH)-$(DEB_ARCH),amd64-i386)
+    RUNNER := CARGO_TARGET_$(RUST_TARGET_VAR)_RUNNER=qemu-$(QEMU_ARCH)-static
+  endif
+  CROSS_ENV := CARGO_TARGET_$(RUST_TARGET_VAR)_LINKER=$(CROSS_CC) \
+    CC_$(subst -,_,$(RUST_TARGET))=$(CROSS_CC) \
+    PKG_CONFIG_ALLOW_CROSS=1 \
+    PKG_CONFIG_LIBDIR=/usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig
+endif
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -40,8 +99,8 @@ TARGET_DIR ?= target
 # without ld.so.cache; other prefixes need the `ldconfig` that `make install`
 # runs when it installs into this system as root.
 ifeq ($(origin LIBDIR),undefined)
-  MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch 2>/dev/null)
-  ifneq ($(MULTIARCH),)
+  HAS_MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch 2>/dev/null)
+  ifneq ($(HAS_MULTIARCH),)
     LIBDIR := $(PREFIX)/lib/$(MULTIARCH)
   else ifeq ($(shell test -d /usr/lib64 && test ! -L /usr/lib64 && test -e /usr/lib64/libc.so.6 && echo lib64),lib64)
     LIBDIR := $(PREFIX)/lib64
@@ -53,50 +112,99 @@ endif
 LIBDIR_FROM_PKGLIBDIR = $(shell realpath -sm --relative-to=$(PKGLIBDIR) $(LIBDIR))
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-ARCH    := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
 
-BIN := $(TARGET_DIR)/release/cafix
-LIB := $(TARGET_DIR)/release/libcafix.so
-ENGINE := $(TARGET_DIR)/release/libcafix_engine.so
+BIN := $(TARGET_DIR)/$(OUT)/cafix
+LIB := $(TARGET_DIR)/$(OUT)/libcafix.so
+ENGINE := $(TARGET_DIR)/$(OUT)/libcafix_engine.so
 
-.PHONY: all build install uninstall deb rpm clean print-libdir
+.PHONY: all build build-lib check-cli test-shim all-arches generated install install-lib install-bin uninstall deb rpm clean print-libdir
 
 all: build
 
-# The workspace (cafix, libcafix_engine.so), then libcafix.so: shim/preload is
-# its own workspace (panic = "abort"), built into the same target directory.
-build:
-	$(CARGO) build --release --workspace
-	$(CARGO) build --release --manifest-path shim/preload/Cargo.toml --target-dir $(TARGET_DIR)
+# libcafix_engine.so, then libcafix.so: shim/preload is its own workspace
+# (panic = "abort"), built into the same target directory.
+build-lib:
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) -p cafix-engine
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --manifest-path shim/preload/Cargo.toml
 
-# Generated from the command's own definitions, so they match --help.
-$(TARGET_DIR)/generated: build
-	rm -rf $@ && mkdir -p $@/man $@/completions
-	$(BIN) man --out $@/man
-	$(BIN) completions bash > $@/completions/cafix.bash
-	$(BIN) completions zsh > $@/completions/_cafix
-	$(BIN) completions fish > $@/completions/cafix.fish
+build: build-lib
+	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --bin cafix
 
-install: build $(TARGET_DIR)/generated
-	install -Dm755 $(BIN) $(DESTDIR)$(BINDIR)/cafix
+# The shim crates' unit tests built for ARCH and run here (see RUNNER):
+# cafix-common, the engine, the library code the engine uses (without the
+# command's features), and libcafix.so's symbol-table walk.
+test-shim:
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) -p cafix-common -p cafix-engine
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) -p cafix --lib --no-default-features
+	$(CROSS_ENV) $(RUNNER) $(CARGO) test $(CROSS) --target-dir $(TARGET_DIR) --manifest-path shim/preload/Cargo.toml
+
+# `cargo check` of the command, for an architecture whose libssl-dev is not
+# installed: OpenSSL's headers are this machine's, with the configuration
+# headers (Debian keeps them in the multiarch directory) of an installed
+# architecture of the same word size, and no library files looked for
+# (OPENSSL_STATIC=0: check-only, nothing is linked).
+CHECK_INCLUDE = $(abspath $(TARGET_DIR)/check-include/$(DEB_ARCH))
+check-cli:
+	rm -rf $(CHECK_INCLUDE) && mkdir -p $(CHECK_INCLUDE)/openssl
+	if [ -d /usr/include/$(MULTIARCH)/openssl ]; then \
+	  conf=/usr/include/$(MULTIARCH)/openssl; \
+	elif $(CROSS_CC) -dM -E -xc /dev/null | grep -q '__SIZEOF_POINTER__ 8'; then \
+	  conf=/usr/include/x86_64-linux-gnu/openssl; \
+	else \
+	  conf=/usr/include/i386-linux-gnu/openssl; \
+	fi; \
+	ln -s $$conf/configuration.h $$conf/opensslconf.h $(CHECK_INCLUDE)/openssl/
+	$(CROSS_ENV) OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/$(MULTIARCH) OPENSSL_STATIC=0 \
+	  CFLAGS_$(subst -,_,$(RUST_TARGET))=-I$(CHECK_INCLUDE) \
+	  $(CARGO) check --release $(CROSS) --target-dir $(TARGET_DIR) --bin cafix
+
+# What CI proves on every push: the preload linked for every architecture a
+# distribution ships, the command built where its OpenSSL is installed
+# (amd64, i386, arm64: multiarch libssl-dev) and checked elsewhere. Each
+# step's time is printed.
+LINKED_CLI := amd64 i386 arm64
+all-arches:
+	@set -e; for a in $(foreach a,$(ARCHES),$(firstword $(subst :, ,$(a)))); do \
+	  start=$$(date +%s); \
+	  if echo " $(LINKED_CLI) " | grep -q " $$a "; then what=build; else what="build-lib check-cli"; fi; \
+	  $(MAKE) --no-print-directory ARCH=$$a $$what; \
+	  echo "all-arches: $$a ($$what) $$(( $$(date +%s) - start )) s"; \
+	done
+
+# Generated from the command's own definitions, so they match --help. By
+# this machine's own build of the command: the files are the same for
+# every architecture.
+GENERATED = $(TARGET_DIR)/generated
+generated:
+	$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) build
+	rm -rf $(GENERATED) && mkdir -p $(GENERATED)/man $(GENERATED)/completions
+	$(TARGET_DIR)/release/cafix man --out $(GENERATED)/man
+	$(TARGET_DIR)/release/cafix completions bash > $(GENERATED)/completions/cafix.bash
+	$(TARGET_DIR)/release/cafix completions zsh > $(GENERATED)/completions/_cafix
+	$(TARGET_DIR)/release/cafix completions fish > $(GENERATED)/completions/cafix.fish
+
+install: install-lib install-bin
+
+install-lib: build-lib generated
 	install -Dm644 $(LIB) $(DESTDIR)$(LIBDIR)/libcafix.so
 	install -Dm644 $(ENGINE) $(DESTDIR)$(LIBDIR)/libcafix_engine.so
+	install -Dm644 $(GENERATED)/man/libcafix.8 $(DESTDIR)$(MANDIR)/man8/libcafix.8
+	# Into this very system as root: let ld.so.cache know (a package's
+	# triggers or scriptlets do that for a DESTDIR install).
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+install-bin: build generated
+	install -Dm755 $(BIN) $(DESTDIR)$(BINDIR)/cafix
 	if [ "$(LIBDIR)" != "$(PKGLIBDIR)" ]; then \
 	  install -d $(DESTDIR)$(PKGLIBDIR) && \
 	  ln -sfn $(LIBDIR_FROM_PKGLIBDIR)/libcafix.so $(DESTDIR)$(PKGLIBDIR)/libcafix.so && \
 	  ln -sfn $(LIBDIR_FROM_PKGLIBDIR)/libcafix_engine.so $(DESTDIR)$(PKGLIBDIR)/libcafix_engine.so; \
 	fi
-	for page in $(TARGET_DIR)/generated/man/*.[0-9]; do \
-	  section=$${page##*.}; \
-	  install -Dm644 $$page $(DESTDIR)$(MANDIR)/man$$section/$$(basename $$page); \
-	done
-	install -Dm644 $(TARGET_DIR)/generated/completions/cafix.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/cafix
-	install -Dm644 $(TARGET_DIR)/generated/completions/_cafix $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_cafix
-	install -Dm644 $(TARGET_DIR)/generated/completions/cafix.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cafix.fish
+	install -Dm644 $(GENERATED)/man/cafix.1 $(DESTDIR)$(MANDIR)/man1/cafix.1
+	install -Dm644 $(GENERATED)/completions/cafix.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/cafix
+	install -Dm644 $(GENERATED)/completions/_cafix $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_cafix
+	install -Dm644 $(GENERATED)/completions/cafix.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cafix.fish
 	install -Dm644 packaging/cafix.conf $(DESTDIR)$(SYSCONFDIR)/cafix.conf.example
-	# Into this very system as root: let ld.so.cache know (a package's
-	# triggers or scriptlets do that for a DESTDIR install).
-	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cafix
@@ -109,41 +217,49 @@ uninstall:
 	rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cafix.fish
 	rm -f $(DESTDIR)$(SYSCONFDIR)/cafix.conf.example
 
-# A Debian package from the same install rule, with dpkg-deb.
-STAGE := $(abspath $(TARGET_DIR)/debian/stage)
-
+# Debian packages from the same install rules, with dpkg-deb: libcafix
+# (the libraries, Multi-Arch: same, so the i386 one installs beside the
+# amd64 one and /usr/$$LIB/libcafix.so serves 32-bit processes too) and
+# cafix (the command, which depends on libcafix of its architecture).
+DEBDIR := $(abspath $(TARGET_DIR)/debian)
 deb:
-	rm -rf $(STAGE)
-	$(MAKE) install PREFIX=/usr DESTDIR=$(STAGE)
-	# Debian policy: man pages compressed, reproducibly (-n: no name or time).
-	gzip -9n $(STAGE)/usr/share/man/man*/*.[0-9]
-	mkdir -p $(STAGE)/DEBIAN
-	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' packaging/debian-control > $(STAGE)/DEBIAN/control
-	# ldconfig runs once the package is unpacked, so ld.so.cache names libcafix.so.
-	install -m644 packaging/debian-triggers $(STAGE)/DEBIAN/triggers
-	dpkg-deb --root-owner-group --build $(STAGE) $(TARGET_DIR)/debian/cafix_$(VERSION)_$(ARCH).deb
+	rm -rf $(DEBDIR)/stage-$(DEB_ARCH)
+	$(MAKE) --no-print-directory install-lib PREFIX=/usr DESTDIR=$(DEBDIR)/stage-$(DEB_ARCH)/libcafix
+	$(MAKE) --no-print-directory install-bin PREFIX=/usr DESTDIR=$(DEBDIR)/stage-$(DEB_ARCH)/cafix
+	set -e; for pkg in libcafix cafix; do \
+	  stage=$(DEBDIR)/stage-$(DEB_ARCH)/$$pkg; \
+	  gzip -9n $$stage/usr/share/man/man*/*.[0-9]; \
+	  mkdir -p $$stage/DEBIAN; \
+	  sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' packaging/deb/$$pkg.control > $$stage/DEBIAN/control; \
+	  if [ -e packaging/deb/$$pkg.triggers ]; then install -m644 packaging/deb/$$pkg.triggers $$stage/DEBIAN/triggers; fi; \
+	  dpkg-deb --root-owner-group --build $$stage $(DEBDIR)/$${pkg}_$(VERSION)_$(DEB_ARCH).deb; \
+	done
 
-# An RPM from packaging/cafix.spec: the same install rule into a staging
-# tree, with the directories of rpm's own configuration (%{_libdir} is
-# /usr/lib64 on x86_64), which the spec's %install copies.
+# RPMs from packaging/cafix.spec (cafix and cafix-libs, the latter
+# co-installable for two architectures): the same install rule into a
+# staging tree, with the directories of rpm's own configuration for the
+# target (%{_libdir} is /usr/lib64 on x86_64, /usr/lib on i686), which the
+# spec's %install copies. A cross build strips with the cross binutils.
 RPMTOP := $(abspath $(TARGET_DIR)/rpm)
-RPMDIRS = PREFIX=$(shell rpm --eval '%{_prefix}') \
-  BINDIR=$(shell rpm --eval '%{_bindir}') \
-  LIBDIR=$(shell rpm --eval '%{_libdir}') \
-  PKGLIBDIR=$(shell rpm --eval '%{_prefix}/lib/cafix') \
-  MANDIR=$(shell rpm --eval '%{_mandir}') \
-  DATADIR=$(shell rpm --eval '%{_datadir}') \
-  SYSCONFDIR=$(shell rpm --eval '%{_sysconfdir}')
+RPM_EVAL = $(shell rpm --target=$(RPM_ARCH) --eval '$(1)')
+RPMDIRS = PREFIX=$(call RPM_EVAL,%{_prefix}) \
+  BINDIR=$(call RPM_EVAL,%{_bindir}) \
+  LIBDIR=$(call RPM_EVAL,%{_libdir}) \
+  PKGLIBDIR=$(call RPM_EVAL,%{_prefix}/lib/cafix) \
+  MANDIR=$(call RPM_EVAL,%{_mandir}) \
+  DATADIR=$(call RPM_EVAL,%{_datadir}) \
+  SYSCONFDIR=$(call RPM_EVAL,%{_sysconfdir})
 
 rpm:
-	rm -rf $(RPMTOP)
-	$(MAKE) install $(RPMDIRS) DESTDIR=$(RPMTOP)/stage
+	rm -rf $(RPMTOP)/stage-$(RPM_ARCH)
+	$(MAKE) --no-print-directory install $(RPMDIRS) DESTDIR=$(RPMTOP)/stage-$(RPM_ARCH)
 	# Compressed as Fedora's brp-compress would (the spec turns it off).
-	gzip -9n $(RPMTOP)/stage$(shell rpm --eval '%{_mandir}')/man*/*.[0-9]
-	rpmbuild -bb \
+	gzip -9n $(RPMTOP)/stage-$(RPM_ARCH)$(call RPM_EVAL,%{_mandir})/man*/*.[0-9]
+	rpmbuild -bb --target $(RPM_ARCH) \
+	  $(if $(CROSS),--define "__strip $(CROSS_CC:-gcc=-strip)" --define "__objdump $(CROSS_CC:-gcc=-objdump)") \
 	  --define "_topdir $(RPMTOP)" \
 	  --define "cafix_version $(VERSION)" \
-	  --define "cafix_stage $(RPMTOP)/stage" \
+	  --define "cafix_stage $(RPMTOP)/stage-$(RPM_ARCH)" \
 	  packaging/cafix.spec
 
 # What LIBDIR is here (for scripts and tests).

@@ -4,6 +4,9 @@
 #
 #   benches/nss.sh              # 15 rounds
 #   ROUNDS=5 benches/nss.sh     # quicker
+#   ROUNDS=0 BASE_SO=/other/build/libcafix.so benches/nss.sh
+#                               # instructions only, with another build of
+#                               # libcafix.so (its engine beside it) too
 #
 # In a private mount namespace a local CA is installed (bound in as the one
 # file of /usr/local/share/ca-certificates, and in the bundle the library
@@ -62,7 +65,9 @@ in_ns() {
     env -i PATH=/usr/bin:/bin HOME="$W/home" unshare -m --propagation private sh -c \
         'mount --bind "$0" /usr/local/share/ca-certificates && exec "$@"' "$W/anchors" "$@"
 }
+BASE_SO=${BASE_SO:-}
 on() { in_ns env LD_PRELOAD="$SO" CAFIX_BUNDLE="$W/bundle.pem" CAFIX_LOG=error "$@"; }
+base() { in_ns env LD_PRELOAD="$BASE_SO" CAFIX_BUNDLE="$W/bundle.pem" CAFIX_LOG=error "$@"; }
 off() { in_ns "$@"; }
 chromium_page() {
     rm -rf "$W/profile"
@@ -92,9 +97,12 @@ done
 
 med() { sort -g "$1" | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 spread() { paste "$1" "$2" | awk '{print $1/$2}' | sort -g | awk '{r[NR]=$1} END {m = (NR%2) ? r[(NR+1)/2] : (r[NR/2]+r[NR/2+1])/2; printf "%.3f–%.3f (median %.3f)", r[1], r[NR], m}'; }
+if ((ROUNDS > 0)); then
 echo "| | without | with libcafix.so | ratio (medians) | per-round ratios |"
 echo "|---|---|---|---|---|"
+fi
 for t in chromium tstclnt; do
+    ((ROUNDS > 0)) || break
     case $t in
         chromium) label="headless Chromium to the page's DOM (fresh profile), ms" ;;
         tstclnt) label="tstclnt: NSS init with the database and built-in roots, one handshake, ms" ;;
@@ -110,10 +118,24 @@ hs_off=$(ir off sh -c 'exec valgrind --tool=callgrind --callgrind-out-file=/dev/
 hs_on=$(ir on sh -c 'exec valgrind --tool=callgrind --callgrind-out-file=/dev/null tstclnt -h localhost -p "$0" -4 -d "sql:$1" -b <"$2"' "$PORT" "$DB" "$W/request")
 true_on=$(ir env -i LD_PRELOAD="$SO" valgrind --tool=callgrind --callgrind-out-file=/dev/null /bin/true)
 true_off=$(ir env -i valgrind --tool=callgrind --callgrind-out-file=/dev/null /bin/true)
+if [ -n "$BASE_SO" ]; then
+    hs_base=$(ir base sh -c 'exec valgrind --tool=callgrind --callgrind-out-file=/dev/null tstclnt -h localhost -p "$0" -4 -d "sql:$1" -b <"$2"' "$PORT" "$DB" "$W/request")
+    true_base=$(ir env -i LD_PRELOAD="$BASE_SO" valgrind --tool=callgrind --callgrind-out-file=/dev/null /bin/true)
+fi
+# One row of instructions: label, before, after.
+irow() { printf '| %s | %s | %s | %+d | %.4f× |\n' "$1" "$2" "$3" "$((${3//,/} - ${2//,/}))" \
+    "$(awk -v a="${3//,/}" -v b="${2//,/}" 'BEGIN {print a/b}')"; }
 echo
 echo "| instructions (callgrind, user space) | without | with libcafix.so | difference | ratio |"
 echo "|---|---|---|---|---|"
-printf '| tstclnt, one verified handshake | %s | %s | %+d | %.4f× |\n' "$hs_off" "$hs_on" "$((${hs_on//,/} - ${hs_off//,/}))" \
-    "$(awk -v a="${hs_on//,/}" -v b="${hs_off//,/}" 'BEGIN {print a/b}')"
-printf '| /bin/true (never initialises NSS) | %s | %s | %+d | %.4f× |\n' "$true_off" "$true_on" "$((${true_on//,/} - ${true_off//,/}))" \
-    "$(awk -v a="${true_on//,/}" -v b="${true_off//,/}" 'BEGIN {print a/b}')"
+irow "tstclnt, one verified handshake" "$hs_off" "$hs_on"
+irow "/bin/true (never initialises NSS)" "$true_off" "$true_on"
+if [ -n "$BASE_SO" ]; then
+    echo
+    echo "base build: $BASE_SO"
+    echo
+    echo "| instructions (callgrind, user space) | base build | this build | difference | this / base |"
+    echo "|---|---|---|---|---|"
+    irow "tstclnt, one verified handshake" "$hs_base" "$hs_on"
+    irow "/bin/true (never initialises NSS)" "$true_base" "$true_on"
+fi

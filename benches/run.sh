@@ -5,9 +5,13 @@
 #   benches/run.sh            # 7 rounds of everything (31 of procs.sh, 100 of the handshakes; about 15 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
 #   SECTIONS=gnutls benches/run.sh    # only the named sections (comma-separated):
-#                                     # stat spawn firstmiss verify procs handshake gnutls doctor java
+#                                     # stat spawn firstmiss verify procs handshake gnutls doctor java arches
 #   CAFIX_BASE=/tmp/cafix-main SECTIONS=doctor benches/run.sh
 #                                     # `cafix doctor` of this tree against another build of cafix
+#   BASE_SO=/other/build/libcafix.so SECTIONS=arches benches/run.sh
+#                                     # section 10 (instructions only; not part of "all"):
+#                                     # this build against another one (its engine beside
+#                                     # it) and against none, in 64- and 32-bit processes
 #
 # Every comparison runs its variants interleaved in ONE run (A B, then B A,
 # ... for ROUNDS rounds), each variant a fresh process that times its own
@@ -32,7 +36,7 @@ GT_ROUNDS=${GT_ROUNDS:-$((2 * ROUNDS + 1))}
 DOCTOR_ROUNDS=${DOCTOR_ROUNDS:-$((4 * ROUNDS + 3))}
 CAFIX_BASE=${CAFIX_BASE:-}
 SECTIONS=${SECTIONS:-all}
-want() { [ "$SECTIONS" = all ] || [[ ",$SECTIONS," == *",$1,"* ]]; }
+want() { { [ "$SECTIONS" = all ] && [ "$1" != arches ]; } || [[ ",$SECTIONS," == *",$1,"* ]]; }
 W=$(mktemp -d /tmp/cafix-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/bin" "$W/res"
@@ -201,7 +205,7 @@ fi # firstmiss
 # RSA-2048 root -> intermediate -> leaf (bench.cafix.test); in_a runs a
 # command with the root in the system bundle.
 P=$W/pki
-if want verify || want handshake || want gnutls || want java; then
+if want verify || want handshake || want gnutls || want java || want arches; then
 mkdir -p "$P/hashdir" "$P/sslcerts"
 cat >"$P/ext.cnf" <<'EOF'
 [req]
@@ -252,6 +256,20 @@ else
 fi
 fi # the test chain
 V=("$P/leaf.pem" "$P/inter.pem")
+# The healthy machine of sections 6 and 10, sourced by their scripts in a
+# private mount namespace: a copy of /etc made healthy (the test root in the
+# bundle and as a hash-directory entry, bench.cafix.test in /etc/hosts, no
+# ld.so.preload) bound over /etc. Needs W and P.
+cat >"$W/healthy_etc.sh" <<'EOF'
+E=$(mktemp -d "$W/etc-healthy.XXXXXX")
+cp -a /etc/. "$E"
+rm -f "$E/ld.so.preload"
+cp "$P/root.pem" "$E/ssl/certs/cafix-bench-root.pem"
+cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
+openssl rehash "$E/ssl/certs" >/dev/null 2>&1
+echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
+mount --bind "$E" /etc
+EOF
 
 # s_server with the test chain on a random loopback port, in the background,
 # killed on exit: sets SRV_PORT; its log is $W/s_server-$1.log.
@@ -382,14 +400,7 @@ if want handshake && unshare -m --propagation private true 2>/dev/null; then
     cat >"$W/handshake_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 SO=$2 ROUNDS=$3 P=$4 PORT=$5 PY=$6 B=$7
-E=$W/etc-healthy
-cp -a /etc "$E"
-rm -f "$E/ld.so.preload"
-cp "$P/root.pem" "$E/ssl/certs/cafix-bench-root.pem"
-cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
-openssl rehash "$E/ssl/certs" >/dev/null 2>&1
-echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
-mount --bind "$E" /etc
+. "$W/healthy_etc.sh"
 URL=https://bench.cafix.test:$PORT/
 clients=(curl c)
 [ -n "$PY" ] && clients+=(python)
@@ -724,6 +735,58 @@ if command -v valgrind >/dev/null; then
     } >"$CG"
 fi
 
+# ---- 10. the portable trampolines; 32-bit processes (instructions) -------------
+# Callgrind counts, one process each, side by side: `/bin/true`, and one
+# verified handshake on the healthy store of section 6 (curl and
+# benches/tls_client.c), without the shim, with $BASE_SO (another build,
+# e.g. the commit before a change; optional) and with this build. Then the
+# same for 32-bit processes: a 32-bit program that returns at once and
+# tls_client.c built for i386 (i686-linux-gnu-gcc, libssl3:i386), without
+# and with the i386 build (`make build-lib ARCH=i386`).
+AR=$W/arches.md
+if want arches && command -v valgrind >/dev/null && unshare -m --propagation private true 2>/dev/null; then
+    say "10. instructions: /bin/true and one handshake, ${BASE_SO:+the base build, }this build, and 32-bit processes..."
+    make -s build-lib ARCH=i386 >&2
+    SO32=$ROOT/target/i686-unknown-linux-gnu/release/libcafix.so
+    echo 'int main(void) { return 0; }' >"$W/true.c"
+    i686-linux-gnu-gcc -O2 -o "$B/true32" "$W/true.c"
+    i686-linux-gnu-gcc -O2 -Wall -o "$B/tls_client32" benches/tls_client.c -lssl -lcrypto
+    start_server arches
+    AR_PORT=$SRV_PORT
+    cat >"$W/arches_inner.sh" <<'EOF'
+set -euo pipefail
+W=$1 P=$2 PORT=$3 B=$4 SO=$5 SO32=$6 BASE=$7
+. "$W/healthy_etc.sh"
+# User-space instructions of one process: [VAR=VALUE ...] valgrind ... command ...
+VG=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
+ir() { env "$@" 2>&1 >/dev/null | awk '/Collected/ {print $4}'; }
+row() { # what, library, command ...: without, with the base build, with this one
+    local what=$1 so=$2; shift 2
+    local off base=- on
+    off=$(ir "${VG[@]}" "$@")
+    if [ -n "$BASE" ] && [ "$so" = "$SO" ]; then base=$(ir LD_PRELOAD="$BASE" "${VG[@]}" "$@"); fi
+    on=$(ir LD_PRELOAD="$so" "${VG[@]}" "$@")
+    echo "$what|$off|$base|$on"
+}
+row '`/bin/true`, whole process' "$SO" /bin/true
+row "one verified handshake, curl, whole process" "$SO" /usr/bin/curl -sS -o /dev/null "https://bench.cafix.test:$PORT/"
+row "one verified handshake, benches/tls_client.c, whole process" "$SO" "$B/tls_client" bench.cafix.test "$PORT"
+row "32-bit (i386): a program that returns at once" "$SO32" "$B/true32"
+row "32-bit (i386): one verified handshake, benches/tls_client.c (libssl3:i386)" "$SO32" "$B/tls_client32" bench.cafix.test "$PORT"
+EOF
+    unshare -m --propagation private env -i "$PATHVAR" bash "$W/arches_inner.sh" "$W" "$P" "$AR_PORT" "$B" "$SO" "$SO32" "${BASE_SO:-}" >"$W/arches.txt"
+    {
+        echo "| instructions (user space, callgrind) | without shim | base build | this build | this / without | this / base |"
+        echo "|---|---|---|---|---|---|"
+        while IFS='|' read -r what off base on; do
+            awk -v w="$what" -v a="$off" -v b="$base" -v c="$on" 'BEGIN {
+                if (b == "-") printf "| %s | %d | | %d | %.4f× | |\n", w, a, c, c / a
+                else printf "| %s | %d | %d | %d | %.4f× | %.4f× |\n", w, a, b, c, c / a, c / b }'
+        done <"$W/arches.txt"
+        [ -n "${BASE_SO:-}" ] && echo "base build: $BASE_SO"
+    } >"$AR"
+fi
+
 # ---- report ------------------------------------------------------------------
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine"
 echo
@@ -747,6 +810,7 @@ if [ -s "$W/hs_ir.md" ]; then
     fi
 fi
 if [ -s "$CG" ]; then echo; cat "$CG"; fi
+if [ -s "$AR" ]; then echo; cat "$AR"; fi
 if [ -s "$W/bundle_index.txt" ]; then
     echo
     echo "bundle_index bench:"
@@ -754,4 +818,4 @@ if [ -s "$W/bundle_index.txt" ]; then
 fi
 echo
 echo "raw per-round values (µs, ns or ms as in the table):"
-for f in "$W"/res/*; do printf '    %-14s %s\n' "$(basename "$f")" "$(paste -sd' ' "$f")"; done
+for f in "$W"/res/*; do if [ -e "$f" ]; then printf '    %-14s %s\n' "$(basename "$f")" "$(paste -sd' ' "$f")"; fi; done

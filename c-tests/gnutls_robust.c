@@ -45,11 +45,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static void step(const char *name) {
-    fflush(stdout);
-    fprintf(stderr, "gnutls_robust: step %s\n", name);
-    printf("== %s\n", name);
-}
+#include "hooks_without_library.h"
+
+static void step(const char *name) { hooks_step("gnutls_robust", name); }
 
 #ifdef GNUTLS_ROBUST_NO_GNUTLS
 
@@ -117,19 +115,7 @@ static void call(int i, void *f) {
 }
 
 static int mode_no_gnutls(void) {
-    int loaded = dlopen("libgnutls.so.30", RTLD_NOW | RTLD_NOLOAD) != NULL;
-    printf("libgnutls loaded: %s\n", loaded ? "yes" : "no");
-    if (loaded) return 1;
-    for (int i = 0; i < (int)(sizeof NAMES / sizeof NAMES[0]); i++) {
-        step(NAMES[i]);
-        void *f = dlsym(RTLD_DEFAULT, NAMES[i]);
-        printf("%s %s\n", NAMES[i], f ? "defined" : "undefined");
-        if (!f) continue;
-        call(i, f); /* the first call logs that nothing defines it */
-        call(i, f); /* the second is answered alike, silently */
-    }
-    step("end");
-    return 0;
+    return call_hooks_without("gnutls_robust", "libgnutls.so.30", NAMES, (int)(sizeof NAMES / sizeof NAMES[0]), call);
 }
 
 int main(int argc, char **argv) {

@@ -350,7 +350,7 @@ pub fn predict_qt() -> QtPrediction {
             if matches_qt_hash_pattern(&name) && full.is_file() {
                 // One file seen through two directory names (a symbolic link) counts once.
                 let canonical = fs::canonicalize(&full).ok();
-                if canonical.as_ref().map_or(true, |c| !seen_triggers.contains(c)) {
+                if canonical.as_ref().is_none_or(|c| !seen_triggers.contains(c)) {
                     seen_triggers.extend(canonical);
                     p.triggers.push(PathBuf::from(format!("{dir}{name}")));
                 }

@@ -133,12 +133,12 @@ fn attr_value_text(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> String 
     let data = value.data;
     match value.header.tag().0 {
         // BMPString
-        30 if data.len() % 2 == 0 => {
+        30 if data.len().is_multiple_of(2) => {
             let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
             String::from_utf16_lossy(&units)
         }
         // UniversalString
-        28 if data.len() % 4 == 0 => data
+        28 if data.len().is_multiple_of(4) => data
             .chunks_exact(4)
             .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{fffd}'))
             .collect(),

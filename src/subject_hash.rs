@@ -400,7 +400,7 @@ fn to_utf8_into(tag: u32, data: &[u8], out: &mut Vec<u8>) -> Option<()> {
             out.extend_from_slice(data);
         }
         TAG_BMP_STRING => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             for pair in data.chunks_exact(2) {
@@ -408,7 +408,7 @@ fn to_utf8_into(tag: u32, data: &[u8], out: &mut Vec<u8>) -> Option<()> {
             }
         }
         TAG_UNIVERSAL_STRING => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return None;
             }
             for quad in data.chunks_exact(4) {

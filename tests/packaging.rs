@@ -129,27 +129,6 @@ fn gzipped_man_pages(entries: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// The single file `dir` (searched recursively) holds with extension `ext`.
-fn find_package(dir: &Path, ext: &str) -> PathBuf {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in fs::read_dir(&d)
-            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
-            .flatten()
-        {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else if path.extension().is_some_and(|e| e == ext) {
-                found.push(path);
-            }
-        }
-    }
-    assert_eq!(found.len(), 1, "expected one .{ext} under {}: {found:?}", dir.display());
-    found.pop().unwrap()
-}
-
 #[test]
 fn install_uninstall_and_deb() {
     let libdir = libdir();
@@ -228,44 +207,100 @@ fn install_uninstall_and_deb() {
     }
     assert!(!pkg.exists(), "{} left after uninstall", pkg.display());
 
-    // The .deb holds exactly what `make install` installed, links included.
-    make(&["deb"]);
-    let deb = find_package(&common::target_dir().join("debian"), "deb");
-    let listing = Command::new("dpkg-deb").arg("-c").arg(&deb).output().expect("dpkg-deb");
-    assert!(listing.status.success());
-    let listing = String::from_utf8_lossy(&listing.stdout);
-    // `drwxr-xr-x root/root 0 2026-12-02 07:49 ./usr/` and
-    // `lrwxrwxrwx root/root 0 ... ./usr/lib/cafix/libcafix.so -> ../x86_64-linux-gnu/libcafix.so`
-    let in_deb: BTreeSet<String> = listing
-        .lines()
-        .filter(|l| !l.starts_with('d'))
-        .filter_map(|l| l.split_once(" ./").map(|(_, path)| path.to_string()))
+    // The two .debs hold exactly what `make install` installed, links
+    // included: libcafix the libraries (and their page), cafix the rest.
+    packages_built("deb", None);
+    let (lib_deb, bin_deb) = (deb_path("libcafix", host_arch()), deb_path("cafix", host_arch()));
+    let in_lib = deb_entries(&lib_deb);
+    let in_bin = deb_entries(&bin_deb);
+    assert!(in_lib.is_disjoint(&in_bin), "{in_lib:?}\n{in_bin:?}");
+    let lib_files: BTreeSet<String> = ["libcafix.so", "libcafix_engine.so"]
+        .iter()
+        .map(|name| format!("{}/{name}", libdir.trim_start_matches('/')))
+        .chain(["usr/share/man/man8/libcafix.8.gz".to_string()])
         .collect();
-    // Man pages are compressed in the package, as Debian policy asks.
+    assert_eq!(in_lib, lib_files, "{}", lib_deb.display());
+    // Man pages are compressed in the packages, as Debian policy asks.
     assert_eq!(
-        in_deb,
+        in_lib.union(&in_bin).cloned().collect::<BTreeSet<_>>(),
         gzipped_man_pages(&installed),
-        "{} differs from make install:\n{listing}",
-        deb.display()
+        "the packages differ from make install"
     );
-    let field = |name: &str| {
-        let out = Command::new("dpkg-deb").arg("-f").arg(&deb).arg(name).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    assert_eq!(field("Package"), "cafix");
+    assert_eq!(deb_field(&lib_deb, "Package"), "libcafix");
+    assert_eq!(deb_field(&lib_deb, "Multi-Arch"), "same");
+    assert_eq!(deb_field(&bin_deb, "Package"), "cafix");
+    assert!(
+        deb_field(&bin_deb, "Depends").contains(&format!("libcafix (= {})", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        deb_field(&bin_deb, "Depends")
+    );
     // ldconfig runs after unpacking, so ld.so.cache names the library.
     let triggers = Command::new("dpkg-deb")
         .arg("-I")
-        .arg(&deb)
+        .arg(&lib_deb)
         .arg("triggers")
         .output()
         .unwrap();
     assert!(
         String::from_utf8_lossy(&triggers.stdout).contains("activate-noawait ldconfig"),
         "no ldconfig trigger in {}",
-        deb.display()
+        lib_deb.display()
     );
     let _ = fs::remove_dir_all(&stage);
+}
+
+/// `make deb` or `make rpm` (`kind`), for this machine or `arch`, once per
+/// test process: tests running side by side read the same files.
+fn packages_built(kind: &str, arch: Option<&str>) {
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let key = format!("{kind} {arch:?}");
+    if !built.contains(&key) {
+        match arch {
+            Some(arch) => make(&[kind, &format!("ARCH={arch}")]),
+            None => make(&[kind]),
+        };
+        built.insert(key);
+    }
+}
+
+/// This machine's Debian architecture.
+fn host_arch() -> &'static str {
+    static ARCH: OnceLock<String> = OnceLock::new();
+    ARCH.get_or_init(|| {
+        let out = Command::new("dpkg")
+            .arg("--print-architecture")
+            .output()
+            .expect("dpkg must be installed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+/// `target/debian/<package>_<version>_<arch>.deb`, which must exist.
+fn deb_path(package: &str, arch: &str) -> PathBuf {
+    let deb = common::target_dir()
+        .join("debian")
+        .join(format!("{package}_{}_{arch}.deb", env!("CARGO_PKG_VERSION")));
+    assert!(deb.is_file(), "{} was not built", deb.display());
+    deb
+}
+
+/// The files and links of a .deb, as `path` or `path -> target`.
+fn deb_entries(deb: &Path) -> BTreeSet<String> {
+    let listing = Command::new("dpkg-deb").arg("-c").arg(deb).output().expect("dpkg-deb");
+    assert!(listing.status.success());
+    // `drwxr-xr-x root/root 0 2026-12-02 07:49 ./usr/` and
+    // `lrwxrwxrwx root/root 0 ... ./usr/lib/cafix/libcafix.so -> ../x86_64-linux-gnu/libcafix.so`
+    String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .filter_map(|l| l.split_once(" ./").map(|(_, path)| path.to_string()))
+        .collect()
+}
+
+fn deb_field(deb: &Path, name: &str) -> String {
+    let out = Command::new("dpkg-deb").arg("-f").arg(deb).arg(name).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
@@ -290,16 +325,57 @@ fn rpm_holds_what_make_install_installs() {
         "{installed:?}"
     );
 
-    make(&["rpm"]);
-    let rpm = find_package(&common::target_dir().join("rpm/RPMS"), "rpm");
-    let out = Command::new("rpm")
-        .args(["-qp", "--qf", "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\\n]"])
-        .arg(&rpm)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let listing = String::from_utf8_lossy(&out.stdout);
-    let in_rpm: BTreeSet<String> = listing
+    packages_built("rpm", None);
+    let rpms = common::target_dir().join("rpm/RPMS/x86_64");
+    let version = env!("CARGO_PKG_VERSION");
+    let (libs_rpm, bin_rpm) = (
+        rpms.join(format!("cafix-libs-{version}-1.x86_64.rpm")),
+        rpms.join(format!("cafix-{version}-1.x86_64.rpm")),
+    );
+    let (in_libs, in_bin) = (rpm_entries(&libs_rpm), rpm_entries(&bin_rpm));
+    assert_eq!(
+        in_libs,
+        BTreeSet::from([
+            "usr/lib64/libcafix.so".to_string(),
+            "usr/lib64/libcafix_engine.so".to_string(),
+            "usr/share/man/man8/libcafix.8.gz".to_string()
+        ])
+    );
+    assert_eq!(
+        in_libs.union(&in_bin).cloned().collect::<BTreeSet<_>>(),
+        gzipped_man_pages(&installed),
+        "the RPMs differ from make install"
+    );
+    for (rpm, name) in [(&libs_rpm, "cafix-libs"), (&bin_rpm, "cafix")] {
+        // `rpm -qlp`, the list a packager reads, names the same paths.
+        let out = Command::new("rpm").arg("-qlp").arg(rpm).output().unwrap();
+        let qlp: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_start_matches('/').to_string())
+            .filter(|l| l != "usr/lib/cafix")
+            .collect();
+        let paths: BTreeSet<String> = rpm_entries(rpm)
+            .iter()
+            .map(|e| e.split(" -> ").next().unwrap().to_string())
+            .collect();
+        assert_eq!(qlp, paths);
+        assert_eq!(
+            rpm_query(rpm, "%{NAME} %{VERSION} %{ARCH}"),
+            format!("{name} {version} x86_64")
+        );
+    }
+    assert!(
+        rpm_query(&bin_rpm, "[%{REQUIRENAME} %{REQUIREVERSION}\\n]")
+            .contains(&format!("cafix-libs(x86-64) {version}-1")),
+        "cafix does not require its libraries"
+    );
+    let _ = fs::remove_dir_all(&stage);
+}
+
+/// The files and links of an RPM, as `path` or `path -> target`.
+fn rpm_entries(rpm: &Path) -> BTreeSet<String> {
+    let listing = rpm_query(rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\\n]");
+    listing
         .lines()
         .filter(|l| !l.starts_with('d'))
         .map(|l| {
@@ -312,35 +388,18 @@ fn rpm_holds_what_make_install_installs() {
                 path.to_string()
             }
         })
-        .collect();
-    assert_eq!(
-        in_rpm,
-        gzipped_man_pages(&installed),
-        "{} differs from make install:\n{listing}",
-        rpm.display()
-    );
-    // `rpm -qlp`, the list a packager reads, names the same paths.
-    let out = Command::new("rpm").arg("-qlp").arg(&rpm).output().unwrap();
-    let qlp: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_start_matches('/').to_string())
-        .filter(|l| l != "usr/lib/cafix")
-        .collect();
-    let paths: BTreeSet<String> = in_rpm
-        .iter()
-        .map(|e| e.split(" -> ").next().unwrap().to_string())
-        .collect();
-    assert_eq!(qlp, paths);
+        .collect()
+}
+
+fn rpm_query(rpm: &Path, format: &str) -> String {
+    assert!(rpm.is_file(), "{} was not built", rpm.display());
     let out = Command::new("rpm")
-        .args(["-qp", "--qf", "%{NAME} %{VERSION}"])
-        .arg(&rpm)
+        .args(["-qp", "--qf", format])
+        .arg(rpm)
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("cafix {}", env!("CARGO_PKG_VERSION"))
-    );
-    let _ = fs::remove_dir_all(&stage);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `make install PREFIX=/usr` into a staging root, once for the tests below.
@@ -353,17 +412,9 @@ fn staged() -> &'static Path {
     })
 }
 
-/// A program that opens each path and prints its first line (or `missing`),
-/// then the libcafix objects mapped into it.
-fn probe() -> &'static Path {
-    static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let dir = common::unique_dir("packaging-probe");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let src = dir.join("probe.c");
-        fs::write(
-            &src,
-            r#"#include <stdio.h>
+/// The source of [`probe`]: opens each path and prints its first line (or
+/// `missing`), then the libcafix objects mapped into it.
+const PROBE_C: &str = r#"#include <stdio.h>
 #include <string.h>
 int main(int argc, char **argv) {
     char line[4096];
@@ -382,19 +433,36 @@ int main(int argc, char **argv) {
     }
     return 0;
 }
-"#,
-        )
-        .unwrap();
-        let bin = dir.join("probe");
-        let status = Command::new("cc")
-            .args(["-O1", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .status()
-            .expect("cc must be installed");
-        assert!(status.success());
-        bin
-    })
+"#;
+
+/// [`PROBE_C`] built by `compiler` into the scratch directory as `name`.
+fn build_probe(compiler: &str, name: &str) -> PathBuf {
+    let dir = common::unique_dir(&format!("packaging-{name}"));
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let src = dir.join("probe.c");
+    fs::write(&src, PROBE_C).unwrap();
+    let bin = dir.join(name);
+    let status = Command::new(compiler)
+        .args(["-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap_or_else(|e| panic!("{compiler} must be installed: {e}"));
+    assert!(status.success(), "{compiler} failed");
+    bin
+}
+
+/// The probe, for this machine.
+fn probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| build_probe("cc", "probe"))
+}
+
+/// The probe as a 32-bit (i386) program, built with Debian's cross
+/// compiler (gcc-multilib cannot be installed beside the cross compilers).
+fn probe32() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| build_probe("i686-linux-gnu-gcc", "probe32"))
 }
 
 /// The system bundle libcafix.so serves from (the environment is cleared),
@@ -532,10 +600,10 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
         );
         lib
     };
-    let check = |how: &str, out: &Output, why: &str| {
+    // The program runs, nothing is served, and one line says why (`says`).
+    let check_one_line = |how: &str, out: &Output, says: &dyn Fn(&str) -> bool| {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        // The program runs, and nothing is served.
         assert!(out.status.success(), "{how}: {stdout}{stderr}");
         assert!(
             stdout.lines().any(|l| l == format!("{missing}: missing")),
@@ -545,16 +613,15 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
             mapped(&stdout).iter().all(|m| !m.contains("libcafix_engine")),
             "{how}:\n{stdout}"
         );
-        // One line, naming the path it looked in.
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{how}: not one line:\n{stderr}");
-        assert!(
-            lines[0].starts_with("cafix[")
-                && lines[0].contains(&format!("{engine}: "))
-                && lines[0].contains(why)
-                && lines[0].contains("nothing will be served"),
-            "{how}: {stderr}"
-        );
+        assert!(lines[0].starts_with("cafix[") && says(lines[0]), "{how}: {stderr}");
+    };
+    // The path it looked in, and why it could not load it.
+    let check = |how: &str, out: &Output, why: &str| {
+        check_one_line(how, out, &|line| {
+            line.contains(&format!("{engine}: ")) && line.contains(why) && line.contains("nothing will be served")
+        })
     };
 
     let gone = variant("packaging-no-engine", &|engine| fs::remove_file(engine).unwrap());
@@ -578,4 +645,272 @@ fn ld_preload_by_name_without_the_engine_serves_nothing_and_says_where_it_looked
         ),
     );
     check("engine unreadable", &out, "Permission denied");
+
+    // An engine of another architecture (a package of the wrong one, a copy
+    // from another machine): glibc would say "No such file or directory"
+    // for another machine, so the front names what it found.
+    for (arch, name) in [("i386", "i386"), ("arm64", "aarch64")] {
+        let foreign = cross_lib(arch).join("libcafix_engine.so");
+        let swapped = variant(&format!("packaging-{arch}-engine"), &|engine| {
+            fs::copy(&foreign, engine).unwrap();
+        });
+        let out = with_staged_lib(
+            &swapped,
+            None,
+            &format!("LD_PRELOAD=libcafix.so exec {} {missing}", probe.display()),
+        );
+        let expected = format!(
+            "{engine} is built for {name}, not for this {} process; nothing will be served",
+            std::env::consts::ARCH
+        );
+        check_one_line(&format!("{arch} engine"), &out, &|line| line.ends_with(&expected));
+    }
+}
+
+/// `make build-lib ARCH=<arch>` (release, cross-built): the directory
+/// holding that architecture's libcafix.so and libcafix_engine.so.
+fn cross_lib(arch: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let triple = match arch {
+        "i386" => "i686-unknown-linux-gnu",
+        "arm64" => "aarch64-unknown-linux-gnu",
+        other => panic!("no Rust target for {other} here"),
+    };
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.insert(arch.to_string()) {
+        make(&["build-lib", &format!("ARCH={arch}")]);
+    }
+    common::target_dir().join(triple).join("release")
+}
+
+/// A fresh dpkg database under a staging root, with i386 added, and `debs`
+/// installed into it as `dpkg -i` would on a machine: dpkg refuses a file
+/// one package would take from another (unless both are the same file of a
+/// `Multi-Arch: same` package). Dependencies outside the root are ignored
+/// and no trigger runs.
+fn dpkg_install_into(root: &Path, debs: &[PathBuf]) -> Output {
+    fs::create_dir_all(root.join("var/lib/dpkg/info")).unwrap();
+    fs::create_dir_all(root.join("var/lib/dpkg/updates")).unwrap();
+    fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    let dpkg = |args: &[&str]| {
+        let mut cmd = Command::new("dpkg");
+        cmd.arg(format!("--root={}", root.display())).args(args);
+        cmd
+    };
+    assert!(dpkg(&["--add-architecture", "i386"]).status().unwrap().success());
+    dpkg(&["--force-depends", "--no-triggers", "-i"])
+        .args(debs)
+        .output()
+        .expect("dpkg must be installed")
+}
+
+#[test]
+fn libcafix_of_amd64_and_i386_install_side_by_side_and_ld_so_preload_serves_both() {
+    let libdir = libdir();
+    packages_built("deb", None);
+    packages_built("deb", Some("i386"));
+    let (lib64, lib32, bin) = (
+        deb_path("libcafix", host_arch()),
+        deb_path("libcafix", "i386"),
+        deb_path("cafix", host_arch()),
+    );
+    assert_eq!(deb_field(&lib32, "Architecture"), "i386");
+    assert!(
+        deb_entries(&lib32).contains("usr/lib/i386-linux-gnu/libcafix.so"),
+        "{:?}",
+        deb_entries(&lib32)
+    );
+    let root = common::unique_dir("packaging-multiarch");
+    let out = dpkg_install_into(&root, &[lib64.clone(), lib32.clone(), bin]);
+    assert!(
+        out.status.success(),
+        "the packages do not install side by side:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tail = libdir.trim_start_matches("/usr");
+    for (dir, name) in [(tail, "libcafix.so"), ("/lib/i386-linux-gnu", "libcafix.so")] {
+        assert!(
+            root.join("usr").join(&dir[1..]).join(name).is_file(),
+            "{dir}/{name} not installed"
+        );
+    }
+
+    // /etc/ld.so.preload as the README says to write it: each process
+    // loads the library of its own word size, says nothing, and is served.
+    let (_, missing) = bundles();
+    let script = format!(
+        "{} {missing}; echo ===; {} {missing}",
+        probe().display(),
+        probe32().display()
+    );
+    let out = with_staged_lib(&root.join("usr/lib"), Some("/usr/$LIB/libcafix.so"), &script);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stderr, "", "a loader or cafix message:\n{stderr}");
+    let (out64, out32) = stdout.split_once("===\n").unwrap();
+    let served = format!("{missing}: -----BEGIN CERTIFICATE-----");
+    for (what, out, dir) in [("64-bit", out64, tail), ("32-bit", out32, "/lib/i386-linux-gnu")] {
+        assert!(out.lines().any(|l| l == served), "{what}: {missing} not served:\n{out}");
+        let maps = mapped(out);
+        for name in ["libcafix.so", "libcafix_engine.so"] {
+            assert!(
+                maps.iter().any(|m| m.ends_with(&format!("{dir}/{name}"))),
+                "{what}: {name} not loaded from {dir}:\n{out}"
+            );
+        }
+    }
+
+    // Without the i386 package (the machine of the issue): the 32-bit
+    // process gets the loader's one line, runs, and is not served.
+    let only64 = common::unique_dir("packaging-only-amd64");
+    let out = dpkg_install_into(&only64, &[lib64]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = with_staged_lib(
+        &only64.join("usr/lib"),
+        Some("/usr/$LIB/libcafix.so"),
+        &format!("{} {missing}", probe32().display()),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("{missing}: missing")), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("ERROR: ld.so: object '/usr/$LIB/libcafix.so' from /etc/ld.so.preload cannot be preloaded"),
+        "{stderr}"
+    );
+}
+
+/// A process given only the library of the other word size, by path: the
+/// loader's one line, and the program runs as without it.
+#[test]
+fn a_library_of_the_other_word_size_gets_the_loaders_one_line_and_the_program_runs() {
+    let (_, missing) = bundles();
+    let lib64 = staged().join(libdir().trim_start_matches('/')).join("libcafix.so");
+    let lib32 = cross_lib("i386").join("libcafix.so");
+    for (probe, lib, class) in [(probe32(), &lib64, "ELFCLASS64"), (probe(), &lib32, "ELFCLASS32")] {
+        let out = Command::new(probe)
+            .arg(missing)
+            .env_clear()
+            .env("LD_PRELOAD", lib)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert_eq!(stdout.trim_end(), format!("{missing}: missing"), "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "ERROR: ld.so: object '{}' from LD_PRELOAD cannot be preloaded (wrong ELF class: {class}): ignored.",
+                lib.display()
+            )
+        );
+    }
+}
+
+#[test]
+fn cafix_libs_rpms_of_x86_64_and_i686_install_side_by_side() {
+    packages_built("rpm", None);
+    packages_built("rpm", Some("i386"));
+    let version = env!("CARGO_PKG_VERSION");
+    let rpms = common::target_dir().join("rpm/RPMS");
+    let lib32 = rpms.join(format!("i686/cafix-libs-{version}-1.i686.rpm"));
+    let lib64 = rpms.join(format!("x86_64/cafix-libs-{version}-1.x86_64.rpm"));
+    let bin = rpms.join(format!("x86_64/cafix-{version}-1.x86_64.rpm"));
+    assert_eq!(
+        rpm_entries(&lib32),
+        BTreeSet::from([
+            "usr/lib/libcafix.so".to_string(),
+            "usr/lib/libcafix_engine.so".to_string(),
+            "usr/share/man/man8/libcafix.8.gz".to_string()
+        ])
+    );
+    assert_eq!(rpm_query(&lib32, "%{ARCH}"), "i686");
+    // rpm checks file conflicts between packages as it installs them.
+    let root = common::unique_dir("packaging-rpm-multilib");
+    let rpm = |args: &[&str]| {
+        let out = Command::new("rpm")
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .expect("rpm must be installed");
+        assert!(
+            out.status.success(),
+            "rpm {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    rpm(&["--initdb"]);
+    rpm(&[
+        "-i",
+        "--nodeps",
+        "--noscripts",
+        "--notriggers",
+        lib64.to_str().unwrap(),
+        lib32.to_str().unwrap(),
+        bin.to_str().unwrap(),
+    ]);
+    let installed: BTreeSet<String> = rpm(&["-qa", "--qf", "%{NAME}.%{ARCH}\\n"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        installed,
+        BTreeSet::from([
+            "cafix-libs.x86_64".to_string(),
+            "cafix-libs.i686".to_string(),
+            "cafix.x86_64".to_string()
+        ])
+    );
+    for file in ["usr/lib64/libcafix.so", "usr/lib/libcafix.so"] {
+        assert!(root.join(file).is_file(), "{file}");
+    }
+}
+
+/// `make deb ARCH=arm64` and `make rpm ARCH=arm64` cross-build packages of
+/// that architecture: its multiarch directory, its ELF files.
+#[test]
+fn packages_for_arm64_are_cross_built() {
+    packages_built("deb", Some("arm64"));
+    packages_built("rpm", Some("arm64"));
+    let version = env!("CARGO_PKG_VERSION");
+    let root = common::unique_dir("packaging-arm64");
+    for (package, files) in [
+        (
+            "libcafix",
+            &[
+                "usr/lib/aarch64-linux-gnu/libcafix.so",
+                "usr/lib/aarch64-linux-gnu/libcafix_engine.so",
+            ][..],
+        ),
+        ("cafix", &["usr/bin/cafix"][..]),
+    ] {
+        let deb = deb_path(package, "arm64");
+        assert_eq!(deb_field(&deb, "Architecture"), "arm64");
+        let status = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for file in files {
+            let bytes = fs::read(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let arch = cafix_common::elf_ident::ElfIdent::parse(&bytes).and_then(|id| id.arch_name());
+            assert_eq!(arch, Some("aarch64"), "{file}");
+        }
+    }
+    let libs = common::target_dir().join(format!("rpm/RPMS/aarch64/cafix-libs-{version}-1.aarch64.rpm"));
+    assert_eq!(rpm_query(&libs, "%{ARCH}"), "aarch64");
+    assert!(
+        rpm_entries(&libs).contains("usr/lib64/libcafix.so"),
+        "{:?}",
+        rpm_entries(&libs)
+    );
 }

@@ -3,7 +3,8 @@
 //! every path, `dlclose`/re-`dlopen` of libcrypto, programs that close all
 //! descriptors, an injected panic, and another preloaded library that wraps
 //! the same functions; the GnuTLS hooks given bad input, and called in a
-//! process without GnuTLS. Each run is a real C program.
+//! process without GnuTLS; the NSS hooks called in a process without NSS.
+//! Each run is a real C program.
 //!
 //! The served location is `/usr/local/ssl/certs/<hash>.0` (OpenSSL's default
 //! OPENSSLDIR, a trust directory); a private mount namespace puts an empty
@@ -347,7 +348,10 @@ type Steps = Vec<(String, Vec<String>)>;
 fn lines_by_step(stderr: &str) -> Steps {
     let mut steps: Steps = vec![("(before the first step)".to_string(), Vec::new())];
     for line in stderr.lines() {
-        match line.strip_prefix("gnutls_robust: step ") {
+        let step = line
+            .strip_prefix("gnutls_robust: step ")
+            .or_else(|| line.strip_prefix("nss_robust: step "));
+        match step {
             Some(name) => steps.push((name.to_string(), Vec::new())),
             None => steps.last_mut().unwrap().1.push(line.to_string()),
         }
@@ -431,6 +435,44 @@ fn assert_silent(c: &Compared) {
 
 fn assert_has_line(out: &str, line: &str) {
     assert!(out.lines().any(|l| l == line), "expected the line {line:?} in:\n{out}");
+}
+
+/// A hooked function the program found defined and called twice (the
+/// program has no library of its own for it): what the call printed, the
+/// same both times.
+fn called_twice_alike<'a>(out: &'a str, name: &str) -> &'a str {
+    assert_has_line(out, &format!("{name} defined"));
+    let calls: Vec<&str> = out.lines().filter(|l| l.starts_with(&format!("{name}("))).collect();
+    assert_eq!(calls.len(), 2, "{name}: {out}");
+    assert_eq!(calls[0], calls[1]);
+    calls[0]
+}
+
+/// One line from cafix for the two calls of `name`, saying that no
+/// `library` defines it; that line.
+fn assert_unresolved_once<'a>(steps: &'a Steps, name: &str, library: &str) -> &'a [String] {
+    let lines = at(steps, name);
+    assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
+    assert!(
+        lines[0].contains("\"event\":\"unresolved-symbol\"")
+            && lines[0].contains(&format!("{name}: no {library} reachable from the caller defines it")),
+        "{name}: {}",
+        lines[0]
+    );
+    lines
+}
+
+/// The program's steps are every hooked function of `hooks`, in
+/// engine_abi's order, then `end`.
+fn assert_every_hook_called_in_order(out: &str, hooks: &[cafix::engine_abi::LibraryHook]) {
+    let named: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("== ")).collect();
+    let hooks: Vec<&str> = hooks.iter().map(|h| h.name.to_str().unwrap()).collect();
+    assert_eq!(
+        named[..named.len() - 1],
+        hooks[..],
+        "the program calls every hooked name, in engine_abi's order"
+    );
+    assert_eq!(named.last(), Some(&"end"), "{out}");
 }
 
 #[test]
@@ -605,54 +647,95 @@ fn gnutls_hooks_in_a_process_without_gnutls_fail_as_gnutls_does() {
         with.status
     );
     for out in [&out_without, &out_with] {
-        assert!(out.starts_with("libgnutls loaded: no\n"), "{out}");
+        assert!(out.starts_with("libgnutls.so.30 loaded: no\n"), "{out}");
         assert!(out.ends_with("== end\n"), "{out}");
     }
     let steps = lines_by_step(&err_with);
-    for name in GNUTLS_HOOKS {
-        let name = name.to_str().unwrap();
+    for hook in GNUTLS_HOOKS {
+        let name = hook.name.to_str().unwrap();
         // Without cafix nothing defines the name.
         assert_has_line(&out_without, &format!("{name} undefined"));
         // With it only libcafix.so does, and its hook fails the call as
         // GnuTLS reports failure, twice alike, writing no status.
-        assert_has_line(&out_with, &format!("{name} defined"));
-        let calls: Vec<&str> = out_with
-            .lines()
-            .filter(|l| l.starts_with(&format!("{name}(")))
-            .collect();
-        assert_eq!(calls.len(), 2, "{name}: {out_with}");
-        assert_eq!(calls[0], calls[1]);
-        let answer = calls[0].split_once(")=").map(|(_, rest)| rest);
-        match answer {
-            None => assert!(calls[0].ends_with(") returned"), "{}", calls[0]),
-            Some(rest) if name.starts_with("gnutls_x509_crt_check_hostname") => assert_eq!(rest, "0", "{}", calls[0]),
+        let call = called_twice_alike(&out_with, name);
+        match call.split_once(")=").map(|(_, rest)| rest) {
+            None => assert!(call.ends_with(") returned"), "{call}"),
+            Some(rest) if name.starts_with("gnutls_x509_crt_check_hostname") => assert_eq!(rest, "0", "{call}"),
             Some(rest) => {
                 let rc = rest.split(' ').next().unwrap();
-                assert_eq!(rc, "-59", "{name}: GNUTLS_E_INTERNAL_ERROR expected: {}", calls[0]);
+                assert_eq!(rc, "-59", "{name}: GNUTLS_E_INTERNAL_ERROR expected: {call}");
                 if rest.contains("status=") {
-                    assert!(rest.ends_with(" status=12345"), "{name} wrote the status: {}", calls[0]);
+                    assert!(rest.ends_with(" status=12345"), "{name} wrote the status: {call}");
                 }
             }
         }
-        // One line for the two calls, saying why.
-        let lines = at(&steps, name);
-        assert_eq!(lines.len(), 1, "{name}: one line expected for two calls: {lines:?}");
-        assert!(
-            lines[0].contains("\"event\":\"unresolved-symbol\"")
-                && lines[0].contains(&format!("{name}: no GnuTLS reachable from the caller defines it")),
-            "{name}: {}",
-            lines[0]
-        );
+        assert_unresolved_once(&steps, name, "GnuTLS");
     }
-    let named: Vec<&str> = out_with.lines().filter_map(|l| l.strip_prefix("== ")).collect();
-    let hooks: Vec<&str> = GNUTLS_HOOKS.iter().map(|n| n.to_str().unwrap()).collect();
-    assert_eq!(
-        named[..named.len() - 1],
-        hooks[..],
-        "the program calls every hooked name, in engine_abi's order"
-    );
+    assert_every_hook_called_in_order(&out_with, &GNUTLS_HOOKS);
     assert!(
         at(&steps, "(before the first step)").is_empty() && at(&steps, "end").is_empty(),
         "{err_with}"
     );
+}
+
+// ---- NSS -------------------------------------------------------------------
+
+/// Every NSS function libcafix.so hooks, called twice in a process without
+/// NSS (`c-tests/nss_robust.c`): without cafix nothing defines them; with it
+/// each call fails as NSS does (`SECFailure`, or a null pointer from those
+/// that return one), through the engine's hook, which says once per function
+/// that no NSS defines it, and through libcafix.so alone (no engine beside
+/// it: the front's own failure functions, and one line saying so).
+#[test]
+fn nss_hooks_in_a_process_without_nss_fail_as_nss_does() {
+    use cafix::engine_abi::{CType, NSS_HOOKS};
+    let bin = compile("nss_robust.c", "nss_robust", &[]);
+    let alone = common::unique_dir("nss-robust-front-alone").join("libcafix.so");
+    fs::copy(common::shim(), &alone).unwrap();
+    let without = run_program(&bin, false, &[], &[]);
+    let with = run_program(&bin, true, &[JSON], &[]);
+    let front_alone = run_program(&bin, false, &[("LD_PRELOAD", common::path_str(&alone))], &[]);
+    let (out_without, err_without) = text(&without);
+    let (out_with, err_with) = text(&with);
+    let (out_alone, err_alone) = text(&front_alone);
+    for (out, err, run) in [
+        (&out_without, &err_without, &without),
+        (&out_with, &err_with, &with),
+        (&out_alone, &err_alone, &front_alone),
+    ] {
+        assert!(run.status.success(), "the host crashed: {:?}\n{out}{err}", run.status);
+        assert!(out.starts_with("libnss3.so loaded: no\n"), "{out}");
+        assert!(out.ends_with("== end\n"), "{out}");
+    }
+    let steps = lines_by_step(&err_with);
+    for hook in NSS_HOOKS {
+        let name = hook.name.to_str().unwrap();
+        assert_has_line(&out_without, &format!("{name} undefined"));
+        let failure = match hook.returns {
+            CType::Ptr => "NULL".to_string(),
+            _ => hook.failure.to_string(),
+        };
+        for out in [&out_with, &out_alone] {
+            let call = called_twice_alike(out, name);
+            assert_eq!(
+                call.rsplit_once(")=").map(|(_, rc)| rc),
+                Some(failure.as_str()),
+                "{call}"
+            );
+        }
+        let lines = assert_unresolved_once(&steps, name, "NSS");
+        assert!(
+            lines[0].contains("the call fails as NSS reports failure"),
+            "{}",
+            lines[0]
+        );
+    }
+    assert_every_hook_called_in_order(&out_with, &NSS_HOOKS);
+    assert!(at(&steps, "end").is_empty(), "{err_with}");
+    let said: Vec<&str> = err_alone
+        .lines()
+        .filter(|l| !l.starts_with("nss_robust: step "))
+        .collect();
+    assert_eq!(said.len(), 1, "{err_alone}");
+    assert!(said[0].contains("cannot load the engine"), "{err_alone}");
 }

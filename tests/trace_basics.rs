@@ -387,3 +387,38 @@ fn text_summary_names_the_bundle_reads() {
         "{json:#}"
     );
 }
+
+/// A 32-bit (i386) program on x86_64: its system calls are not traced, and
+/// the summary says so plainly rather than reporting that it looked at no
+/// trust location; its exit status passes through.
+#[test]
+fn a_32_bit_program_is_said_to_be_untraced() {
+    let dir = scratch("i386-program");
+    let src = dir.join("open_bundle.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { FILE *f = fopen(\"/etc/ssl/certs/ca-certificates.crt\", \"r\"); return f ? 7 : 8; }\n",
+    )
+    .unwrap();
+    let bin = dir.join("open_bundle32");
+    let status = Command::new("i686-linux-gnu-gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("i686-linux-gnu-gcc must be installed (gcc-i686-linux-gnu)");
+    assert!(status.success());
+    let (out, json) = trace_json(&[], &[], &[bin.to_str().unwrap()]);
+    assert_eq!(out.code(), Some(7), "{out}");
+    let note = format!(
+        "{} is a 32-bit program: its file accesses are not traced",
+        bin.display()
+    );
+    assert!(
+        json["notes"]
+            .as_array()
+            .is_some_and(|notes| notes.iter().any(|n| n == &serde_json::json!(note))),
+        "{json}"
+    );
+    assert!(accesses(&json).is_empty(), "{json}");
+}

@@ -11,6 +11,9 @@
 //! `-lgcc_s` and the library then needs only libc. Its symbols stay local
 //! (the cdylib exports only the hooks). If no C compiler can name the file,
 //! the shared unwinder is used as before.
+//!
+//! For a cross build the C compiler is the target's (the cc crate's
+//! choice, as for libcafix.so's trampolines).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,9 +27,15 @@ fn main() {
     // addresses) bind inside the library at link time instead of by symbol
     // lookups when it is loaded.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic-functions");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
-        println!("cargo:warning=cannot run {cc}; libcafix_engine.so will need libgcc_s.so.1");
+    // The target's C compiler (a cross compiler's own libgcc_eh.a when
+    // cross-building), as the cc crate finds it: CC_<target>, CC, or the
+    // target's usual name.
+    let cc = cc::Build::new().cargo_metadata(false).get_compiler();
+    let Ok(out) = Command::new(cc.path()).arg("-print-file-name=libgcc_eh.a").output() else {
+        println!(
+            "cargo:warning=cannot run {}; libcafix_engine.so will need libgcc_s.so.1",
+            cc.path().display()
+        );
         return;
     };
     let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());

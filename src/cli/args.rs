@@ -136,7 +136,9 @@ pub enum Command {
             directories, hash entries and bundle paths it tried, and whether each was found, missing \
             or a broken link. Works at the system call boundary, so it reaches programs the preload \
             cannot (static OpenSSL, Go, AppImages). With --fix, its lookups of missing trust \
-            locations succeed, served from the system bundle.",
+            locations succeed, served from the system bundle. x86_64 programs on x86_64 only: a \
+            32-bit program runs untraced (the summary says so), and on other architectures cafix \
+            trace exits 2 before running anything.",
         after_help = "Exit status: the command's own (128 + the signal that killed it); 126 if it cannot be \
             executed, 127 if it is not found; 2 if cafix cannot trace it."
     )]

@@ -278,11 +278,11 @@ fn about_host(e: &Entry, host: &str) -> bool {
 }
 
 fn passes(e: &Entry, f: &Filter) -> bool {
-    f.since.map_or(true, |since| e.time.is_some_and(|t| t >= since))
+    f.since.is_none_or(|since| e.time.is_some_and(|t| t >= since))
         && f.program
             .as_deref()
-            .map_or(true, |p| program_of(e) == p || e.comm.as_deref() == Some(p))
-        && f.host.as_deref().map_or(true, |h| about_host(e, h))
+            .is_none_or(|p| program_of(e) == p || e.comm.as_deref() == Some(p))
+        && f.host.as_deref().is_none_or(|h| about_host(e, h))
 }
 
 /// The count a `suppressed` record tells.
@@ -299,7 +299,7 @@ pub fn summarise(entries: &[Entry], filter: &Filter) -> Summary {
     for e in entries.iter().filter(|e| passes(e, filter)) {
         let (records, held_back) = match e.event.as_str() {
             "verify-failed" => (1, 0),
-            "suppressed" if e.field("suppressed_event").map_or(true, |ev| ev == "verify-failed") => {
+            "suppressed" if e.field("suppressed_event").is_none_or(|ev| ev == "verify-failed") => {
                 (0, suppressed_count(e))
             }
             _ => {
@@ -530,12 +530,18 @@ impl Clock {
 fn local_offset(t: i64) -> i64 {
     // SAFETY: all-zero is a valid `struct tm`; localtime_r only fills it.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let t: libc::time_t = t;
+    // `time_t` and `long` are 32-bit on 32-bit targets (no time past 2038
+    // there); elsewhere these conversions are the identity.
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let Some(t) = libc::time_t::try_from(t).ok() else {
+        return 0;
+    };
     // SAFETY: both pointers are to locals.
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return 0;
     }
-    tm.tm_gmtoff
+    #[allow(clippy::useless_conversion)]
+    i64::from(tm.tm_gmtoff)
 }
 
 /// `--since`: `09:12[:05]` (today), `2026-02-03`, `2026-02-03 09:12`,

@@ -115,6 +115,12 @@ which CA a missing /etc/ssl/certs/4042bcee.0 stands for (ISRG Root X1)
 .B cafix log \-\-since today
 which programs failed to verify which servers today, why, and the fix (from the journal, where
 \fBlog_target = journal\fR in /etc/cafix.conf sends libcafix.so's records)
+.SH PLATFORMS
+cafix is built for x86_64, i386, aarch64, 32-bit ARM (hard float), ppc64le, riscv64 and s390x Linux
+with glibc 2.34 or later, from Rust 1.88 or later, and tested on x86_64, i386 (natively) and aarch64
+(under qemu-user). \fBtrace\fR knows the system calls of x86_64 only: there, a 32-bit program it runs
+runs untraced, and the summary says so; on any other architecture it exits with status 2 and one line
+before running anything. The other commands work everywhere.
 .SH "SEE ALSO"
 \fBlibcafix\fR(8), \fBjournalctl\fR(1), \fBopenssl\-rehash\fR(1), \fBopenssl\-s_client\fR(1), \fBupdate\-ca\-certificates\fR(8),
 \fBld.so\fR(8)

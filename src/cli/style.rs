@@ -20,9 +20,9 @@ pub fn init(when: ColorWhen) {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
         ColorWhen::Auto => {
-            std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stdout().is_terminal()
-                && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
         }
     };
     COLOR.store(on, Ordering::Relaxed);

@@ -69,10 +69,15 @@ pub mod local_ca_machine;
 const NAMESPACE_READY: &str = "cafix-harness: mount namespace ready";
 
 /// The wrapper run by `unshare`: `$1` is the directory to mount over
-/// `/etc/ssl/certs`, the rest is the command. The preload is set only for the
-/// final `exec`, so neither `unshare`, `sh` nor `mount` runs with it.
+/// `/etc/ssl/certs`, the rest is the command; `CAFIX_HARNESS_BINDS` holds
+/// more bind mounts, one `source|target` a line. The preload is set only
+/// for the final `exec`, so neither `unshare`, `sh` nor `mount` runs with it.
 const NAMESPACE_SCRIPT: &str = r#"set -e
 mount --bind "$1" /etc/ssl/certs
+if [ -n "${CAFIX_HARNESS_BINDS-}" ]; then
+  printf '%s\n' "$CAFIX_HARNESS_BINDS" | while IFS='|' read -r src dst; do mount --bind "$src" "$dst"; done
+fi
+unset CAFIX_HARNESS_BINDS
 echo 'cafix-harness: mount namespace ready' >&2
 shift
 if [ -n "${CAFIX_HARNESS_PRELOAD-}" ]; then LD_PRELOAD=$CAFIX_HARNESS_PRELOAD; export LD_PRELOAD; fi
@@ -716,6 +721,8 @@ pub struct Scenario {
     dir: PathBuf,
     certs: PathBuf,
     app_ca: Option<PathBuf>,
+    /// More bind mounts: (source, target).
+    binds: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Default for Scenario {
@@ -738,6 +745,7 @@ impl Scenario {
             dir,
             certs,
             app_ca: None,
+            binds: Vec::new(),
         }
     }
 
@@ -779,6 +787,13 @@ impl Scenario {
         self
     }
 
+    /// Binds `source` over `target` too (a directory of the scenario over
+    /// an anchor directory, say) for each command the scenario runs.
+    pub fn with_bind(mut self, source: &Path, target: &str) -> Self {
+        self.binds.push((source.to_path_buf(), PathBuf::from(target)));
+        self
+    }
+
     /// The application-private CA directory ([`Scenario::with_app_ca_dir`]).
     pub fn app_ca_dir(&self) -> &Path {
         self.app_ca
@@ -807,11 +822,27 @@ impl Scenario {
         env: &[(&str, &str)],
         preload: bool,
     ) -> (Command, String) {
+        self.command_preloading(preload.then(shim), program, args, env)
+    }
+
+    /// [`Scenario::command`] with `library` preloaded (a build for another
+    /// architecture, say), or none.
+    pub fn command_preloading<S: AsRef<OsStr>>(
+        &self,
+        library: Option<&Path>,
+        program: impl AsRef<OsStr>,
+        args: &[S],
+        env: &[(&str, &str)],
+    ) -> (Command, String) {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
         let program = program.as_ref();
         let line = format!(
             "{}{}",
-            if preload { "LD_PRELOAD=libcafix.so " } else { "" },
+            if library.is_some() {
+                "LD_PRELOAD=libcafix.so "
+            } else {
+                ""
+            },
             describe(program, &args)
         );
         let mut cmd = Command::new("unshare");
@@ -823,8 +854,16 @@ impl Scenario {
             .arg(program)
             .args(&args);
         clear_env(&mut cmd);
-        if preload {
-            cmd.env("CAFIX_HARNESS_PRELOAD", shim());
+        if !self.binds.is_empty() {
+            let binds: Vec<String> = self
+                .binds
+                .iter()
+                .map(|(src, dst)| format!("{}|{}", src.display(), dst.display()))
+                .collect();
+            cmd.env("CAFIX_HARNESS_BINDS", binds.join("\n"));
+        }
+        if let Some(library) = library {
+            cmd.env("CAFIX_HARNESS_PRELOAD", library);
             cmd.env("CAFIX_LOG", "info");
         }
         cmd.envs(env.iter().copied());
@@ -840,7 +879,18 @@ impl Scenario {
         env: &[(&str, &str)],
         preload: bool,
     ) -> RunOutput {
-        let (mut cmd, line) = self.command(program, args, env, preload);
+        self.run_preloading(preload.then(shim), program, args, env)
+    }
+
+    /// [`Scenario::run`] with `library` preloaded, or none.
+    pub fn run_preloading<S: AsRef<OsStr>>(
+        &self,
+        library: Option<&Path>,
+        program: impl AsRef<OsStr>,
+        args: &[S],
+        env: &[(&str, &str)],
+    ) -> RunOutput {
+        let (mut cmd, line) = self.command_preloading(library, program, args, env);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

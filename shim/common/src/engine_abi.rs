@@ -2,7 +2,7 @@
 //!
 //! `libcafix.so` (shim/preload) is what gets preloaded: small, `no_std`, the
 //! hooks' fast paths only. On the first call that needs more (a lookup of a
-//! missing trust location, or any hooked OpenSSL function) it loads
+//! missing trust location, or any hooked library function) it loads
 //! `libcafix_engine.so` (shim/engine) from its own directory and hands it
 //! over. Both objects depend on this crate (shim/common), so the names,
 //! layouts and constants cannot drift apart. Only `core` is used here.
@@ -15,23 +15,74 @@ pub const ENGINE_FILE_NAME: &[u8] = b"libcafix_engine.so";
 /// Bumped whenever anything in this file changes meaning; part of every
 /// exported name, so a front and an engine of different builds refuse each
 /// other (the front then serves nothing and says so) instead of misbehaving.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// `cafix_engine_init_v2(const FrontInfo *) -> int` (0: ready).
-pub const INIT: &CStr = c"cafix_engine_init_v2";
-/// `cafix_engine_after_stat_v2(layout, rc, path, buf, saved_errno) -> int`.
-pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v2";
-/// `cafix_engine_after_access_v2(rc, path, mode, saved_errno) -> int`.
-pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v2";
-/// `cafix_engine_after_fopen_v2(file, path, mode, saved_errno) -> FILE *`.
-pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v2";
-/// `cafix_engine_after_open_v2(fd, path, flags, saved_errno) -> int`.
-pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v2";
+/// `cafix_engine_init_v3(const FrontInfo *) -> int` (0: ready).
+pub const INIT: &CStr = c"cafix_engine_init_v3";
+/// `cafix_engine_after_stat_v3(layout, rc, path, buf, saved_errno) -> int`.
+pub const AFTER_STAT: &CStr = c"cafix_engine_after_stat_v3";
+/// `cafix_engine_after_access_v3(rc, path, mode, saved_errno) -> int`.
+pub const AFTER_ACCESS: &CStr = c"cafix_engine_after_access_v3";
+/// `cafix_engine_after_fopen_v3(file, path, mode, saved_errno) -> FILE *`.
+pub const AFTER_FOPEN: &CStr = c"cafix_engine_after_fopen_v3";
+/// `cafix_engine_after_open_v3(fd, path, flags, saved_errno) -> int`.
+pub const AFTER_OPEN: &CStr = c"cafix_engine_after_open_v3";
 
 /// Which `struct` an `after_stat` buffer is.
 pub const LAYOUT_STAT: c_int = 0;
 pub const LAYOUT_STAT64: c_int = 1;
 pub const LAYOUT_STATX: c_int = 2;
+/// [`Stat64Time64`] (32-bit targets only).
+pub const LAYOUT_STAT64_TIME64: c_int = 3;
+
+/// glibc's `struct __stat64_t64` (2.34+), the buffer of `__stat64_time64`,
+/// `__lstat64_time64` and `__fstatat64_time64`, which programs built with
+/// `_TIME_BITS=64` call on 32-bit targets (Debian 13's armhf): the fields
+/// of `struct stat64` with 64-bit times. Its `struct __timespec64` is a
+/// 64-bit second, a 32-bit nanosecond and 32 bits of padding, in that
+/// order on the little-endian 32-bit targets built here; `repr(C)` lays the
+/// rest out as the target's C compiler does (a `long long` is 4-aligned on
+/// i386, 8-aligned on ARM).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Stat64Time64 {
+    pub st_dev: u64,
+    pub st_ino: u64,
+    pub st_mode: u32,
+    pub st_nlink: u32,
+    pub st_uid: u32,
+    pub st_gid: u32,
+    pub st_rdev: u64,
+    pub st_size: i64,
+    /// `long`: 32 bits here.
+    pub st_blksize: i32,
+    pub st_blocks: i64,
+    pub st_atime: i64,
+    pub st_atime_nsec: i32,
+    pub st_atime_pad: i32,
+    pub st_mtime: i64,
+    pub st_mtime_nsec: i32,
+    pub st_mtime_pad: i32,
+    pub st_ctime: i64,
+    pub st_ctime_nsec: i32,
+    pub st_ctime_pad: i32,
+}
+
+// What the cross compilers say (`sizeof`, `offsetof` with
+// `-D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64`): i386 108 bytes, `st_blocks` at
+// 52 and `st_mtim` at 76; 32-bit ARM 112, 56 and 80.
+#[cfg(target_arch = "x86")]
+const _: () = assert!(
+    core::mem::size_of::<Stat64Time64>() == 108
+        && core::mem::offset_of!(Stat64Time64, st_blocks) == 52
+        && core::mem::offset_of!(Stat64Time64, st_mtime) == 76
+);
+#[cfg(target_arch = "arm")]
+const _: () = assert!(
+    core::mem::size_of::<Stat64Time64>() == 112
+        && core::mem::offset_of!(Stat64Time64, st_blocks) == 56
+        && core::mem::offset_of!(Stat64Time64, st_mtime) == 80
+);
 
 /// What the front tells the engine once, right after loading it.
 #[repr(C)]
@@ -51,112 +102,228 @@ pub struct FrontInfo {
     pub dlsym_next: unsafe extern "C" fn(name: *const c_char) -> *mut c_void,
 }
 
-/// The OpenSSL functions libcafix.so exports and the engine hooks, in one
-/// order: the front's trampoline `i` jumps to the engine's export `OPENSSL_HOOKS[i]`.
-pub const OPENSSL_HOOKS: [&CStr; 13] = [
-    c"X509_verify_cert",
-    c"X509_STORE_load_locations",
-    c"X509_STORE_load_locations_ex",
-    c"X509_STORE_load_file",
-    c"X509_STORE_load_file_ex",
-    c"X509_STORE_load_path",
-    c"X509_STORE_load_store",
-    c"X509_STORE_load_store_ex",
-    c"X509_STORE_set_default_paths",
-    c"X509_STORE_set_default_paths_ex",
-    c"X509_LOOKUP_ctrl",
-    c"X509_LOOKUP_ctrl_ex",
-    c"X509_STORE_free",
-];
+/// How a parameter or the result of a hooked library function is passed:
+/// the types libcafix.so's generated C trampolines declare
+/// (`shim/preload/build.rs`). Only the C calling convention matters here,
+/// so every pointer is [`CType::Ptr`] and every enum an [`CType::Int`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CType {
+    Void,
+    Ptr,
+    Int,
+    UInt,
+    Long,
+    ULong,
+    /// A 64-bit integer (NSS's `PRTime`, `SECCertificateUsage`): two
+    /// argument slots on 32-bit targets.
+    I64,
+}
 
-/// The GnuTLS functions libcafix.so exports and the engine hooks (observe
-/// only); trampoline `OPENSSL_HOOKS.len() + i` jumps to `GNUTLS_HOOKS[i]`.
-pub const GNUTLS_HOOKS: [&CStr; 17] = [
-    c"gnutls_certificate_verify_peers2",
-    c"gnutls_certificate_verify_peers3",
-    c"gnutls_certificate_verify_peers",
-    c"gnutls_handshake",
-    c"gnutls_x509_trust_list_verify_crt",
-    c"gnutls_x509_trust_list_verify_crt2",
-    c"gnutls_x509_crt_check_hostname",
-    c"gnutls_x509_crt_check_hostname2",
-    c"gnutls_certificate_set_x509_system_trust",
-    c"gnutls_certificate_set_x509_trust_file",
-    c"gnutls_certificate_set_x509_trust_dir",
-    c"gnutls_x509_trust_list_add_system_trust",
-    c"gnutls_x509_trust_list_add_trust_file",
-    c"gnutls_x509_trust_list_add_trust_dir",
-    c"gnutls_certificate_set_trust_list",
-    c"gnutls_certificate_free_credentials",
-    c"gnutls_x509_trust_list_deinit",
-];
-
-/// The NSS functions libcafix.so exports and the engine hooks: where a
-/// program initialises NSS or loads a module into it, after which the
-/// engine may add its token of local CAs (`shim/engine/src/hooks/nss.rs`);
-/// trampoline `NSS_HOOKS_START + i` jumps to `NSS_HOOKS[i]`. The
-/// initialisations return a `SECStatus` (`NSS_InitContext` a context
-/// pointer), the module loaders a module pointer or a `SECStatus`.
-/// `NSS_NoDB_Init` is not among them: it never loads built-in roots, so
-/// only a module loaded after it can matter (and Firefox's sandboxed content
-/// processes call it, where the engine cannot be opened).
-pub const NSS_HOOKS: [&CStr; 8] = [
-    c"NSS_Init",
-    c"NSS_InitReadWrite",
-    c"NSS_Initialize",
-    c"NSS_InitContext",
-    c"SECMOD_LoadUserModule",
-    c"SECMOD_LoadUserModuleWithFunction",
-    c"SECMOD_AddNewModule",
-    c"SECMOD_AddNewModuleEx",
-];
-
-/// Where NSS's hooks start among the library hooks.
-pub const NSS_HOOKS_START: usize = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
-
-/// How many functions libcafix.so hooks for the engine: OpenSSL's, then
-/// GnuTLS's, then NSS's.
-pub const LIBRARY_HOOK_COUNT: usize = NSS_HOOKS_START + NSS_HOOKS.len();
-
-/// The name of library hook `index` (OpenSSL's first, then GnuTLS's, then
-/// NSS's); "" past the end (no panicking branch: libcafix.so must have none).
-pub const fn library_hook_name(index: usize) -> &'static CStr {
-    if index < OPENSSL_HOOKS.len() {
-        OPENSSL_HOOKS[index]
-    } else if index < NSS_HOOKS_START {
-        GNUTLS_HOOKS[index - OPENSSL_HOOKS.len()]
-    } else if index < LIBRARY_HOOK_COUNT {
-        NSS_HOOKS[index - NSS_HOOKS_START]
-    } else {
-        c""
+impl CType {
+    /// The C spelling.
+    pub const fn c_name(self) -> &'static str {
+        match self {
+            CType::Void => "void",
+            CType::Ptr => "void *",
+            CType::Int => "int",
+            CType::UInt => "unsigned int",
+            CType::Long => "long",
+            CType::ULong => "unsigned long",
+            CType::I64 => "long long",
+        }
     }
+}
+
+/// One library function that libcafix.so exports and the engine hooks.
+///
+/// Adding one: a line in its library's table below (and, for a library
+/// not yet hooked, the table in [`LIBRARIES`]), and in the engine a hook
+/// exported as `cafix_hook_<name>` whose parameters are these, then the
+/// caller's return address (`shim/engine/src/hooks/`). libcafix.so's
+/// trampoline is generated from this entry.
+#[derive(Clone, Copy, Debug)]
+pub struct LibraryHook {
+    pub name: &'static CStr,
+    pub returns: CType,
+    pub params: &'static [CType],
+    /// What the call returns when no library in the process defines the
+    /// function: the library's own failure (ignored for `void`).
+    pub failure: c_int,
 }
 
 /// GnuTLS's `GNUTLS_E_INTERNAL_ERROR`.
 pub const GNUTLS_E_INTERNAL_ERROR: c_int = -59;
 
-/// NSS's `SECFailure`.
+/// NSS's `SECFailure` (a `SECStatus`, an `enum`: an `int`).
 pub const SEC_FAILURE: c_int = -1;
 
-/// What library hook `index` returns when no library in the process
-/// defines the function: the library's own failure. OpenSSL's functions
-/// fail with 0; GnuTLS's return a negative error code, except the host
-/// name checks, whose 0 means "does not match" (the void ones ignore it);
-/// NSS's fail with `SECFailure`, or a null pointer for those that return one.
-pub const fn library_hook_failure(index: usize) -> c_int {
-    const CHECK_HOSTNAME: usize = OPENSSL_HOOKS.len() + 6;
-    const CHECK_HOSTNAME2: usize = OPENSSL_HOOKS.len() + 7;
-    const NSS_INIT_CONTEXT: usize = NSS_HOOKS_START + 3;
-    const LOAD_USER_MODULE: usize = NSS_HOOKS_START + 4;
-    const LOAD_USER_MODULE_WITH_FUNCTION: usize = NSS_HOOKS_START + 5;
-    match index {
-        i if i < OPENSSL_HOOKS.len() => 0,
-        CHECK_HOSTNAME | CHECK_HOSTNAME2 => 0,
-        i if i < NSS_HOOKS_START => GNUTLS_E_INTERNAL_ERROR,
-        NSS_INIT_CONTEXT | LOAD_USER_MODULE | LOAD_USER_MODULE_WITH_FUNCTION => 0,
-        _ => SEC_FAILURE,
+const fn hook(name: &'static CStr, returns: CType, params: &'static [CType], failure: c_int) -> LibraryHook {
+    LibraryHook {
+        name,
+        returns,
+        params,
+        failure,
     }
 }
+
+use CType::{Int, Long, Ptr, UInt, ULong, Void};
+
+/// libcrypto's hooked functions; OpenSSL's failure is 0.
+pub const OPENSSL_HOOKS: [LibraryHook; 13] = [
+    hook(c"X509_verify_cert", Int, &[Ptr], 0),
+    hook(c"X509_STORE_load_locations", Int, &[Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_locations_ex", Int, &[Ptr, Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_file", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_file_ex", Int, &[Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_path", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_store", Int, &[Ptr, Ptr], 0),
+    hook(c"X509_STORE_load_store_ex", Int, &[Ptr, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_set_default_paths", Int, &[Ptr], 0),
+    hook(c"X509_STORE_set_default_paths_ex", Int, &[Ptr, Ptr, Ptr], 0),
+    hook(c"X509_LOOKUP_ctrl", Int, &[Ptr, Int, Ptr, Long, Ptr], 0),
+    hook(c"X509_LOOKUP_ctrl_ex", Int, &[Ptr, Int, Ptr, Long, Ptr, Ptr, Ptr], 0),
+    hook(c"X509_STORE_free", Void, &[Ptr], 0),
+];
+
+/// libgnutls's hooked functions (observe only); GnuTLS fails with
+/// [`GNUTLS_E_INTERNAL_ERROR`], except the host name checks, whose 0 means
+/// "does not match".
+pub const GNUTLS_HOOKS: [LibraryHook; 17] = [
+    hook(
+        c"gnutls_certificate_verify_peers2",
+        Int,
+        &[Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_verify_peers3",
+        Int,
+        &[Ptr, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_verify_peers",
+        Int,
+        &[Ptr, Ptr, UInt, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_handshake", Int, &[Ptr], GNUTLS_E_INTERNAL_ERROR),
+    hook(
+        c"gnutls_x509_trust_list_verify_crt",
+        Int,
+        &[Ptr, Ptr, UInt, UInt, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_verify_crt2",
+        Int,
+        &[Ptr, Ptr, UInt, Ptr, UInt, UInt, Ptr, Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_x509_crt_check_hostname", UInt, &[Ptr, Ptr], 0),
+    hook(c"gnutls_x509_crt_check_hostname2", UInt, &[Ptr, Ptr, UInt], 0),
+    hook(
+        c"gnutls_certificate_set_x509_system_trust",
+        Int,
+        &[Ptr],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_set_x509_trust_file",
+        Int,
+        &[Ptr, Ptr, Int],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_certificate_set_x509_trust_dir",
+        Int,
+        &[Ptr, Ptr, Int],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_system_trust",
+        Int,
+        &[Ptr, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_trust_file",
+        Int,
+        &[Ptr, Ptr, Ptr, Int, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(
+        c"gnutls_x509_trust_list_add_trust_dir",
+        Int,
+        &[Ptr, Ptr, Ptr, Int, UInt, UInt],
+        GNUTLS_E_INTERNAL_ERROR,
+    ),
+    hook(c"gnutls_certificate_set_trust_list", Void, &[Ptr, Ptr, UInt], 0),
+    hook(c"gnutls_certificate_free_credentials", Void, &[Ptr], 0),
+    hook(c"gnutls_x509_trust_list_deinit", Void, &[Ptr, UInt], 0),
+];
+
+/// libnss3's hooked functions: where a program initialises NSS or loads a
+/// module into it, after which the engine may add its token of local CAs
+/// (`shim/engine/src/hooks/nss.rs`). The initialisations return a
+/// `SECStatus` and fail with [`SEC_FAILURE`], except `NSS_InitContext`,
+/// which returns a context pointer (null on failure); the module loaders a
+/// `SECMODModule *` (null on failure) or a `SECStatus`. `PRUint32` is an
+/// `unsigned int`, `PRBool` an `int` (NSPR's prtypes.h).
+/// `NSS_NoDB_Init` is not among them: it never loads built-in roots, so
+/// only a module loaded after it can matter (and Firefox's sandboxed
+/// content processes call it, where the engine cannot be opened).
+pub const NSS_HOOKS: [LibraryHook; 8] = [
+    hook(c"NSS_Init", Int, &[Ptr], SEC_FAILURE),
+    hook(c"NSS_InitReadWrite", Int, &[Ptr], SEC_FAILURE),
+    hook(c"NSS_Initialize", Int, &[Ptr, Ptr, Ptr, Ptr, UInt], SEC_FAILURE),
+    hook(c"NSS_InitContext", Ptr, &[Ptr, Ptr, Ptr, Ptr, Ptr, UInt], 0),
+    hook(c"SECMOD_LoadUserModule", Ptr, &[Ptr, Ptr, Int], 0),
+    hook(c"SECMOD_LoadUserModuleWithFunction", Ptr, &[Ptr, Ptr], 0),
+    hook(c"SECMOD_AddNewModule", Int, &[Ptr, Ptr, ULong, ULong], SEC_FAILURE),
+    hook(
+        c"SECMOD_AddNewModuleEx",
+        Int,
+        &[Ptr, Ptr, ULong, ULong, Ptr, Ptr],
+        SEC_FAILURE,
+    ),
+];
+
+/// Every hooked library's table, in the order of the front's trampoline
+/// indices: hook `i` of the whole is the `i`-th entry of these in turn.
+pub const LIBRARIES: [&[LibraryHook]; 3] = [&OPENSSL_HOOKS, &GNUTLS_HOOKS, &NSS_HOOKS];
+
+/// How many functions libcafix.so hooks for the engine.
+pub const LIBRARY_HOOK_COUNT: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < LIBRARIES.len() {
+        n += LIBRARIES[i].len();
+        i += 1;
+    }
+    n
+};
+
+/// Library hook `index`, counting through [`LIBRARIES`] (no panicking
+/// branch: libcafix.so must have none).
+pub const fn library_hook(index: usize) -> Option<&'static LibraryHook> {
+    let mut rest = index;
+    let mut i = 0;
+    while i < LIBRARIES.len() {
+        let table = LIBRARIES[i];
+        if rest < table.len() {
+            return Some(&table[rest]);
+        }
+        rest -= table.len();
+        i += 1;
+    }
+    None
+}
+
+/// The prefix of the engine's export for a library hook:
+/// `cafix_hook_X509_verify_cert` is the hook of `X509_verify_cert`. Its
+/// parameters are the function's, then the caller's return address.
+pub const HOOK_PREFIX: &[u8] = b"cafix_hook_";
 
 #[cfg(test)]
 mod tests {
@@ -171,37 +338,63 @@ mod tests {
     }
 
     #[test]
-    fn library_hooks_are_distinct() {
-        let all: Vec<&CStr> = (0..LIBRARY_HOOK_COUNT).map(library_hook_name).collect();
+    fn library_hooks_are_distinct_and_counted_through_every_table() {
+        let all: Vec<&CStr> = (0..LIBRARY_HOOK_COUNT).map(|i| library_hook(i).unwrap().name).collect();
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
         }
-        assert_eq!(library_hook_name(OPENSSL_HOOKS.len()), GNUTLS_HOOKS[0]);
-        assert_eq!(library_hook_name(NSS_HOOKS_START), NSS_HOOKS[0]);
-        assert_eq!(library_hook_name(LIBRARY_HOOK_COUNT - 1), NSS_HOOKS[7]);
-        assert_eq!(library_hook_name(LIBRARY_HOOK_COUNT), c"");
+        assert_eq!(
+            LIBRARY_HOOK_COUNT,
+            OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len() + NSS_HOOKS.len()
+        );
+        assert_eq!(library_hook(OPENSSL_HOOKS.len()).unwrap().name, GNUTLS_HOOKS[0].name);
+        let nss_start = OPENSSL_HOOKS.len() + GNUTLS_HOOKS.len();
+        assert_eq!(library_hook(nss_start).unwrap().name, NSS_HOOKS[0].name);
+        assert_eq!(
+            library_hook(LIBRARY_HOOK_COUNT - 1).unwrap().name,
+            c"SECMOD_AddNewModuleEx"
+        );
+        assert!(library_hook(LIBRARY_HOOK_COUNT).is_none());
     }
 
     #[test]
     fn nss_hooks_returning_pointers_fail_with_null_and_the_others_with_sec_failure() {
-        for (i, name) in NSS_HOOKS.iter().enumerate() {
-            let failure = library_hook_failure(NSS_HOOKS_START + i);
+        for hook in &NSS_HOOKS {
             let pointer = matches!(
-                name.to_bytes(),
+                hook.name.to_bytes(),
                 b"NSS_InitContext" | b"SECMOD_LoadUserModule" | b"SECMOD_LoadUserModuleWithFunction"
             );
-            assert_eq!(failure, if pointer { 0 } else { SEC_FAILURE }, "{name:?}");
+            assert_eq!(hook.returns == CType::Ptr, pointer, "{:?}", hook.name);
+            assert_eq!(hook.failure, if pointer { 0 } else { SEC_FAILURE }, "{:?}", hook.name);
+        }
+    }
+
+    #[test]
+    fn only_integer_results_fail_with_a_nonzero_value() {
+        // A pointer's failure is null; a nonzero failure is returned as an `int`.
+        for i in 0..LIBRARY_HOOK_COUNT {
+            let hook = library_hook(i).unwrap();
+            if hook.failure != 0 {
+                assert_eq!(hook.returns, CType::Int, "{:?}", hook.name);
+            }
         }
     }
 
     #[test]
     fn only_the_host_name_checks_fail_with_zero_among_gnutls_hooks() {
-        for (i, name) in GNUTLS_HOOKS.iter().enumerate() {
-            let failure = library_hook_failure(OPENSSL_HOOKS.len() + i);
-            assert_ne!(failure, SEC_FAILURE, "{name:?}");
-            let boolean = name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
-            assert_eq!(failure == 0, boolean, "{name:?}");
+        for hook in GNUTLS_HOOKS.iter().filter(|h| h.returns != CType::Void) {
+            assert_ne!(hook.failure, SEC_FAILURE, "{:?}", hook.name);
+            let boolean = hook.name.to_bytes().starts_with(b"gnutls_x509_crt_check_hostname");
+            assert_eq!(hook.failure == 0, boolean, "{:?}", hook.name);
         }
-        assert!((0..OPENSSL_HOOKS.len()).all(|i| library_hook_failure(i) == 0));
+        assert!(OPENSSL_HOOKS.iter().all(|h| h.failure == 0));
+    }
+
+    #[test]
+    fn parameters_are_plain_c_values() {
+        for i in 0..LIBRARY_HOOK_COUNT {
+            let hook = library_hook(i).unwrap();
+            assert!(!hook.params.contains(&CType::Void), "{:?}", hook.name);
+        }
     }
 }

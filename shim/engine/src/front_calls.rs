@@ -7,7 +7,9 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use cafix_common::engine_abi::{FrontInfo, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
+use cafix_common::engine_abi::{
+    FrontInfo, Stat64Time64, LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STAT64_TIME64, LAYOUT_STATX,
+};
 use libc::FILE;
 
 use crate::front;
@@ -15,7 +17,7 @@ use crate::hooks::{open, stat};
 
 /// Called once by libcafix.so right after loading this object. 0: ready.
 #[no_mangle]
-pub unsafe extern "C" fn cafix_engine_init_v2(info: *const FrontInfo) -> c_int {
+pub unsafe extern "C" fn cafix_engine_init_v3(info: *const FrontInfo) -> c_int {
     // SAFETY: the front passes its own FrontInfo; checked for null and size.
     let Some(info) = (unsafe { info.as_ref() }) else {
         return -1;
@@ -38,7 +40,7 @@ pub unsafe extern "C" fn cafix_engine_init_v2(info: *const FrontInfo) -> c_int {
 /// The stat family's slow path: `buf` is a `struct stat`, `stat64` or
 /// `statx` per `layout`.
 #[no_mangle]
-pub unsafe extern "C" fn cafix_engine_after_stat_v2(
+pub unsafe extern "C" fn cafix_engine_after_stat_v3(
     layout: c_int,
     rc: c_int,
     path: *const c_char,
@@ -51,13 +53,14 @@ pub unsafe extern "C" fn cafix_engine_after_stat_v2(
             LAYOUT_STAT => stat::after_stat(rc, path, buf.cast::<libc::stat>(), saved),
             LAYOUT_STAT64 => stat::after_stat(rc, path, buf.cast::<libc::stat64>(), saved),
             LAYOUT_STATX => stat::after_stat(rc, path, buf.cast::<libc::statx>(), saved),
+            LAYOUT_STAT64_TIME64 => stat::after_stat(rc, path, buf.cast::<Stat64Time64>(), saved),
             _ => rc,
         }
     }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cafix_engine_after_access_v2(
+pub unsafe extern "C" fn cafix_engine_after_access_v3(
     rc: c_int,
     path: *const c_char,
     mode: c_int,
@@ -68,7 +71,7 @@ pub unsafe extern "C" fn cafix_engine_after_access_v2(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cafix_engine_after_fopen_v2(
+pub unsafe extern "C" fn cafix_engine_after_fopen_v3(
     file: *mut FILE,
     path: *const c_char,
     mode: *const c_char,
@@ -79,7 +82,7 @@ pub unsafe extern "C" fn cafix_engine_after_fopen_v2(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cafix_engine_after_open_v2(
+pub unsafe extern "C" fn cafix_engine_after_open_v3(
     fd: c_int,
     path: *const c_char,
     flags: c_int,

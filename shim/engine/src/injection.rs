@@ -62,7 +62,15 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
         return None;
     }
     let st = sys::stat(path)?;
-    let id: FileId = (st.st_dev, st.st_ino, st.st_size, st.st_mtime, st.st_mtime_nsec);
+    // `time_t` and `long` are 32-bit on 32-bit targets: `into` widens them there.
+    #[allow(clippy::useless_conversion)]
+    let id: FileId = (
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime.into(),
+        st.st_mtime_nsec.into(),
+    );
     if let Some(judged) = JUDGED.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return Some(judged.clone());
     }
@@ -94,7 +102,7 @@ static SYSTEM_BUNDLE_ID: OnceLock<Option<(u64, u64)>> = OnceLock::new();
 
 /// Whether `st` is the system bundle itself, by identity (device and inode,
 /// so through any symbolic link: `/usr/lib/ssl/cert.pem`).
-fn is_system_bundle(st: &libc::stat) -> bool {
+fn is_system_bundle(st: &sys::Stat) -> bool {
     let state = shim();
     let id = match state.bundle_stat.get() {
         Some(read) => read.as_ref().map(|b| (b.st_dev, b.st_ino)),

@@ -54,8 +54,16 @@ use crate::sys;
 /// A file as `stat` identifies it.
 type FileId = (u64, u64, i64, i64, i64);
 
-fn file_id(st: &libc::stat) -> FileId {
-    (st.st_dev, st.st_ino, st.st_size, st.st_mtime, st.st_mtime_nsec)
+// `time_t` and `long` are 32-bit on 32-bit targets: `into` widens them there.
+#[allow(clippy::useless_conversion)]
+fn file_id(st: &sys::Stat) -> FileId {
+    (
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime.into(),
+        st.st_mtime_nsec.into(),
+    )
 }
 
 /// One JDK's `lib/security` directory, as last judged.
@@ -157,7 +165,7 @@ fn is_keystore_tool() -> bool {
 
 /// Judges `cacerts` and builds the store to serve, logging one line
 /// whatever the outcome; `None` when nothing is to be added.
-fn build(security_dir: &[u8], cacerts: &Path, st: &libc::stat) -> Option<&'static ServedStore> {
+fn build(security_dir: &[u8], cacerts: &Path, st: &sys::Stat) -> Option<&'static ServedStore> {
     let local = crate::local::cas();
     if local.is_empty() {
         return None;
@@ -216,7 +224,9 @@ fn build(security_dir: &[u8], cacerts: &Path, st: &libc::stat) -> Option<&'stati
     }
     let added: Vec<&local_cas::LocalCa> = judgement.lacking.iter().map(|&i| &local.cas[i]).collect();
     let added_ders: Vec<&[u8]> = added.iter().map(|ca| ca.der.as_slice()).collect();
-    let date_ms = st.st_mtime.saturating_mul(1000);
+    // Widened first: a 32-bit `time_t` in milliseconds would saturate.
+    #[allow(clippy::useless_conversion)]
+    let date_ms = i64::from(st.st_mtime).saturating_mul(1000);
     let served = match store.with_added(&bytes, &added_ders, date_ms) {
         Ok(served) => served,
         Err(why) => return why_not(Level::Info, why),

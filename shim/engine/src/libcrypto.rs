@@ -1,11 +1,13 @@
-//! Calling the right OpenSSL (or GnuTLS): the real libcrypto (libgnutls)
-//! function behind a hook is the one *the caller* would have reached
-//! without the shim. What is said here of libcrypto holds for libgnutls.
+//! Calling the right OpenSSL (or GnuTLS, or NSS): the real libcrypto
+//! (libgnutls, libnss3) function behind a hook is the one *the caller*
+//! would have reached without the shim. What is said here of libcrypto
+//! holds for libgnutls and libnss3.
 //!
 //! libcafix.so's trampolines are exported unversioned, so the dynamic linker
-//! binds every caller to them (and they jump here), whichever OpenSSL symbol version it asked for (an
-//! unversioned definition satisfies a versioned reference). Each hook learns
-//! its caller's return address (see `hooks/openssl.rs`), and here:
+//! binds every caller to them (and they call the hooks here), whichever
+//! OpenSSL symbol version it asked for (an unversioned definition satisfies
+//! a versioned reference). Each hook gets its caller's return address from
+//! the trampoline (see `hooks/openssl.rs`), and here:
 //! 1. the loaded object whose segments hold the return address is the
 //!    object the call came from (libssl.so.1.1, Python's `_ssl` module,
 //!    libcrypto itself, the program …), named as `dladdr` names it but found
@@ -26,7 +28,7 @@
 use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
-use cafix_common::engine_abi::{GNUTLS_HOOKS, NSS_HOOKS, OPENSSL_HOOKS};
+use cafix_common::engine_abi::{LibraryHook, GNUTLS_HOOKS, NSS_HOOKS, OPENSSL_HOOKS};
 
 use crate::lock::with_shim_lock;
 
@@ -137,17 +139,21 @@ const NSS_CALLED_ONLY: [&CStr; 10] = [
 impl Sym {
     pub fn name(self) -> &'static CStr {
         let mut i = self as usize;
-        for table in [
-            &OPENSSL_HOOKS[..],
-            &CALLED_ONLY[..],
-            &GNUTLS_HOOKS[..],
-            &NSS_HOOKS[..],
-            &NSS_CALLED_ONLY[..],
-        ] {
-            match table.get(i) {
-                Some(name) => return name,
-                None => i -= table.len(),
+        // Each library's hooked functions, then those the engine only calls.
+        let tables: [(&[LibraryHook], &[&CStr]); 3] = [
+            (&OPENSSL_HOOKS, &CALLED_ONLY),
+            (&GNUTLS_HOOKS, &[]),
+            (&NSS_HOOKS, &NSS_CALLED_ONLY),
+        ];
+        for (hooked, called_only) in tables {
+            if let Some(hook) = hooked.get(i) {
+                return hook.name;
             }
+            i -= hooked.len();
+            if let Some(name) = called_only.get(i) {
+                return name;
+            }
+            i -= called_only.len();
         }
         c""
     }
@@ -187,8 +193,8 @@ pub(crate) fn unload_count() -> u64 {
 
 /// The real function `sym` for a call that will return to `caller`.
 /// Null if no OpenSSL reachable from the caller has it.
-pub fn real_for(caller: *const c_void, sym: Sym, own_stub: *const c_void) -> *mut c_void {
-    cached(caller as usize, sym, false, || resolve(caller, sym.name(), own_stub))
+pub fn real_for(caller: *const c_void, sym: Sym) -> *mut c_void {
+    cached(caller as usize, sym, false, || resolve(caller, sym.name()))
 }
 
 /// `sym` from the dependency scope of the library that contains `real` (e.g.
@@ -240,13 +246,13 @@ fn cached(key: usize, sym: Sym, companion: bool, resolve: impl FnOnce() -> *mut 
 }
 
 /// `dlsym` in the caller's own dependency scope, else the next definition.
-fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut c_void {
+fn resolve(caller: *const c_void, name: &CStr) -> *mut c_void {
     let from_caller = object_of(caller).map_or(std::ptr::null_mut(), |path| lookup_in(&path, name));
-    if !from_caller.is_null() && !is_own(from_caller, own_stub) {
+    if !from_caller.is_null() && !is_own(from_caller) {
         return from_caller;
     }
     let next = crate::front::front().map_or(std::ptr::null_mut(), |front| front.dlsym_next(name));
-    if !next.is_null() && !is_own(next, own_stub) {
+    if !next.is_null() && !is_own(next) {
         return next;
     }
     // A tail call hides the real caller: libssl's `SSL_CTX_load_verify_dir`
@@ -255,7 +261,7 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
     // loaded objects that define the function are the candidates; with one
     // it is unambiguous, with several (two OpenSSLs that both have it) the
     // first loaded is taken and that is said once.
-    let candidates = defining_objects(name, own_stub);
+    let candidates = defining_objects(name);
     if candidates.len() > 1 {
         log_ambiguity(name, candidates.len());
     }
@@ -263,7 +269,7 @@ fn resolve(caller: *const c_void, name: &CStr, own_stub: *const c_void) -> *mut 
 }
 
 /// Every distinct definition of `name` among the loaded objects, in load order.
-fn defining_objects(name: &CStr, own_stub: *const c_void) -> Vec<*mut c_void> {
+fn defining_objects(name: &CStr) -> Vec<*mut c_void> {
     unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: usize, out: *mut c_void) -> libc::c_int {
         // SAFETY: glibc passes a valid dl_phdr_info; `out` is our Vec.
         let (info, names) = unsafe { (&*info, &mut *(out as *mut Vec<std::ffi::CString>)) };
@@ -283,7 +289,7 @@ fn defining_objects(name: &CStr, own_stub: *const c_void) -> Vec<*mut c_void> {
     let mut found: Vec<*mut c_void> = Vec::new();
     for object in &objects {
         let p = lookup_in(object, name);
-        if !p.is_null() && !is_own(p, own_stub) && !found.iter().any(|&q| object_base(q) == object_base(p)) {
+        if !p.is_null() && !is_own(p) && !found.iter().any(|&q| object_base(q) == object_base(p)) {
             found.push(p);
         }
     }
@@ -304,19 +310,16 @@ fn log_ambiguity(name: &CStr, count: usize) {
     });
 }
 
-/// Is `p` one of cafix's own functions: in the engine (`own_stub` is one of
-/// its exports) or in libcafix.so, whose trampolines lead back here?
-fn is_own(p: *mut c_void, own_stub: *const c_void) -> bool {
-    if std::ptr::eq(p, own_stub) {
-        return true;
-    }
+/// Is `p` one of cafix's own functions: in the engine, or in libcafix.so,
+/// whose trampolines lead back here?
+fn is_own(p: *mut c_void) -> bool {
     if p.is_null() {
         return false;
     }
     // One walk of the loaded objects for all three addresses.
     let front = crate::front::front();
     let anchor = front.map_or(0, |front| front.anchor);
-    let [base, engine, front_base] = object_bases([p as usize, own_stub as usize, anchor]);
+    let [base, engine, front_base] = object_bases([p as usize, is_own as *const () as usize, anchor]);
     base == engine || (front.is_some() && base == front_base)
 }
 
@@ -433,7 +436,8 @@ struct NameQuery {
 /// # Safety
 /// `info` is what glibc handed a `dl_iterate_phdr` callback.
 unsafe fn load_segments(info: &libc::dl_phdr_info) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let phdrs: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
+    // Elf64_Phdr or Elf32_Phdr, as the target's `dl_phdr_info` says.
+    let phdrs: &[_] = if info.dlpi_phdr.is_null() {
         &[]
     } else {
         // SAFETY: glibc's `dlpi_phdr` points at `dlpi_phnum` program headers

@@ -12,7 +12,9 @@
 //! kept socket (`socket`, `connect`, `close`), on a path taken once per
 //! record, which failures and the rate limit keep rare.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// What became of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,22 +93,9 @@ pub fn send(path: &CStr, datagrams: &[Vec<u8>], too_large: TooLarge) -> Delivery
 /// A socket owned by root or by this process's (effective) user: the log
 /// daemons' sockets are root's, and nobody else's socket gets records.
 fn usable(path: &CStr) -> Result<(), Unusable> {
-    // SAFETY: all-zero is a valid `struct stat`.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
-    // kernel's `struct stat` layout, which libc::stat is on this target.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_newfstatat,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            &mut st as *mut libc::stat,
-            0,
-        )
-    };
-    if rc != 0 {
+    let Some(st) = crate::sys::stat(Path::new(OsStr::from_bytes(path.to_bytes()))) else {
         return Err(Unusable::Missing);
-    }
+    };
     if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
         return Err(Unusable::NotASocket);
     }

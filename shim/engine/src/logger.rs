@@ -341,8 +341,11 @@ fn now() -> Timestamp {
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: CLOCK_REALTIME always exists; `ts` is ours.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    // `time_t` is 32-bit on 32-bit targets: `into` widens it there.
+    #[allow(clippy::useless_conversion)]
+    let secs = ts.tv_sec.into();
     Timestamp {
-        secs: ts.tv_sec,
+        secs,
         micros: (ts.tv_nsec / 1000) as u32,
     }
 }
@@ -351,7 +354,10 @@ fn now() -> Timestamp {
 fn local_time(t: Timestamp) -> LocalTime {
     // SAFETY: all-zero is a valid `struct tm`; localtime_r only fills it.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let secs: libc::time_t = t.secs;
+    // `time_t` is 32-bit on 32-bit targets, where a time past 2038 cannot
+    // be asked for; elsewhere the conversion is the identity.
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    let secs = libc::time_t::try_from(t.secs).unwrap_or(libc::time_t::MAX);
     // SAFETY: both pointers are to locals.
     unsafe { libc::localtime_r(&secs, &mut tm) };
     LocalTime {
@@ -370,10 +376,7 @@ fn local_time(t: Timestamp) -> LocalTime {
 static STDERR_AT_LOAD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 fn identity_of_fd2() -> Option<(u64, u64)> {
-    // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
-    (unsafe { libc::fstat(libc::STDERR_FILENO, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    crate::sys::fstat(libc::STDERR_FILENO).map(|st| (st.st_dev, st.st_ino))
 }
 
 /// What stderr was when libcafix.so was loaded (the front's constructor

@@ -43,7 +43,7 @@ pub struct ServedStore {
     pub bytes: Option<Vec<u8>>,
     pub cacerts: PathBuf,
     /// `cacerts`'s metadata: the device and times the served file shows.
-    pub stat: libc::stat,
+    pub stat: sys::Stat,
 }
 
 impl Served {
@@ -67,7 +67,7 @@ impl Served {
     }
 
     /// The real file whose device and times a `stat` shows.
-    pub fn times(self) -> Option<libc::stat> {
+    pub fn times(self) -> Option<sys::Stat> {
         match self {
             Served::Keystore(store) => Some(store.stat),
             _ => shim().bundle_stat.get().copied().flatten(),
@@ -84,7 +84,7 @@ pub struct Shim {
     pub config: Config,
     bundle: OnceLock<Option<BundleIndex>>,
     /// Metadata of the bundle file, used for served entries' times and device.
-    pub bundle_stat: OnceLock<Option<libc::stat>>,
+    pub bundle_stat: OnceLock<Option<sys::Stat>>,
     /// Per (trust dir, hash): the bundle certificates to serve after the real
     /// entries, and whether this miss has been logged.
     dir_hashes: Mutex<BTreeMap<Box<[u8]>, Vec<&'static CaCert>>>,

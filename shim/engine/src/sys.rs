@@ -48,27 +48,44 @@ fn with_c_path<R>(path: &[u8], f: impl FnOnce(*const libc::c_char) -> R) -> Opti
 
 pub const SMALL_PATH: usize = 512;
 
-fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<libc::stat> {
+/// The `struct stat` of the kernel's `fstatat`: `newfstatat` on 64-bit
+/// targets fills glibc's `struct stat`; 32-bit targets have `fstatat64`
+/// and `struct stat64` instead (64-bit sizes and inode numbers).
+#[cfg(target_pointer_width = "64")]
+pub type Stat = libc::stat;
+#[cfg(target_pointer_width = "32")]
+pub type Stat = libc::stat64;
+#[cfg(target_pointer_width = "64")]
+const SYS_FSTATAT: libc::c_long = libc::SYS_newfstatat;
+#[cfg(target_pointer_width = "32")]
+const SYS_FSTATAT: libc::c_long = libc::SYS_fstatat64;
+
+fn raw_fstatat(path: &[u8], flags: libc::c_int) -> Option<Stat> {
     // SAFETY: all-zero is a valid `struct stat`.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let mut st: Stat = unsafe { std::mem::zeroed() };
     let rc = with_c_path(path, |p| {
-        // SAFETY: newfstatat with a NUL-terminated path and a buffer of the
-        // kernel's `struct stat` layout, which libc::stat is on this target.
-        unsafe {
-            libc::syscall(
-                libc::SYS_newfstatat,
-                libc::AT_FDCWD,
-                p,
-                &mut st as *mut libc::stat,
-                flags,
-            )
-        }
+        // SAFETY: the kernel's fstatat with a NUL-terminated path and a
+        // buffer of its layout ([`Stat`]).
+        unsafe { libc::syscall(SYS_FSTATAT, libc::AT_FDCWD, p, &mut st as *mut Stat, flags) }
     })?;
     (rc == 0).then_some(st)
 }
 
+/// `fstat` (libc's, which libcafix.so does not hook), with 64-bit sizes
+/// and inode numbers on every target.
+pub fn fstat(fd: libc::c_int) -> Option<Stat> {
+    #[cfg(target_pointer_width = "64")]
+    use libc::fstat;
+    #[cfg(target_pointer_width = "32")]
+    use libc::fstat64 as fstat;
+    // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
+    let mut st: Stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
+    (unsafe { fstat(fd, &mut st) } == 0).then_some(st)
+}
+
 /// `stat` (following symbolic links).
-pub fn stat(path: &Path) -> Option<libc::stat> {
+pub fn stat(path: &Path) -> Option<Stat> {
     raw_fstatat(path.as_os_str().as_bytes(), 0)
 }
 
@@ -113,12 +130,9 @@ pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, String> {
 }
 
 fn read_fd(fd: libc::c_int, max: usize) -> Result<Vec<u8>, String> {
-    // SAFETY: all-zero is a valid `struct stat`; fstat fills it for our fd.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is open; st is a valid buffer.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+    let Some(st) = fstat(fd) else {
         return Err(std::io::Error::last_os_error().to_string());
-    }
+    };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err("not a regular file".into());
     }

@@ -428,10 +428,16 @@ pub fn note_debug(event: &'static str, message: &'static str) {
     });
 }
 
-/// Which library a hooked function belongs to, by its name.
+/// Which library a hooked or called function belongs to, by its name.
 fn library_of(name: &CStr) -> &'static str {
-    if name.to_bytes().starts_with(b"gnutls_") {
+    let name = name.to_bytes();
+    if name.starts_with(b"gnutls_") {
         "GnuTLS"
+    } else if [&b"NSS_"[..], b"SECMOD_", b"PK11_", b"CERT_", b"PORT_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+    {
+        "NSS"
     } else {
         "OpenSSL"
     }
@@ -483,5 +489,23 @@ pub(crate) unsafe fn cstr(p: *const libc::c_char) -> Option<String> {
     } else {
         // SAFETY: per the contract.
         Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::library_of;
+
+    #[test]
+    fn a_function_is_named_with_its_library() {
+        for (name, library) in [
+            (c"X509_verify_cert", "OpenSSL"),
+            (c"gnutls_handshake", "GnuTLS"),
+            (c"NSS_InitContext", "NSS"),
+            (c"SECMOD_LoadUserModule", "NSS"),
+            (c"PK11_GetAllTokens", "NSS"),
+        ] {
+            assert_eq!(library_of(name), library, "{name:?}");
+        }
     }
 }

@@ -21,7 +21,8 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use libc::FILE;
 
 use crate::sys;
-use cafix_common::engine_abi::{self, library_hook_name, FrontInfo, LIBRARY_HOOK_COUNT};
+use cafix_common::elf_ident::{ElfIdent, HEADER_BYTES};
+use cafix_common::engine_abi::{self, FrontInfo, HOOK_PREFIX, LIBRARY_HOOK_COUNT};
 
 type AfterStat = unsafe extern "C" fn(c_int, c_int, *const c_char, *mut c_void, c_int) -> c_int;
 type AfterAccess = unsafe extern "C" fn(c_int, *const c_char, c_int, c_int) -> c_int;
@@ -46,10 +47,11 @@ unsafe impl Sync for ApiCell {}
 
 static API: ApiCell = ApiCell(UnsafeCell::new(None));
 
-/// The engine's OpenSSL and GnuTLS hooks, in [`library_hook_name`] order
-/// (null until loaded).
-pub static LIBRARY_TARGETS: [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; LIBRARY_HOOK_COUNT];
+/// The engine's OpenSSL, GnuTLS and NSS hooks, in `engine_abi::library_hook`
+/// order (null until loaded): the library trampolines' targets.
+fn library_targets() -> &'static [AtomicPtr<c_void>; LIBRARY_HOOK_COUNT] {
+    &crate::library_hooks::TARGETS
+}
 
 /// Low byte: the state; above it, the loading thread's id (while LOADING).
 static STATE: AtomicU64 = AtomicU64::new(UNLOADED);
@@ -165,8 +167,9 @@ unsafe extern "C" fn dlsym_next(name: *const c_char) -> *mut c_void {
     core::hint::black_box(next)
 }
 
-/// The path of the engine: libcafix.so's directory + the engine's name, in `buf`.
-fn engine_path(buf: &mut [u8; 4096]) -> Option<&CStr> {
+/// The path of the engine (libcafix.so's directory + the engine's name, in
+/// `buf`) and where libcafix.so is loaded.
+fn engine_path(buf: &mut [u8; 4096]) -> Option<(&CStr, *const u8)> {
     // SAFETY: all-zero is a valid Dl_info; dladdr fills it or returns 0.
     let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
     // SAFETY: dladdr accepts any address; this one is in libcafix.so.
@@ -183,6 +186,41 @@ fn engine_path(buf: &mut [u8; 4096]) -> Option<&CStr> {
     let len = dir.len() + name.len();
     buf.get_mut(..dir.len())?.copy_from_slice(dir);
     buf.get_mut(dir.len()..len)?.copy_from_slice(name);
+    *buf.get_mut(len)? = 0;
+    let path = CStr::from_bytes_with_nul(buf.get(..=len)?).ok()?;
+    Some((path, info.dli_fbase as *const u8))
+}
+
+/// If the engine at `path` is built for another architecture than
+/// libcafix.so (whose ELF header the loader mapped at `own_base`): its
+/// architecture's name and ours. glibc's `dlopen` says "No such file or
+/// directory" for another machine, which would send people looking for a
+/// missing file.
+fn foreign_engine(path: &CStr, own_base: *const u8) -> Option<(&'static [u8], &'static [u8])> {
+    if own_base.is_null() {
+        return None;
+    }
+    // SAFETY: the loader maps an object's ELF header at its base address.
+    let own = unsafe { core::slice::from_raw_parts(own_base, HEADER_BYTES) };
+    let own = ElfIdent::parse(own)?;
+    let mut header = [0u8; HEADER_BYTES];
+    if !sys::read_start(path, &mut header) {
+        return None;
+    }
+    let engine = ElfIdent::parse(&header)?;
+    if engine == own {
+        return None;
+    }
+    let name = |id: ElfIdent| id.arch_name().map_or(b"another architecture".as_slice(), str::as_bytes);
+    Some((name(engine), name(own)))
+}
+
+/// The engine's export for library hook `index`: `cafix_hook_<name>`, in `buf`.
+fn hook_symbol(index: usize, buf: &mut [u8; 128]) -> Option<&CStr> {
+    let name = crate::library_hooks::hook_name(index)?.to_bytes();
+    let len = HOOK_PREFIX.len() + name.len();
+    buf.get_mut(..HOOK_PREFIX.len())?.copy_from_slice(HOOK_PREFIX);
+    buf.get_mut(HOOK_PREFIX.len()..len)?.copy_from_slice(name);
     *buf.get_mut(len)? = 0;
     CStr::from_bytes_with_nul(buf.get(..=len)?).ok()
 }
@@ -206,7 +244,7 @@ fn engine_symbol(handle: *mut c_void, path: &CStr, name: &CStr) -> Option<*mut c
 
 fn load() -> bool {
     let mut buf = [0u8; 4096];
-    let Some(path) = engine_path(&mut buf) else {
+    let Some((path, own_base)) = engine_path(&mut buf) else {
         sys::say(&[
             b"error: cannot tell where libcafix.so is, so not where libcafix_engine.so is; nothing will be served",
         ]);
@@ -215,8 +253,21 @@ fn load() -> bool {
     // SAFETY: dlopen of a NUL-terminated path.
     let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE) };
     if handle.is_null() {
-        // SAFETY: dlerror returns NULL or a NUL-terminated message.
+        // SAFETY: dlerror returns NULL or a NUL-terminated message, valid
+        // until the next dl call (the check below makes none).
         let why = unsafe { libc::dlerror() };
+        if let Some((engine, own)) = foreign_engine(path, own_base) {
+            sys::say(&[
+                b"error: ",
+                path.to_bytes(),
+                b" is built for ",
+                engine,
+                b", not for this ",
+                own,
+                b" process; nothing will be served",
+            ]);
+            return false;
+        }
         let why: &[u8] = if why.is_null() {
             b"unknown error"
         } else {
@@ -246,7 +297,8 @@ fn load() -> bool {
         };
         let mut targets = [core::ptr::null_mut(); LIBRARY_HOOK_COUNT];
         for (index, target) in targets.iter_mut().enumerate() {
-            *target = engine_symbol(handle, path, library_hook_name(index))?;
+            let mut name = [0u8; 128];
+            *target = engine_symbol(handle, path, hook_symbol(index, &mut name)?)?;
         }
         Some((init, api, targets))
     })();
@@ -274,7 +326,7 @@ fn load() -> bool {
     }
     // SAFETY: only the loading thread writes, before READY is published.
     unsafe { *API.0.get() = Some(api) };
-    for (slot, target) in LIBRARY_TARGETS.iter().zip(targets) {
+    for (slot, target) in library_targets().iter().zip(targets) {
         slot.store(target, Ordering::Release);
     }
     true
@@ -335,18 +387,17 @@ pub unsafe fn after_open(fd: c_int, path: *const c_char, flags: c_int, saved: c_
 /// if the engine cannot be had, the next definition of that function (the
 /// call then goes straight to the library, unobserved), or null.
 pub fn library_target(index: usize) -> *mut c_void {
-    if index >= LIBRARY_HOOK_COUNT {
+    let (Some(name), Some(slot)) = (crate::library_hooks::hook_name(index), library_targets().get(index)) else {
         return core::ptr::null_mut();
-    }
+    };
     if api_keeping_errno().is_some() {
-        return LIBRARY_TARGETS[index].load(Ordering::Acquire);
+        return slot.load(Ordering::Acquire);
     }
-    let name = library_hook_name(index);
     // SAFETY: a NUL-terminated name; RTLD_NEXT from this object.
     let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
     if STATE.load(Ordering::Acquire) == FAILED {
-        // For good: later calls jump straight there.
-        LIBRARY_TARGETS[index].store(next, Ordering::Release);
+        // For good: later calls go straight there.
+        slot.store(next, Ordering::Release);
     }
     next
 }

@@ -1,8 +1,10 @@
 //! The interposed libc functions: the stat family (`stat`, `lstat`,
 //! `fstatat`, their `64` forms, the `__xstat` family of programs built
-//! against glibc < 2.33, `statx`), `access`/`faccessat`, `fopen`/`fopen64`
-//! and `open`/`openat` with their `64` and fortified (`__open_2` …) forms;
-//! and `getenv`, for Node.js's `NODE_EXTRA_CA_CERTS` ([`getenv`]).
+//! against glibc < 2.33, `statx`, and on 32-bit targets the
+//! `__stat64_time64` family of programs built with `_TIME_BITS=64`),
+//! `access`/`faccessat`, `fopen`/`fopen64` and `open`/`openat` with their
+//! `64` and fortified (`__open_2` …) forms; and `getenv`, for Node.js's
+//! `NODE_EXTRA_CA_CERTS` ([`getenv`]).
 //!
 //! Every hook calls the real function first and returns its answer untouched
 //! unless the call failed with `ENOENT` on a path that could be a trust
@@ -19,6 +21,8 @@ use libc::FILE;
 
 use crate::engine;
 use crate::sys;
+#[cfg(target_pointer_width = "32")]
+use cafix_common::engine_abi::{Stat64Time64, LAYOUT_STAT64_TIME64};
 use cafix_common::engine_abi::{LAYOUT_STAT, LAYOUT_STAT64, LAYOUT_STATX};
 
 /// The real function behind hook `$real` (a [`crate::real`] entry) as the
@@ -128,6 +132,11 @@ stat_hook!(
     lstat, LSTAT, libc::stat, LAYOUT_STAT
 );
 stat_hook!(lstat64, LSTAT64, libc::stat64, LAYOUT_STAT64);
+// 32-bit programs built with `_TIME_BITS=64` call these instead.
+#[cfg(target_pointer_width = "32")]
+stat_hook!(__stat64_time64, STAT64_TIME64, Stat64Time64, LAYOUT_STAT64_TIME64);
+#[cfg(target_pointer_width = "32")]
+stat_hook!(__lstat64_time64, LSTAT64_TIME64, Stat64Time64, LAYOUT_STAT64_TIME64);
 
 /// `__xstat(ver, path, buf)`: `ver` selects the kernel layout, which is `$st`
 /// on the supported targets.
@@ -174,6 +183,8 @@ macro_rules! fstatat_hook {
 
 fstatat_hook!(fstatat, FSTATAT, libc::stat, LAYOUT_STAT);
 fstatat_hook!(fstatat64, FSTATAT64, libc::stat64, LAYOUT_STAT64);
+#[cfg(target_pointer_width = "32")]
+fstatat_hook!(__fstatat64_time64, FSTATAT64_TIME64, Stat64Time64, LAYOUT_STAT64_TIME64);
 
 macro_rules! fxstatat_hook {
     ($name:ident, $real:ident, $st:ty, $layout:expr) => {

@@ -6,12 +6,13 @@
 //! - the libc hooks ([`hooks`]: `stat`, `open`, `fopen` … in `hooks.rs`),
 //!   which call the real function and return its answer untouched unless it
 //!   failed with `ENOENT` on a path that could be a trust location;
-//! - the OpenSSL and GnuTLS entry points ([`trampolines`]), jumps to the
-//!   engine's observing hooks;
+//! - the OpenSSL, GnuTLS and NSS entry points ([`trampolines`]), calls of
+//!   the engine's hooks;
 //! - the real-function table ([`real`], [`next_symbol`]) resolved at load;
 //! - the loader of `libcafix_engine.so` ([`engine`]), which does everything
 //!   else (configuration, the bundle index, serving, logging, OpenSSL and
-//!   GnuTLS observation) and is loaded only on the first call that needs it.
+//!   GnuTLS observation, NSS's token of local CAs) and is loaded only on the
+//!   first call that needs it.
 //!
 //! See docs/ARCHITECTURE.md for the path from a hooked call to a served
 //! certificate or a log line.
@@ -27,6 +28,8 @@
 mod engine;
 #[cfg(not(test))]
 pub mod hooks;
+#[cfg(not(test))]
+mod library_hooks;
 mod next_symbol;
 #[cfg(not(test))]
 mod node;

@@ -86,7 +86,9 @@ fn c_path<'a>(path: &[u8], buf: &'a mut [u8; 128]) -> Option<&'a [u8; 128]> {
 
 fn exists(path: &[u8]) -> bool {
     let mut buf = [0u8; 128];
-    let Some(buf) = c_path(path, &mut buf) else { return false };
+    let Some(buf) = c_path(path, &mut buf) else {
+        return false;
+    };
     // SAFETY: faccessat with a NUL-terminated path has no memory effects.
     unsafe { libc::syscall(libc::SYS_faccessat, libc::AT_FDCWD, buf.as_ptr(), libc::F_OK, 0) == 0 }
 }
@@ -95,7 +97,9 @@ fn exists(path: &[u8]) -> bool {
 /// the front's own `open` is a hook.)
 fn dir_has_entries(path: &[u8]) -> bool {
     let mut buf = [0u8; 128];
-    let Some(buf) = c_path(path, &mut buf) else { return false };
+    let Some(buf) = c_path(path, &mut buf) else {
+        return false;
+    };
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: openat with a NUL-terminated path; the result is an fd we own or -1.
     let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, buf.as_ptr(), flags, 0) } as c_int;

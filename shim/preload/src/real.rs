@@ -61,15 +61,16 @@ impl Real {
     }
 }
 
-/// Declares the `Real` of each hooked function and the list the constructor walks.
+/// Declares the `Real` of each hooked function and a list of them (`$list`)
+/// the constructor walks.
 macro_rules! reals {
-    ($($ident:ident = $name:literal;)*) => {
+    ($list:ident { $($ident:ident = $name:literal;)* }) => {
         $(pub static $ident: Real = Real::new($name);)*
-        pub static ALL: [&Real; [$(stringify!($ident)),*].len()] = [$(&$ident),*];
+        pub static $list: [&Real; [$(stringify!($ident)),*].len()] = [$(&$ident),*];
     };
 }
 
-reals! {
+reals! { ALL {
     STAT = c"stat";
     STAT64 = c"stat64";
     LSTAT = c"lstat";
@@ -96,19 +97,44 @@ reals! {
     OPENAT_2 = c"__openat_2";
     OPENAT64_2 = c"__openat64_2";
     GETENV = c"getenv";
-}
+}}
 
 /// Resolved on first use only: `getauxval`, for the rare slow path of the
 /// `getenv` hook (an import of the front would be looked up by the loader
 /// in every process, ~250 instructions each).
 pub static GETAUXVAL: Real = Real::new(c"getauxval");
 
+// 32-bit targets: the stat family of programs built with `_TIME_BITS=64`
+// (glibc 2.34+; Debian 13's armhf), whose buffer is `struct __stat64_t64`.
+#[cfg(target_pointer_width = "32")]
+reals! { TIME64 {
+    STAT64_TIME64 = c"__stat64_time64";
+    LSTAT64_TIME64 = c"__lstat64_time64";
+    FSTATAT64_TIME64 = c"__fstatat64_time64";
+}}
+#[cfg(target_pointer_width = "64")]
+pub static TIME64: [&Real; 0] = [];
+
+/// Every real function: [`ALL`], then [`TIME64`].
+fn every() -> impl Iterator<Item = &'static Real> {
+    ALL.iter().chain(TIME64.iter()).copied()
+}
+
+/// At most this many names (what `next_symbol::resolve` walks for at once).
+const MAX_REALS: usize = 32;
+const _: () = assert!(ALL.len() + TIME64.len() <= MAX_REALS);
+
 /// Resolves every real function; called once from the constructor.
 pub fn resolve_all() {
-    let keys = ALL.map(Real::key);
-    let mut found = [None; ALL.len()];
-    crate::next_symbol::resolve(&keys, &mut found);
-    for (real, found) in ALL.iter().zip(found) {
+    let mut keys: [(&[u8], u32); MAX_REALS] = [(&[], 0); MAX_REALS];
+    let mut n = 0;
+    for (key, real) in keys.iter_mut().zip(every()) {
+        *key = real.key();
+        n += 1;
+    }
+    let mut found = [None; MAX_REALS];
+    crate::next_symbol::resolve(keys.get(..n).unwrap_or(&[]), found.get_mut(..n).unwrap_or(&mut []));
+    for (real, found) in every().zip(found) {
         match found {
             Some(p) => real.ptr.store(p, Ordering::Relaxed),
             None => {

@@ -22,6 +22,36 @@ pub fn gettid() -> u32 {
     unsafe { libc::syscall(libc::SYS_gettid) as u32 }
 }
 
+/// Reads the first `buf.len()` bytes of the file at `path` (raw system
+/// calls: libc's `open` is this object's own hook). False if it cannot.
+pub fn read_start(path: &core::ffi::CStr, buf: &mut [u8]) -> bool {
+    // SAFETY: openat with a NUL-terminated path; the result is ours or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = buf.get_mut(filled..).unwrap_or(&mut []);
+        // SAFETY: reading into a valid slice from our descriptor.
+        let n = unsafe { libc::syscall(libc::SYS_read, fd, rest.as_mut_ptr(), rest.len()) };
+        if n <= 0 {
+            break;
+        }
+        filled += n as usize;
+    }
+    // SAFETY: closing the descriptor opened above, once.
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+    filled == buf.len()
+}
+
 /// Sleeps about `micros` microseconds (raw nanosleep: no cancellation point).
 pub fn sleep_micros(micros: u32) {
     let ts = libc::timespec {
@@ -43,10 +73,15 @@ pub fn sleep_micros(micros: u32) {
 static STDERR_AT_LOAD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 fn identity_of_fd2() -> Option<(u64, u64)> {
+    // 32-bit targets: `fstat64`, whose inode number does not overflow.
+    #[cfg(target_pointer_width = "64")]
+    use libc::{fstat, stat};
+    #[cfg(target_pointer_width = "32")]
+    use libc::{fstat64 as fstat, stat64 as stat};
     // SAFETY: all-zero is a valid `struct stat`; fstat only fills it.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    let mut st: stat = unsafe { core::mem::zeroed() };
     // SAFETY: fstat on a descriptor number has no memory effects beyond `st`.
-    (unsafe { libc::fstat(2, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    (unsafe { fstat(2, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
 }
 
 pub fn remember_stderr() {

@@ -353,7 +353,7 @@ pub(super) fn diagnose_handshake(
     let in_range = |v: TlsVersion| {
         let sv = ssl_version(v);
         let rank = |x: SslVersion| TlsVersion::ALL.iter().position(|t| ssl_version(*t) == x).unwrap_or(0);
-        lo.map_or(true, |l| rank(sv) >= rank(l)) && hi.map_or(true, |h| rank(sv) <= rank(h))
+        lo.is_none_or(|l| rank(sv) >= rank(l)) && hi.is_none_or(|h| rank(sv) <= rank(h))
     };
     let any_in_range = spoken.iter().any(|(v, _)| in_range(*v));
     if version_like || (silent && !spoken.is_empty() && !any_in_range) {

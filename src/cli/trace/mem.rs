@@ -189,12 +189,12 @@ mod tests {
         assert!(read_cstr(pid, base as u64 + start as u64).is_err());
         unsafe { libc::munmap(base.cast(), PAGE as usize) };
 
-        let long: Vec<u8> = std::iter::repeat(b'a').take(5000).chain([0]).collect();
+        let long: Vec<u8> = std::iter::repeat_n(b'a', 5000).chain([0]).collect();
         assert_eq!(
             read_cstr(pid, long.as_ptr() as u64).unwrap_err().raw_os_error(),
             Some(libc::ENAMETOOLONG)
         );
-        let mid: Vec<u8> = std::iter::repeat(b'b').take(3000).chain([0]).collect();
+        let mid: Vec<u8> = std::iter::repeat_n(b'b', 3000).chain([0]).collect();
         assert_eq!(read_cstr(pid, mid.as_ptr() as u64).unwrap().len(), 3000);
     }
 }

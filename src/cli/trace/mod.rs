@@ -71,7 +71,11 @@
 //!   machines (docs/benchmarks-history.md), but the command sees a single CPU
 //!   (`nproc`, `GOMAXPROCS`) and its threads share it. Off by default:
 //!   tracing should not change how a program runs.
-//! - x86_64 only. 32-bit (ia32) and x32 programs run untraced (noted).
+//! - x86_64 only: the filter, the system call numbers and the registers are
+//!   x86_64's. Elsewhere `cafix trace` builds and exits 2 with one line
+//!   ([`unknown_system_call_table`]) before running anything. On x86_64,
+//!   32-bit (ia32) and x32 programs run untraced: the summary says so for
+//!   each one ("... is a 32-bit program: its file accesses are not traced").
 //! - As under any tracer, a set-user-ID program runs without its privileges
 //!   unless `cafix trace` runs as root (the kernel ignores set-user-ID bits
 //!   for a traced exec; a non-root tracer also has to set
@@ -122,8 +126,17 @@ pub fn run(options: &TraceOptions) -> Result<i32, String> {
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     {
         let _ = options;
-        Err("cafix trace supports x86_64 Linux only; use `cafix run` here".to_string())
+        Err(unknown_system_call_table(std::env::consts::ARCH))
     }
+}
+
+/// The one line of `cafix trace` on an architecture whose system call
+/// table it does not know: it would rather not trace than trace wrongly.
+pub fn unknown_system_call_table(arch: &str) -> String {
+    format!(
+        "trace: no system call table for {arch} in this build (cafix trace knows x86_64 Linux's); \
+         `cafix run` and the preload work here"
+    )
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

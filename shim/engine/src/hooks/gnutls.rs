@@ -1,9 +1,10 @@
 //! Hooks on libgnutls's trust-source and verification entry points. They
 //! only observe: arguments and return values pass through unchanged.
 //!
-//! As for OpenSSL (`openssl.rs`), each export is a naked stub that appends
-//! the caller's return address, so the real function is the one of *the
-//! caller's* libgnutls (`libcrypto.rs` resolves both libraries alike). What
+//! As for OpenSSL (`openssl.rs`), each hook is exported as
+//! `cafix_hook_<function>` and gets the caller's return address after the
+//! function's arguments, so the real function is the one of *the caller's*
+//! libgnutls (`libcrypto.rs` resolves both libraries alike). What
 //! is observed:
 //! - the trust sources a credentials structure or a trust list is given
 //!   (`gnutls_certificate_set_x509_system_trust`, `_trust_file`,
@@ -145,17 +146,10 @@ fn after_session_verify(real: *mut c_void, session: *mut c_void, status: Option<
 
 // ---- verifications -----------------------------------------------------------
 
-stub!(gnutls_certificate_verify_peers2, verify_peers2_hook, 2);
-
-unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uint, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_gnutls_certificate_verify_peers2"]
+pub unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uint, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsVerifyPeers2,
-        gnutls_certificate_verify_peers2,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsVerifyPeers2, F, GNUTLS_E_INTERNAL_ERROR);
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(session, status) };
     // SAFETY: `status` is the caller's pointer GnuTLS just wrote (if rc is 0).
@@ -166,22 +160,15 @@ unsafe extern "C" fn verify_peers2_hook(session: *mut c_void, status: *mut c_uin
     rc
 }
 
-stub!(gnutls_certificate_verify_peers3, verify_peers3_hook, 3);
-
-unsafe extern "C" fn verify_peers3_hook(
+#[export_name = "cafix_hook_gnutls_certificate_verify_peers3"]
+pub unsafe extern "C" fn verify_peers3_hook(
     session: *mut c_void,
     hostname: *const c_char,
     status: *mut c_uint,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsVerifyPeers3,
-        gnutls_certificate_verify_peers3,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsVerifyPeers3, F, GNUTLS_E_INTERNAL_ERROR);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, hostname, status) };
     // SAFETY: as in verify_peers2_hook; `hostname` is NULL or NUL-terminated.
@@ -192,9 +179,8 @@ unsafe extern "C" fn verify_peers3_hook(
     rc
 }
 
-stub!(gnutls_certificate_verify_peers, verify_peers_hook, 4);
-
-unsafe extern "C" fn verify_peers_hook(
+#[export_name = "cafix_hook_gnutls_certificate_verify_peers"]
+pub unsafe extern "C" fn verify_peers_hook(
     session: *mut c_void,
     data: *const TypedVdata,
     elements: c_uint,
@@ -202,13 +188,7 @@ unsafe extern "C" fn verify_peers_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const TypedVdata, c_uint, *mut c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsVerifyPeers,
-        gnutls_certificate_verify_peers,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsVerifyPeers, F, GNUTLS_E_INTERNAL_ERROR);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(session, data, elements, status) };
     // SAFETY: as in verify_peers2_hook; `data` as GnuTLS requires it.
@@ -219,17 +199,10 @@ unsafe extern "C" fn verify_peers_hook(
     rc
 }
 
-stub!(gnutls_handshake, handshake_hook, 1);
-
-unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_gnutls_handshake"]
+pub unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsHandshake,
-        gnutls_handshake,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsHandshake, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         let _ = EXPLAINED_SESSION.try_with(|s| s.set(0));
     }
@@ -247,9 +220,8 @@ unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_void)
     rc
 }
 
-stub!(gnutls_x509_trust_list_verify_crt, trust_list_verify_crt_hook, 6);
-
-unsafe extern "C" fn trust_list_verify_crt_hook(
+#[export_name = "cafix_hook_gnutls_x509_trust_list_verify_crt"]
+pub unsafe extern "C" fn trust_list_verify_crt_hook(
     list: *mut c_void,
     certs: *const *mut c_void,
     count: c_uint,
@@ -259,13 +231,7 @@ unsafe extern "C" fn trust_list_verify_crt_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const *mut c_void, c_uint, c_uint, *mut c_uint, *mut c_void) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsTrustListVerifyCrt,
-        gnutls_x509_trust_list_verify_crt,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListVerifyCrt, F, GNUTLS_E_INTERNAL_ERROR);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, flags, verify, func) };
     // SAFETY: `verify` is the caller's output GnuTLS wrote (if rc is 0).
@@ -276,10 +242,9 @@ unsafe extern "C" fn trust_list_verify_crt_hook(
     rc
 }
 
-stub!(gnutls_x509_trust_list_verify_crt2, trust_list_verify_crt2_hook, 8);
-
 #[allow(clippy::too_many_arguments)]
-unsafe extern "C" fn trust_list_verify_crt2_hook(
+#[export_name = "cafix_hook_gnutls_x509_trust_list_verify_crt2"]
+pub unsafe extern "C" fn trust_list_verify_crt2_hook(
     list: *mut c_void,
     certs: *const *mut c_void,
     count: c_uint,
@@ -300,13 +265,7 @@ unsafe extern "C" fn trust_list_verify_crt2_hook(
         *mut c_uint,
         *mut c_void,
     ) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsTrustListVerifyCrt2,
-        gnutls_x509_trust_list_verify_crt2,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListVerifyCrt2, F, GNUTLS_E_INTERNAL_ERROR);
     // SAFETY: passed through unchanged.
     let rc = unsafe { real(list, certs, count, data, elements, flags, verify, func) };
     // SAFETY: as in trust_list_verify_crt_hook; `data` as GnuTLS requires it.
@@ -352,17 +311,14 @@ fn after_list_verify(
     });
 }
 
-stub!(gnutls_x509_crt_check_hostname, check_hostname_hook, 2);
-
-unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_char, caller: *const c_void) -> c_uint {
+#[export_name = "cafix_hook_gnutls_x509_crt_check_hostname"]
+pub unsafe extern "C" fn check_hostname_hook(
+    cert: *mut c_void,
+    hostname: *const c_char,
+    caller: *const c_void,
+) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_uint;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsCrtCheckHostname,
-        gnutls_x509_crt_check_hostname,
-        F,
-        0
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsCrtCheckHostname, F, 0);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname) };
     if observed {
@@ -371,22 +327,15 @@ unsafe extern "C" fn check_hostname_hook(cert: *mut c_void, hostname: *const c_c
     matches
 }
 
-stub!(gnutls_x509_crt_check_hostname2, check_hostname2_hook, 3);
-
-unsafe extern "C" fn check_hostname2_hook(
+#[export_name = "cafix_hook_gnutls_x509_crt_check_hostname2"]
+pub unsafe extern "C" fn check_hostname2_hook(
     cert: *mut c_void,
     hostname: *const c_char,
     flags: c_uint,
     caller: *const c_void,
 ) -> c_uint {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint) -> c_uint;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsCrtCheckHostname2,
-        gnutls_x509_crt_check_hostname2,
-        F,
-        0
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsCrtCheckHostname2, F, 0);
     // SAFETY: passed through unchanged.
     let matches = unsafe { real(cert, hostname, flags) };
     if observed {
@@ -421,17 +370,10 @@ fn after_hostname_check(real: *mut c_void, cert: *mut c_void, hostname: *const c
 
 // ---- how credentials and trust lists get their trust -------------------------
 
-stub!(gnutls_certificate_set_x509_system_trust, set_system_trust_hook, 1);
-
-unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_gnutls_certificate_set_x509_system_trust"]
+pub unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsSetSystemTrust,
-        gnutls_certificate_set_x509_system_trust,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSetSystemTrust, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(cred, Some(TrustSource::SystemTrust(None)));
     }
@@ -439,22 +381,15 @@ unsafe extern "C" fn set_system_trust_hook(cred: *mut c_void, caller: *const c_v
     unsafe { real(cred) }
 }
 
-stub!(gnutls_certificate_set_x509_trust_file, set_trust_file_hook, 3);
-
-unsafe extern "C" fn set_trust_file_hook(
+#[export_name = "cafix_hook_gnutls_certificate_set_x509_trust_file"]
+pub unsafe extern "C" fn set_trust_file_hook(
     cred: *mut c_void,
     file: *const c_char,
     kind: c_int,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsSetTrustFile,
-        gnutls_certificate_set_x509_trust_file,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSetTrustFile, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(cred, path_source(file, TrustSource::File));
     }
@@ -462,22 +397,15 @@ unsafe extern "C" fn set_trust_file_hook(
     unsafe { real(cred, file, kind) }
 }
 
-stub!(gnutls_certificate_set_x509_trust_dir, set_trust_dir_hook, 3);
-
-unsafe extern "C" fn set_trust_dir_hook(
+#[export_name = "cafix_hook_gnutls_certificate_set_x509_trust_dir"]
+pub unsafe extern "C" fn set_trust_dir_hook(
     cred: *mut c_void,
     dir: *const c_char,
     kind: c_int,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsSetTrustDir,
-        gnutls_certificate_set_x509_trust_dir,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSetTrustDir, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(cred, path_source(dir, TrustSource::Dir));
     }
@@ -485,22 +413,15 @@ unsafe extern "C" fn set_trust_dir_hook(
     unsafe { real(cred, dir, kind) }
 }
 
-stub!(gnutls_x509_trust_list_add_system_trust, list_add_system_trust_hook, 3);
-
-unsafe extern "C" fn list_add_system_trust_hook(
+#[export_name = "cafix_hook_gnutls_x509_trust_list_add_system_trust"]
+pub unsafe extern "C" fn list_add_system_trust_hook(
     list: *mut c_void,
     tl_flags: c_uint,
     tl_vflags: c_uint,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, c_uint, c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsTrustListAddSystemTrust,
-        gnutls_x509_trust_list_add_system_trust,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListAddSystemTrust, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(list, Some(TrustSource::SystemTrust(None)));
     }
@@ -508,9 +429,8 @@ unsafe extern "C" fn list_add_system_trust_hook(
     unsafe { real(list, tl_flags, tl_vflags) }
 }
 
-stub!(gnutls_x509_trust_list_add_trust_file, list_add_trust_file_hook, 6);
-
-unsafe extern "C" fn list_add_trust_file_hook(
+#[export_name = "cafix_hook_gnutls_x509_trust_list_add_trust_file"]
+pub unsafe extern "C" fn list_add_trust_file_hook(
     list: *mut c_void,
     ca_file: *const c_char,
     crl_file: *const c_char,
@@ -520,13 +440,7 @@ unsafe extern "C" fn list_add_trust_file_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsTrustListAddTrustFile,
-        gnutls_x509_trust_list_add_trust_file,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListAddTrustFile, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(list, path_source(ca_file, TrustSource::File));
     }
@@ -534,9 +448,8 @@ unsafe extern "C" fn list_add_trust_file_hook(
     unsafe { real(list, ca_file, crl_file, kind, tl_flags, tl_vflags) }
 }
 
-stub!(gnutls_x509_trust_list_add_trust_dir, list_add_trust_dir_hook, 6);
-
-unsafe extern "C" fn list_add_trust_dir_hook(
+#[export_name = "cafix_hook_gnutls_x509_trust_list_add_trust_dir"]
+pub unsafe extern "C" fn list_add_trust_dir_hook(
     list: *mut c_void,
     ca_dir: *const c_char,
     crl_dir: *const c_char,
@@ -546,13 +459,7 @@ unsafe extern "C" fn list_add_trust_dir_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int, c_uint, c_uint) -> c_int;
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsTrustListAddTrustDir,
-        gnutls_x509_trust_list_add_trust_dir,
-        F,
-        GNUTLS_E_INTERNAL_ERROR
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListAddTrustDir, F, GNUTLS_E_INTERNAL_ERROR);
     if observed {
         record(list, path_source(ca_dir, TrustSource::Dir));
     }
@@ -560,18 +467,16 @@ unsafe extern "C" fn list_add_trust_dir_hook(
     unsafe { real(list, ca_dir, crl_dir, kind, tl_flags, tl_vflags) }
 }
 
-stub!(gnutls_certificate_set_trust_list, set_trust_list_hook, 3);
-
 #[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
-unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, flags: c_uint, caller: *const c_void) {
+#[export_name = "cafix_hook_gnutls_certificate_set_trust_list"]
+pub unsafe extern "C" fn set_trust_list_hook(
+    cred: *mut c_void,
+    list: *mut c_void,
+    flags: c_uint,
+    caller: *const c_void,
+) {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_void, c_uint);
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsSetTrustList,
-        gnutls_certificate_set_trust_list,
-        F,
-        ()
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSetTrustList, F, ());
     if observed && !cred.is_null() && !list.is_null() {
         // The credentials now verify against the list (and own it): its
         // sources, added before or after, are theirs.
@@ -583,18 +488,11 @@ unsafe extern "C" fn set_trust_list_hook(cred: *mut c_void, list: *mut c_void, f
     unsafe { real(cred, list, flags) }
 }
 
-stub!(gnutls_certificate_free_credentials, free_credentials_hook, 1);
-
 #[allow(clippy::unused_unit)]
-unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_void) {
+#[export_name = "cafix_hook_gnutls_certificate_free_credentials"]
+pub unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void);
-    let (real, observed) = real_and_observed!(
-        caller,
-        Sym::GnutlsFreeCredentials,
-        gnutls_certificate_free_credentials,
-        F,
-        ()
-    );
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsFreeCredentials, F, ());
     if observed {
         forget(cred);
     }
@@ -602,12 +500,11 @@ unsafe extern "C" fn free_credentials_hook(cred: *mut c_void, caller: *const c_v
     unsafe { real(cred) }
 }
 
-stub!(gnutls_x509_trust_list_deinit, trust_list_deinit_hook, 2);
-
 #[allow(clippy::unused_unit)]
-unsafe extern "C" fn trust_list_deinit_hook(list: *mut c_void, all: c_uint, caller: *const c_void) {
+#[export_name = "cafix_hook_gnutls_x509_trust_list_deinit"]
+pub unsafe extern "C" fn trust_list_deinit_hook(list: *mut c_void, all: c_uint, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void, c_uint);
-    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListDeinit, gnutls_x509_trust_list_deinit, F, ());
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsTrustListDeinit, F, ());
     if observed {
         forget(list);
     }

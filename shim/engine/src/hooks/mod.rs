@@ -7,97 +7,15 @@
 //! - `open.rs`: `fopen`, `fopen64`, `open`, `openat` and their fortified forms.
 //! - `openssl.rs`: libcrypto's `X509_STORE_load_*`, `X509_LOOKUP_ctrl`, `X509_verify_cert` (observe only).
 //! - `gnutls.rs`: libgnutls's trust sources and verifications (observe only).
-
-/// Defines an exported naked stub `$name` with `$n` arguments that jumps to
-/// `$hook` with the caller's return address as argument `$n + 1`.
-///
-/// Up to 5 arguments (6 on aarch64) the return address goes in the first
-/// unused argument register and the stub jumps: no register or stack slot
-/// of the caller is touched but that one. Beyond, it must go on the stack,
-/// so the stub builds a frame holding copies of the caller's stack
-/// arguments and the return address, calls the hook and returns its result.
-macro_rules! stub {
-    ($name:ident, $hook:ident, 1) => { stub!(@register $name, $hook, "rsi", "x1"); };
-    ($name:ident, $hook:ident, 2) => { stub!(@register $name, $hook, "rdx", "x2"); };
-    ($name:ident, $hook:ident, 3) => { stub!(@register $name, $hook, "rcx", "x3"); };
-    ($name:ident, $hook:ident, 4) => { stub!(@register $name, $hook, "r8", "x4"); };
-    ($name:ident, $hook:ident, 5) => { stub!(@register $name, $hook, "r9", "x5"); };
-    ($name:ident, $hook:ident, 6) => {
-        #[unsafe(naked)]
-        #[no_mangle]
-        pub unsafe extern "C" fn $name() {
-            // x86_64: six register arguments; the return address becomes the
-            // seventh, on the stack (8 bytes keep the call 16-byte aligned).
-            #[cfg(target_arch = "x86_64")]
-            core::arch::naked_asm!(
-                "mov rax, [rsp]",
-                "sub rsp, 8",
-                "mov [rsp], rax",
-                "call {hook}",
-                "add rsp, 8",
-                "ret",
-                hook = sym $hook
-            );
-            #[cfg(target_arch = "aarch64")]
-            core::arch::naked_asm!("mov x6, x30", "b {hook}", hook = sym $hook);
-        }
-    };
-    ($name:ident, $hook:ident, 8) => {
-        #[unsafe(naked)]
-        #[no_mangle]
-        pub unsafe extern "C" fn $name() {
-            // x86_64: the seventh and eighth arguments are on the caller's
-            // stack; copied, with the return address as the ninth.
-            #[cfg(target_arch = "x86_64")]
-            core::arch::naked_asm!(
-                "mov rax, [rsp]",
-                "mov r10, [rsp + 8]",
-                "mov r11, [rsp + 16]",
-                "sub rsp, 24",
-                "mov [rsp], r10",
-                "mov [rsp + 8], r11",
-                "mov [rsp + 16], rax",
-                "call {hook}",
-                "add rsp, 24",
-                "ret",
-                hook = sym $hook
-            );
-            // aarch64: eight register arguments; the ninth goes at [sp].
-            // x30, which `bl` overwrites, is kept in a slot of its own (the
-            // callee may reuse its argument slots).
-            #[cfg(target_arch = "aarch64")]
-            core::arch::naked_asm!(
-                "sub sp, sp, #16",
-                "str x30, [sp]",
-                "str x30, [sp, #8]",
-                "bl {hook}",
-                "ldr x30, [sp, #8]",
-                "add sp, sp, #16",
-                "ret",
-                hook = sym $hook
-            );
-        }
-    };
-    (@register $name:ident, $hook:ident, $x86reg:literal, $armreg:literal) => {
-        #[unsafe(naked)]
-        #[no_mangle]
-        pub unsafe extern "C" fn $name() {
-            // At entry the return address is at [rsp] (x86_64) or in x30 (aarch64).
-            #[cfg(target_arch = "x86_64")]
-            core::arch::naked_asm!(concat!("mov ", $x86reg, ", [rsp]"), "jmp {hook}", hook = sym $hook);
-            #[cfg(target_arch = "aarch64")]
-            core::arch::naked_asm!(concat!("mov ", $armreg, ", x30"), "b {hook}", hook = sym $hook);
-        }
-    };
-}
+//! - `nss.rs`: NSS's initialisations and module loading (then its token of local CAs).
 
 /// Finds the real function for a call returning to `$caller`, or reports
 /// that none exists and returns `$fail`, what the library returns on
-/// failure; `$stub` is our own export (never to be called back).
+/// failure.
 macro_rules! real_or_fail {
-    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
+    ($caller:expr, $sym:expr, $ty:ty, $fail:expr) => {{
         let saved = crate::sys::errno();
-        let real = crate::libcrypto::real_for($caller, $sym, $stub as *const std::ffi::c_void);
+        let real = crate::libcrypto::real_for($caller, $sym);
         crate::sys::set_errno(saved);
         if real.is_null() {
             crate::verification::report_unresolved($sym.name());
@@ -112,8 +30,8 @@ macro_rules! real_or_fail {
 /// `real_or_fail!`, and whether the call is to be observed (it is not from
 /// inside the library, see [`from_inside`]).
 macro_rules! real_and_observed {
-    ($caller:expr, $sym:expr, $stub:ident, $ty:ty, $fail:expr) => {{
-        let real = real_or_fail!($caller, $sym, $stub, $ty, $fail);
+    ($caller:expr, $sym:expr, $ty:ty, $fail:expr) => {{
+        let real = real_or_fail!($caller, $sym, $ty, $fail);
         (real, !crate::hooks::from_inside($caller, real as *mut c_void))
     }};
 }

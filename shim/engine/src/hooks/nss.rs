@@ -2,13 +2,15 @@
 //! Arguments and return values pass through unchanged; afterwards, the
 //! caller's own libnss3 may get cafix's token of local CAs (`nss.rs`).
 //!
-//! As for OpenSSL and GnuTLS, each export is a naked stub that appends the
-//! caller's return address, so the real function is the one of the
-//! caller's libnss3 (Chromium's system `libnss3.so`, Firefox's own in
-//! `/usr/lib/firefox-esr`). libnss3's own calls of these exports (its
-//! initialisation loads the modules its database lists with
-//! `SECMOD_AddNewModule`) pass straight through (`hooks::from_inside`): NSS
-//! is then still initialising, and the program's call returns after.
+//! As for OpenSSL and GnuTLS, each hook is exported as
+//! `cafix_hook_<function>` and gets the caller's return address after the
+//! function's arguments (libcafix.so's trampoline adds it), so the real
+//! function is the one of the caller's libnss3 (Chromium's system
+//! `libnss3.so`, Firefox's own in `/usr/lib/firefox-esr`). libnss3's own
+//! calls of these exports (its initialisation loads the modules its
+//! database lists with `SECMOD_AddNewModule`) pass straight through
+//! (`hooks::from_inside`): NSS is then still initialising, and the
+//! program's call returns after.
 
 use std::ffi::c_void;
 
@@ -18,16 +20,15 @@ use cafix_common::engine_abi::SEC_FAILURE;
 
 use crate::libcrypto::Sym;
 
-/// Defines hook `$hook` for the NSS export `$name` (its stub appends the
-/// return address to `$n` arguments): the real call, then
-/// `nss::after_init_or_load` unless NSS called itself.
+/// Defines `$hook`, exported as `$export`, for the NSS function of `$sym`
+/// (whose C parameters are `engine_abi::NSS_HOOKS`' line for it): the
+/// real call, then `nss::after_init_or_load` unless NSS called itself.
 macro_rules! nss_hook {
-    ($name:ident, $hook:ident, $sym:expr, $n:tt, ($($arg:ident: $ty:ty),*) -> $ret:ty, $fail:expr) => {
-        stub!($name, $hook, $n);
-
-        unsafe extern "C" fn $hook($($arg: $ty,)* caller: *const c_void) -> $ret {
+    ($export:literal, $hook:ident, $sym:expr, ($($arg:ident: $ty:ty),*) -> $ret:ty, $fail:expr) => {
+        #[export_name = $export]
+        pub unsafe extern "C" fn $hook($($arg: $ty,)* caller: *const c_void) -> $ret {
             type F = unsafe extern "C" fn($($ty),*) -> $ret;
-            let (real, observed) = real_and_observed!(caller, $sym, $name, F, $fail);
+            let (real, observed) = real_and_observed!(caller, $sym, F, $fail);
             // SAFETY: the caller's arguments, passed through unchanged to
             // this very function of the caller's libnss3.
             let rc = unsafe { real($($arg),*) };
@@ -39,24 +40,25 @@ macro_rules! nss_hook {
     };
 }
 
-nss_hook!(NSS_Init, nss_init_hook, Sym::NssInit, 1, (configdir: *const c_char) -> c_int, SEC_FAILURE);
-nss_hook!(NSS_InitReadWrite, nss_init_read_write_hook, Sym::NssInitReadWrite, 1,
+nss_hook!("cafix_hook_NSS_Init", nss_init_hook, Sym::NssInit,
     (configdir: *const c_char) -> c_int, SEC_FAILURE);
-nss_hook!(NSS_Initialize, nss_initialize_hook, Sym::NssInitialize, 5,
+nss_hook!("cafix_hook_NSS_InitReadWrite", nss_init_read_write_hook, Sym::NssInitReadWrite,
+    (configdir: *const c_char) -> c_int, SEC_FAILURE);
+nss_hook!("cafix_hook_NSS_Initialize", nss_initialize_hook, Sym::NssInitialize,
     (configdir: *const c_char, cert_prefix: *const c_char, key_prefix: *const c_char,
      secmod_name: *const c_char, flags: c_uint) -> c_int, SEC_FAILURE);
-nss_hook!(NSS_InitContext, nss_init_context_hook, Sym::NssInitContext, 6,
+nss_hook!("cafix_hook_NSS_InitContext", nss_init_context_hook, Sym::NssInitContext,
     (configdir: *const c_char, cert_prefix: *const c_char, key_prefix: *const c_char,
      secmod_name: *const c_char, init_params: *mut c_void, flags: c_uint) -> *mut c_void,
     std::ptr::null_mut());
-nss_hook!(SECMOD_LoadUserModule, load_user_module_hook, Sym::SecmodLoadUserModule, 3,
+nss_hook!("cafix_hook_SECMOD_LoadUserModule", load_user_module_hook, Sym::SecmodLoadUserModule,
     (spec: *mut c_char, parent: *mut c_void, recurse: c_int) -> *mut c_void, std::ptr::null_mut());
-nss_hook!(SECMOD_LoadUserModuleWithFunction, load_user_module_with_function_hook,
-    Sym::SecmodLoadUserModuleWithFunction, 2,
+nss_hook!("cafix_hook_SECMOD_LoadUserModuleWithFunction", load_user_module_with_function_hook,
+    Sym::SecmodLoadUserModuleWithFunction,
     (name: *const c_char, entry: *mut c_void) -> *mut c_void, std::ptr::null_mut());
-nss_hook!(SECMOD_AddNewModule, add_new_module_hook, Sym::SecmodAddNewModule, 4,
+nss_hook!("cafix_hook_SECMOD_AddNewModule", add_new_module_hook, Sym::SecmodAddNewModule,
     (name: *const c_char, library: *const c_char, mechanisms: c_ulong, ciphers: c_ulong) -> c_int,
     SEC_FAILURE);
-nss_hook!(SECMOD_AddNewModuleEx, add_new_module_ex_hook, Sym::SecmodAddNewModuleEx, 6,
+nss_hook!("cafix_hook_SECMOD_AddNewModuleEx", add_new_module_ex_hook, Sym::SecmodAddNewModuleEx,
     (name: *const c_char, library: *const c_char, mechanisms: c_ulong, ciphers: c_ulong,
      module_params: *mut c_char, nss_params: *mut c_char) -> c_int, SEC_FAILURE);

@@ -1,11 +1,11 @@
 //! Hooks on libcrypto's trust-source and verification entry points. They
 //! only observe: arguments and return values pass through unchanged.
 //!
-//! Each exported symbol is a tiny naked stub (`stub!`, hooks/mod.rs) that
-//! appends the caller's return address as one more argument and jumps to
-//! the Rust hook, which uses it to call the real function of *the caller's*
-//! libcrypto (see `libcrypto.rs`). `X509_LOOKUP_ctrl_ex` (seven arguments;
-//! x86_64 passes the seventh on the stack) has a stub of its own here.
+//! Each hook is exported as `cafix_hook_<function>`, the target of
+//! libcafix.so's trampoline of that function, and takes the function's
+//! arguments and then the caller's return address, which the trampoline
+//! adds: the hook uses it to call the real function of *the caller's*
+//! libcrypto (see `libcrypto.rs`).
 
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -78,11 +78,10 @@ fn load_file(
 
 // ---- X509_verify_cert -------------------------------------------------------
 
-stub!(X509_verify_cert, verify_cert_hook, 1);
-
-unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_X509_verify_cert"]
+pub unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::VerifyCert, X509_verify_cert, F, -1);
+    let real = real_or_fail!(caller, Sym::VerifyCert, F, -1);
     held_back::begin();
     // SAFETY: the caller's arguments, passed through unchanged.
     let rc = unsafe { real(ctx) };
@@ -120,16 +119,15 @@ unsafe extern "C" fn verify_cert_hook(ctx: *mut c_void, caller: *const c_void) -
 
 // ---- how stores get their trust ---------------------------------------------
 
-stub!(X509_STORE_load_locations, load_locations_hook, 3);
-
-unsafe extern "C" fn load_locations_hook(
+#[export_name = "cafix_hook_X509_STORE_load_locations"]
+pub unsafe extern "C" fn load_locations_hook(
     store: *mut c_void,
     file: *const c_char,
     dir: *const c_char,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadLocations, X509_STORE_load_locations, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadLocations, F, 0);
     record(store, || file_and_dir(file, dir));
     // SAFETY: passed through unchanged.
     load_file(
@@ -140,9 +138,8 @@ unsafe extern "C" fn load_locations_hook(
     )
 }
 
-stub!(X509_STORE_load_locations_ex, load_locations_ex_hook, 5);
-
-unsafe extern "C" fn load_locations_ex_hook(
+#[export_name = "cafix_hook_X509_STORE_load_locations_ex"]
+pub unsafe extern "C" fn load_locations_ex_hook(
     store: *mut c_void,
     file: *const c_char,
     dir: *const c_char,
@@ -151,7 +148,7 @@ unsafe extern "C" fn load_locations_ex_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, X509_STORE_load_locations_ex, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadLocationsEx, F, 0);
     record(store, || file_and_dir(file, dir));
     // SAFETY: passed through unchanged.
     load_file(
@@ -162,11 +159,10 @@ unsafe extern "C" fn load_locations_ex_hook(
     )
 }
 
-stub!(X509_STORE_load_file, load_file_hook, 2);
-
-unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_X509_STORE_load_file"]
+pub unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadFile, X509_STORE_load_file, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadFile, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
     load_file(
@@ -177,9 +173,8 @@ unsafe extern "C" fn load_file_hook(store: *mut c_void, file: *const c_char, cal
     )
 }
 
-stub!(X509_STORE_load_file_ex, load_file_ex_hook, 4);
-
-unsafe extern "C" fn load_file_ex_hook(
+#[export_name = "cafix_hook_X509_STORE_load_file_ex"]
+pub unsafe extern "C" fn load_file_ex_hook(
     store: *mut c_void,
     file: *const c_char,
     libctx: *mut c_void,
@@ -187,7 +182,7 @@ unsafe extern "C" fn load_file_ex_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadFileEx, X509_STORE_load_file_ex, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadFileEx, F, 0);
     record(store, || path_source(file, TrustSource::File).into_iter().collect());
     // SAFETY: passed through unchanged.
     load_file(
@@ -198,29 +193,26 @@ unsafe extern "C" fn load_file_ex_hook(
     )
 }
 
-stub!(X509_STORE_load_path, load_path_hook, 2);
-
-unsafe extern "C" fn load_path_hook(store: *mut c_void, dir: *const c_char, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_X509_STORE_load_path"]
+pub unsafe extern "C" fn load_path_hook(store: *mut c_void, dir: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadPath, X509_STORE_load_path, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadPath, F, 0);
     record(store, || path_source(dir, TrustSource::Dir).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, dir) }
 }
 
-stub!(X509_STORE_load_store, load_store_hook, 2);
-
-unsafe extern "C" fn load_store_hook(store: *mut c_void, uri: *const c_char, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_X509_STORE_load_store"]
+pub unsafe extern "C" fn load_store_hook(store: *mut c_void, uri: *const c_char, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadStore, X509_STORE_load_store, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadStore, F, 0);
     record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri) }
 }
 
-stub!(X509_STORE_load_store_ex, load_store_ex_hook, 4);
-
-unsafe extern "C" fn load_store_ex_hook(
+#[export_name = "cafix_hook_X509_STORE_load_store_ex"]
+pub unsafe extern "C" fn load_store_ex_hook(
     store: *mut c_void,
     uri: *const c_char,
     libctx: *mut c_void,
@@ -228,17 +220,16 @@ unsafe extern "C" fn load_store_ex_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreLoadStoreEx, X509_STORE_load_store_ex, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreLoadStoreEx, F, 0);
     record(store, || path_source(uri, TrustSource::Store).into_iter().collect());
     // SAFETY: passed through unchanged.
     unsafe { real(store, uri, libctx, propq) }
 }
 
-stub!(X509_STORE_set_default_paths, set_default_paths_hook, 1);
-
-unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c_void) -> c_int {
+#[export_name = "cafix_hook_X509_STORE_set_default_paths"]
+pub unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c_void) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, X509_STORE_set_default_paths, F, 0);
+    let real = real_or_fail!(caller, Sym::StoreSetDefaultPaths, F, 0);
     record(store, || vec![TrustSource::Defaults]);
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
@@ -250,22 +241,15 @@ unsafe extern "C" fn set_default_paths_hook(store: *mut c_void, caller: *const c
     )
 }
 
-stub!(X509_STORE_set_default_paths_ex, set_default_paths_ex_hook, 3);
-
-unsafe extern "C" fn set_default_paths_ex_hook(
+#[export_name = "cafix_hook_X509_STORE_set_default_paths_ex"]
+pub unsafe extern "C" fn set_default_paths_ex_hook(
     store: *mut c_void,
     libctx: *mut c_void,
     propq: *const c_char,
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, *mut c_void, *const c_char) -> c_int;
-    let real = real_or_fail!(
-        caller,
-        Sym::StoreSetDefaultPathsEx,
-        X509_STORE_set_default_paths_ex,
-        F,
-        0
-    );
+    let real = real_or_fail!(caller, Sym::StoreSetDefaultPathsEx, F, 0);
     record(store, || vec![TrustSource::Defaults]);
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
@@ -283,9 +267,8 @@ const X509_L_ADD_DIR: c_int = 2;
 const X509_L_ADD_STORE: c_int = 3;
 const X509_L_LOAD_STORE: c_int = 4;
 
-stub!(X509_LOOKUP_ctrl, lookup_ctrl_hook, 5);
-
-unsafe extern "C" fn lookup_ctrl_hook(
+#[export_name = "cafix_hook_X509_LOOKUP_ctrl"]
+pub unsafe extern "C" fn lookup_ctrl_hook(
     lookup: *mut c_void,
     cmd: c_int,
     argc: *const c_char,
@@ -294,7 +277,7 @@ unsafe extern "C" fn lookup_ctrl_hook(
     caller: *const c_void,
 ) -> c_int {
     type F = unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_long, *mut *mut c_char) -> c_int;
-    let real = real_or_fail!(caller, Sym::LookupCtrl, X509_LOOKUP_ctrl, F, 0);
+    let real = real_or_fail!(caller, Sym::LookupCtrl, F, 0);
     note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
@@ -380,32 +363,9 @@ fn note_lookup_ctrl(real_ctrl: *mut c_void, lookup: *mut c_void, cmd: c_int, arg
 }
 
 /// `X509_LOOKUP_ctrl_ex(lookup, cmd, argc, argl, ret, libctx, propq)`.
-///
-/// x86_64: the seventh argument is on the stack, so the stub builds a new
-/// frame holding a copy of it and the return address as the eighth argument,
-/// calls the hook and returns its result. aarch64: eight argument registers,
-/// so the return address simply goes in x7.
-#[unsafe(naked)]
-#[no_mangle]
-pub unsafe extern "C" fn X509_LOOKUP_ctrl_ex() {
-    #[cfg(target_arch = "x86_64")]
-    core::arch::naked_asm!(
-        "mov rax, [rsp]",     // the caller's return address
-        "mov r10, [rsp + 8]", // the seventh argument, propq
-        "sub rsp, 24",        // two stack arguments; keeps 16-byte alignment at the call
-        "mov [rsp], r10",
-        "mov [rsp + 8], rax",
-        "call {hook}",
-        "add rsp, 24",
-        "ret",
-        hook = sym lookup_ctrl_ex_hook
-    );
-    #[cfg(target_arch = "aarch64")]
-    core::arch::naked_asm!("mov x7, x30", "b {hook}", hook = sym lookup_ctrl_ex_hook);
-}
-
 #[allow(clippy::too_many_arguments)]
-unsafe extern "C" fn lookup_ctrl_ex_hook(
+#[export_name = "cafix_hook_X509_LOOKUP_ctrl_ex"]
+pub unsafe extern "C" fn lookup_ctrl_ex_hook(
     lookup: *mut c_void,
     cmd: c_int,
     argc: *const c_char,
@@ -424,7 +384,7 @@ unsafe extern "C" fn lookup_ctrl_ex_hook(
         *mut c_void,
         *const c_char,
     ) -> c_int;
-    let real = real_or_fail!(caller, Sym::LookupCtrlEx, X509_LOOKUP_ctrl_ex, F, 0);
+    let real = real_or_fail!(caller, Sym::LookupCtrlEx, F, 0);
     note_lookup_ctrl(real as *mut c_void, lookup, cmd, argc);
     let real_ptr = real as *mut c_void;
     // SAFETY: passed through unchanged.
@@ -453,12 +413,11 @@ fn store_of_lookup(real_ctrl: *mut c_void, lookup: *mut c_void) -> *mut c_void {
     unsafe { f(lookup) }
 }
 
-stub!(X509_STORE_free, store_free_hook, 1);
-
 #[allow(clippy::unused_unit)] // `real_or_fail!` returns `()` for this void function
-unsafe extern "C" fn store_free_hook(store: *mut c_void, caller: *const c_void) {
+#[export_name = "cafix_hook_X509_STORE_free"]
+pub unsafe extern "C" fn store_free_hook(store: *mut c_void, caller: *const c_void) {
     type F = unsafe extern "C" fn(*mut c_void);
-    let real = real_or_fail!(caller, Sym::StoreFree, X509_STORE_free, F, ());
+    let real = real_or_fail!(caller, Sym::StoreFree, F, ());
     if !store.is_null() {
         let saved = sys::errno();
         crate::lock::with_shim_lock(|| verification::forget_store(store));

@@ -18,7 +18,7 @@ pub trait StatBuf {
     fn fill(&mut self, served: Served, path: *const c_char);
 }
 
-/// `struct stat` and `struct stat64` have the same field names.
+/// `struct stat`, `struct stat64` and `Stat64Time64` have the same field names.
 macro_rules! impl_stat_buf {
     ($($st:ty),*) => {$(
         impl StatBuf for $st {
@@ -46,9 +46,11 @@ macro_rules! impl_stat_buf {
     )*};
 }
 
-impl_stat_buf!(libc::stat, libc::stat64);
+impl_stat_buf!(libc::stat, libc::stat64, cafix_common::engine_abi::Stat64Time64);
 
 impl StatBuf for libc::statx {
+    // `time_t` is 32-bit on 32-bit targets: `into` widens it there.
+    #[allow(clippy::useless_conversion)]
     fn fill(&mut self, served: Served, path: *const c_char) {
         // SAFETY: all-zero is a valid struct statx.
         *self = unsafe { std::mem::zeroed() };
@@ -61,11 +63,11 @@ impl StatBuf for libc::statx {
         self.stx_size = size;
         self.stx_blocks = size.div_ceil(512);
         if let Some(b) = served.times() {
-            self.stx_mtime.tv_sec = b.st_mtime;
+            self.stx_mtime.tv_sec = b.st_mtime.into();
             self.stx_mtime.tv_nsec = b.st_mtime_nsec as u32;
-            self.stx_ctime.tv_sec = b.st_ctime;
+            self.stx_ctime.tv_sec = b.st_ctime.into();
             self.stx_ctime.tv_nsec = b.st_ctime_nsec as u32;
-            self.stx_atime.tv_sec = b.st_atime;
+            self.stx_atime.tv_sec = b.st_atime.into();
             self.stx_atime.tv_nsec = b.st_atime_nsec as u32;
             self.stx_dev_major = libc::major(b.st_dev);
             self.stx_dev_minor = libc::minor(b.st_dev);
