@@ -28,7 +28,7 @@ PACKAGES=(
     python3 ruby libio-socket-ssl-perl git openssh-client
     util-linux mount strace binutils
     dpkg dpkg-dev rpm
-    python3-venv nodejs default-jre-headless ca-certificates-java
+    python3-venv nodejs default-jre-headless ca-certificates-java openjdk-17-jdk-headless
     wget gnutls-bin libgnutls28-dev apt
     systemd rsyslog
     chromium firefox-esr libnss3-tools libnss3-dev

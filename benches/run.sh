@@ -5,11 +5,11 @@
 #   benches/run.sh            # 7 rounds of everything (31 of procs.sh, 100 of the handshakes; about 15 minutes)
 #   ROUNDS=3 QUICK=1 benches/run.sh   # a smoke run (iteration counts / 10)
 #   SECTIONS=gnutls benches/run.sh    # only the named sections (comma-separated):
-#                                     # stat spawn firstmiss verify procs handshake gnutls doctor arches
+#                                     # stat spawn firstmiss verify procs handshake gnutls doctor java arches
 #   CAFIX_BASE=/tmp/cafix-main SECTIONS=doctor benches/run.sh
 #                                     # `cafix doctor` of this tree against another build of cafix
 #   BASE_SO=/other/build/libcafix.so SECTIONS=arches benches/run.sh
-#                                     # section 9 (instructions only; not part of "all"):
+#                                     # section 10 (instructions only; not part of "all"):
 #                                     # this build against another one (its engine beside
 #                                     # it) and against none, in 64- and 32-bit processes
 #
@@ -205,7 +205,7 @@ fi # firstmiss
 # RSA-2048 root -> intermediate -> leaf (bench.cafix.test); in_a runs a
 # command with the root in the system bundle.
 P=$W/pki
-if want verify || want handshake || want gnutls || want arches; then
+if want verify || want handshake || want gnutls || want java || want arches; then
 mkdir -p "$P/hashdir" "$P/sslcerts"
 cat >"$P/ext.cnf" <<'EOF'
 [req]
@@ -256,20 +256,7 @@ else
 fi
 fi # the test chain
 V=("$P/leaf.pem" "$P/inter.pem")
-# Starts an s_server sending the test chain's leaf + intermediate on a
-# random loopback port, logging to $W/$1: SERVER_PORT, SERVER_PID (killed
-# at exit).
-start_server() {
-    SERVER_PORT=$((20000 + RANDOM % 20000))
-    openssl s_server -accept "127.0.0.1:$SERVER_PORT" -cert "$P/leaf.pem" -key "$P/leaf.key" \
-        -cert_chain "$P/inter.pem" -www -quiet </dev/null >"$W/$1" 2>&1 &
-    SERVER_PID=$!
-    # shellcheck disable=SC2064 # this server's pid, now
-    trap "kill $SERVER_PID 2>/dev/null || true; rm -rf '$W'" EXIT
-    for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$SERVER_PORT") 2>/dev/null && break; sleep 0.05; done
-}
-
-# The healthy machine of sections 6 and 9, sourced by their scripts in a
+# The healthy machine of sections 6 and 10, sourced by their scripts in a
 # private mount namespace: a copy of /etc made healthy (the test root in the
 # bundle and as a hash-directory entry, bench.cafix.test in /etc/hosts, no
 # ld.so.preload) bound over /etc. Needs W and P.
@@ -283,6 +270,18 @@ openssl rehash "$E/ssl/certs" >/dev/null 2>&1
 echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
 mount --bind "$E" /etc
 EOF
+
+# s_server with the test chain on a random loopback port, in the background,
+# killed on exit: sets SRV_PORT; its log is $W/s_server-$1.log.
+SERVERS=()
+start_server() {
+    SRV_PORT=$((20000 + RANDOM % 20000))
+    openssl s_server -accept "127.0.0.1:$SRV_PORT" -cert "$P/leaf.pem" -key "$P/leaf.key" \
+        -cert_chain "$P/inter.pem" -www -quiet </dev/null >"$W/s_server-$1.log" 2>&1 &
+    SERVERS+=($!)
+    trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$W"' EXIT
+    for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$SRV_PORT") 2>/dev/null && break; sleep 0.05; done
+}
 
 # ---- 4. new store + verify ---------------------------------------------------
 if want verify; then
@@ -396,8 +395,8 @@ HS_HOW=
 if want handshake && unshare -m --propagation private true 2>/dev/null; then
     say "6. healthy machine: one verified handshake per process ($HS_ROUNDS rounds)..."
     PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
-    start_server s_server.log
-    HS_PORT=$SERVER_PORT HS_SERVER=$SERVER_PID
+    start_server handshake
+    HS_PORT=$SRV_PORT
     cat >"$W/handshake_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 SO=$2 ROUNDS=$3 P=$4 PORT=$5 PY=$6 B=$7
@@ -425,7 +424,6 @@ for client in "${clients[@]}"; do
 done
 EOF
     unshare -m --propagation private env -i "$PATHVAR" bash "$W/handshake_inner.sh" "$W" "$SO" "$HS_ROUNDS" "$P" "$HS_PORT" "$PY" "$B" >"$W/handshakes.txt"
-    kill "$HS_SERVER" 2>/dev/null || true
     HS_HOW="s_server on 127.0.0.1:$HS_PORT (leaf + intermediate, RSA-2048); clients: curl $(curl --version | head -1 | cut -d' ' -f2), $("${PY:-false}" --version 2>&1 | head -1) urllib, benches/tls_client.c; $HS_ROUNDS rounds of (off, on, CAFIX_SERVE=0), order rotating"
     for client in curl python c; do
         grep "^$client " "$W/handshakes.txt" | while read -r _ off on noserve; do
@@ -548,6 +546,123 @@ if want doctor; then
     DOCTOR_HOW="HOME=${HOME:-/root}; ${searched:-no local CAs, so no root store searched}"
 fi # doctor
 
+# ---- 9. Java and Node.js --------------------------------------------------------
+# A private mount namespace whose /etc is a scratch copy with the bench root
+# in the system bundle and bench.cafix.test in /etc/hosts. Two machines in
+# it, one after the other:
+#  healthy: no local CA (an empty /usr/local/share/ca-certificates); the JDK's
+#    cacerts (a copy of /etc/ssl/certs/java/cacerts) has the root, imported
+#    with keytool. libcafix.so's whole part: the jssecacerts stat that
+#    misses, the engine loaded, the anchor directories walked, nothing served.
+#  local: the root is a local CA (in the anchor directory); the JDK's cacerts
+#    lacks it, so libcafix.so serves jssecacerts (bundle read and indexed,
+#    cacerts read, judged, written with the root). Compared with the healthy
+#    machine without cafix: the keytool fix the administrator no longer makes.
+# Commands: `java -version`, tests/java/Client.java (one verified HTTPS
+# request to s_server, leaf + intermediate), `node -e 0`. Wall time
+# process-alternated (benches/alternate.c, JV_ROUNDS rounds) and user-space
+# instructions (callgrind, one process each, with the flags below that make
+# a JVM's and V8's counts repeat).
+JV_HOW=
+JV_ROUNDS=${JV_ROUNDS:-$((3 * ROUNDS))}
+if want java; then
+if unshare -m --propagation private true 2>/dev/null && command -v javac >/dev/null && command -v node >/dev/null; then
+    say "9. Java and Node.js ($JV_ROUNDS rounds)..."
+    JDK=/usr/lib/jvm/java-17-openjdk-amd64
+    mkdir -p "$W/java"
+    javac --release 11 -nowarn -d "$W/java" tests/java/Client.java
+    start_server java
+    JV_PORT=$SRV_PORT
+    cat >"$W/java_inner.sh" <<'INNER'
+set -euo pipefail
+W=$1 SO=$2 ROUNDS=$3 P=$4 PORT=$5 B=$6 JDK=$7
+E=$W/etc-java
+cp -a /etc "$E"
+rm -f "$E/ld.so.preload"
+cat "$P/root.pem" >>"$E/ssl/certs/ca-certificates.crt"
+echo "127.0.0.1 bench.cafix.test" >>"$E/hosts"
+cp /etc/ssl/certs/java/cacerts "$W/cacerts-lacking"
+cp "$W/cacerts-lacking" "$W/cacerts-healthy"
+"$JDK/bin/keytool" -importcert -noprompt -storetype JKS -storepass changeit -alias cafix-bench-root \
+    -file "$P/root.pem" -keystore "$W/cacerts-healthy" >/dev/null 2>&1
+mkdir -p "$W/anchors-none" "$W/anchors-root"
+cp "$P/root.pem" "$W/anchors-root/cafix-bench-root.crt"
+mount --bind "$E" /etc
+URL=https://bench.cafix.test:$PORT/
+java_client=("$JDK/bin/java" -XX:-UsePerfData -cp "$W/java" Client "$URL")
+java_version=("$JDK/bin/java" -XX:-UsePerfData -version)
+node0=(/usr/bin/node -e 0)
+# Counted with what makes a run repeat its count: the JIT compiling in the
+# foreground with C1 only and the serial GC (±0.1 %), V8's --predictable
+# (±0.001 %); without them a JVM's or node's count varies by several per cent.
+JAVA_DET=(-Xbatch -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
+ir() { env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "${det[@]}" 2>&1 >/dev/null | awk '/Collected/ {print $4}'; }
+for machine in healthy local; do
+    case $machine in
+        healthy) mount --bind "$W/cacerts-healthy" /etc/ssl/certs/java/cacerts
+                 mount --bind "$W/anchors-none" /usr/local/share/ca-certificates ;;
+        local) mount --bind "$W/cacerts-lacking" /etc/ssl/certs/java/cacerts
+               mount --bind "$W/anchors-root" /usr/local/share/ca-certificates ;;
+    esac
+    for what in client version node; do
+        case $what in
+            client) cmd=("${java_client[@]}") det=("${cmd[0]}" "${JAVA_DET[@]}" "${cmd[@]:1}") ;;
+            version) cmd=("${java_version[@]}") det=("${cmd[0]}" "${JAVA_DET[@]}" "${cmd[@]:1}") ;;
+            node) cmd=("${node0[@]}") det=(/usr/bin/node --predictable -e 0) ;;
+        esac
+        # The local machine rejects the server without cafix: "on" only there.
+        if [ "$machine" = local ] && [ "$what" = client ]; then
+            echo "$SO" >/etc/ld.so.preload
+            CAFIX_LOG=info CAFIX_LOG_FILE="$W/java-local.log" "${cmd[@]}" >/dev/null
+            rm -f /etc/ld.so.preload
+            "$B/alternate" "$ROUNDS" /etc/ld.so.preload "on:$SO" "on:$SO" -- "${cmd[@]}" | sed "s/^/$machine-$what /"
+        else
+            "$B/alternate" "$ROUNDS" /etc/ld.so.preload off "on:$SO" -- "${cmd[@]}" | sed "s/^/$machine-$what /"
+        fi
+        if command -v valgrind >/dev/null; then
+            if [ "$machine" = local ] && [ "$what" = client ]; then
+                echo "ir-$machine-$what - $(ir LD_PRELOAD="$SO")"
+            else
+                echo "ir-$machine-$what $(ir) $(ir LD_PRELOAD="$SO")"
+            fi
+        fi
+    done
+done
+INNER
+    unshare -m --propagation private env -i "$PATHVAR" bash "$W/java_inner.sh" "$W" "$SO" "$JV_ROUNDS" "$P" "$JV_PORT" "$B" "$JDK" >"$W/java.txt"
+    JV_HOW="$("$JDK/bin/java" -version 2>&1 | sed -n 2p), Node.js $(node --version); s_server on 127.0.0.1:$JV_PORT (leaf + intermediate, RSA-2048); $JV_ROUNDS rounds of (off, on), order rotating; served jssecacerts lines in the local machine's log: $(grep -c 'served .*jssecacerts' "$W/java-local.log" 2>/dev/null || true)"
+    for key in healthy-client healthy-version healthy-node local-client local-version local-node; do
+        grep "^$key " "$W/java.txt" | while read -r _ off on; do
+            rec "jv.$key.off" "$(awk -v v="$off" 'BEGIN {printf "%.3f", v / 1000}')"
+            rec "jv.$key.on" "$(awk -v v="$on" 'BEGIN {printf "%.3f", v / 1000}')"
+        done
+    done
+    pair_row "\`java -version\` (OpenJDK 17), libcafix.so in /etc/ld.so.preload, ms" ms jv.healthy-version.off jv.healthy-version.on 1.02
+    pair_row "one verified HTTPS request, Java (tests/java/Client.java), no local CA (cacerts has the root), ms" ms jv.healthy-client.off jv.healthy-client.on 1.02
+    row "  the root a local CA, cacerts lacking it: served jssecacerts vs the keytool fix without cafix, ms" "$(med jv.healthy-client.off) ms" "$(med jv.local-client.on) ms" "$(ratio jv.local-client.on jv.healthy-client.off)×" "(medians of two series)" "" "(information)"
+    pair_row "\`node -e 0\` (Node.js $(node --version)), no local CA on the machine, ms" ms jv.healthy-node.off jv.healthy-node.on 1.02
+    row "  \`node -e 0\` with a local CA: Node.js 20 builds its root store at start once NODE_EXTRA_CA_CERTS is set, ms" "$(med jv.local-node.off) ms" "$(med jv.local-node.on) ms" "$(ratio jv.local-node.on jv.local-node.off)×" "$(spread jv.local-node.on jv.local-node.off)" "" "(Node's own cost of the variable)"
+    grep '^ir-' "$W/java.txt" | while read -r what off on; do
+        [ -n "$on" ] || continue
+        case ${what#ir-} in
+            healthy-client) label="one verified HTTPS request, Java (-Xbatch, C1, serial GC), no local CA, whole process" ;;
+            healthy-version) label="\`java -version\` (-Xbatch, C1, serial GC), whole process" ;;
+            healthy-node) label="\`node --predictable -e 0\`, no local CA, whole process" ;;
+            local-client) label="one verified HTTPS request, Java (-Xbatch, C1, serial GC), jssecacerts served (the root a local CA), whole process" ;;
+            local-version) label="\`java -version\` (-Xbatch, C1, serial GC), a local CA on the machine" ;;
+            local-node) label="\`node --predictable -e 0\`, a local CA on the machine (Node.js builds its root store)" ;;
+        esac
+        if [ "$off" = - ]; then
+            echo "| $label | | $on | | |" >>"$W/jv_ir.md"
+        else
+            awk -v w="$label" -v a="$off" -v b="$on" 'BEGIN {printf "| %s | %d | %d | %+d | %.4f× |\n", w, a, b, b - a, b / a}' >>"$W/jv_ir.md"
+        fi
+    done
+else
+    say "9. Java and Node.js: skipped (needs unshare, javac and node)"
+fi
+fi # java
+
 # ---- instruction counts (deterministic) --------------------------------------
 CG=$W/cg.md
 if command -v valgrind >/dev/null; then
@@ -620,7 +735,7 @@ if command -v valgrind >/dev/null; then
     } >"$CG"
 fi
 
-# ---- 9. the portable trampolines; 32-bit processes (instructions) --------------
+# ---- 10. the portable trampolines; 32-bit processes (instructions) -------------
 # Callgrind counts, one process each, side by side: `/bin/true`, and one
 # verified handshake on the healthy store of section 6 (curl and
 # benches/tls_client.c), without the shim, with $BASE_SO (another build,
@@ -630,14 +745,14 @@ fi
 # and with the i386 build (`make build-lib ARCH=i386`).
 AR=$W/arches.md
 if want arches && command -v valgrind >/dev/null && unshare -m --propagation private true 2>/dev/null; then
-    say "9. instructions: /bin/true and one handshake, ${BASE_SO:+the base build, }this build, and 32-bit processes..."
+    say "10. instructions: /bin/true and one handshake, ${BASE_SO:+the base build, }this build, and 32-bit processes..."
     make -s build-lib ARCH=i386 >&2
     SO32=$ROOT/target/i686-unknown-linux-gnu/release/libcafix.so
     echo 'int main(void) { return 0; }' >"$W/true.c"
     i686-linux-gnu-gcc -O2 -o "$B/true32" "$W/true.c"
     i686-linux-gnu-gcc -O2 -Wall -o "$B/tls_client32" benches/tls_client.c -lssl -lcrypto
-    start_server s_server9.log
-    AR_PORT=$SERVER_PORT AR_SERVER=$SERVER_PID
+    start_server arches
+    AR_PORT=$SRV_PORT
     cat >"$W/arches_inner.sh" <<'EOF'
 set -euo pipefail
 W=$1 P=$2 PORT=$3 B=$4 SO=$5 SO32=$6 BASE=$7
@@ -660,7 +775,6 @@ row "32-bit (i386): a program that returns at once" "$SO32" "$B/true32"
 row "32-bit (i386): one verified handshake, benches/tls_client.c (libssl3:i386)" "$SO32" "$B/tls_client32" bench.cafix.test "$PORT"
 EOF
     unshare -m --propagation private env -i "$PATHVAR" bash "$W/arches_inner.sh" "$W" "$P" "$AR_PORT" "$B" "$SO" "$SO32" "${BASE_SO:-}" >"$W/arches.txt"
-    kill "$AR_SERVER" 2>/dev/null || true
     {
         echo "| instructions (user space, callgrind) | without shim | base build | this build | this / without | this / base |"
         echo "|---|---|---|---|---|---|"
@@ -680,6 +794,7 @@ cat "$W/machine"
 if want verify; then echo "verify (a): $A_HOW; test chain RSA-2048 root → intermediate → leaf, untrusted = [intermediate], root hash $RH"; fi
 [ -n "$GT_HOW" ] && echo "GnuTLS loops: $GT_HOW"
 [ -n "$PRELOAD_HOW" ] && echo "ld.so.preload: $PRELOAD_HOW"
+[ -n "$JV_HOW" ] && echo "Java and Node.js: $JV_HOW"
 [ -n "$DOCTOR_HOW" ] && echo "cafix doctor: $DOCTOR_HOW"
 [ -n "$HS_HOW" ] && echo "handshakes: $HS_HOW" &&
     echo "handshakes, the curl process's log at debug: $(head -2 "$W/hs-curl.log" 2>/dev/null | cut -c1-160 | paste -sd'|')"
@@ -688,6 +803,7 @@ if [ -s "$W/a.stderr" ]; then
 fi
 echo
 cat "$TABLE"
+if [ -s "$W/jv_ir.md" ]; then cat "$W/jv_ir.md" >>"$W/hs_ir.md"; fi
 if [ -s "$W/hs_ir.md" ]; then
     if [ -s "$CG" ]; then cat "$W/hs_ir.md" >>"$CG"; else
         { echo "| instructions (user space, callgrind) | without shim | with shim | difference | ratio |"; echo "|---|---|---|---|---|"; cat "$W/hs_ir.md"; } >"$CG"

@@ -97,7 +97,7 @@ pub struct Config {
     /// Set when serving is switched off (`CAFIX_SERVE=0`): observe and log only.
     pub serve: bool,
     /// Whether local CAs are added to stores loaded from a copy of the public
-    /// roots and to NSS's built-in trust (`CAFIX_LOCAL_CAS=off`,
+    /// roots, to JDKs, Node.js and NSS's built-in trust (`CAFIX_LOCAL_CAS=off`,
     /// `local_cas_inject = no` turn it off).
     pub local_cas_inject: bool,
     /// More local-CA files, from `local_cas` in `/etc/cafix.conf` only.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod der;
 pub mod der_walk;
 pub mod explain;
+pub mod keystore;
 pub mod local_cas;
 #[cfg(feature = "log-reader")]
 pub mod log_read;

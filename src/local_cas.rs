@@ -289,7 +289,7 @@ fn select_by(files: &[AnchorFile], mut in_bundle: impl FnMut(&[u8]) -> bool) -> 
 /// Finds the local CAs. `bundle` is asked for only if an anchor file exists,
 /// so a machine without local CAs never indexes its bundle for this.
 pub fn discover<'b>(sources: &AnchorSources, bundle: impl FnOnce() -> Option<&'b BundleIndex>) -> LocalCas {
-    discover_with_text(sources, None, bundle)
+    discover_with_text(sources, || None, bundle)
 }
 
 /// [`discover`] for a process that may never need the bundle's index: a
@@ -298,10 +298,12 @@ pub fn discover<'b>(sources: &AnchorSources, bundle: impl FnOnce() -> Option<&'b
 /// it, is in the bundle without indexing it (a search for one block, where
 /// the index parses and hashes every certificate); `bundle` is asked for
 /// only if one is not found that way (a CA still waiting for the update
-/// tool, a bundle written with other line endings).
-pub fn discover_with_text<'b>(
+/// tool, a bundle written with other line endings). Neither is asked for
+/// when there is no anchor file: a machine without local CAs reads no
+/// bundle for this.
+pub fn discover_with_text<'t, 'b>(
     sources: &AnchorSources,
-    bundle_text: Option<&[u8]>,
+    bundle_text: impl FnOnce() -> Option<&'t [u8]>,
     bundle: impl FnOnce() -> Option<&'b BundleIndex>,
 ) -> LocalCas {
     let (files, mut problems) = read_anchor_files(sources);
@@ -311,6 +313,7 @@ pub fn discover_with_text<'b>(
             ..LocalCas::default()
         };
     }
+    let bundle_text = bundle_text();
     let mut ask = Some(bundle);
     let mut index: Option<&BundleIndex> = None;
     let mut no_bundle = false;
@@ -374,6 +377,12 @@ pub fn judge_copy(bytes: &[u8], bundle: &BundleIndex, local: &LocalCas) -> CopyJ
             _ => None,
         })
         .collect();
+    judge_copy_ders(&ders.iter().map(Vec::as_slice).collect::<Vec<_>>(), bundle, local)
+}
+
+/// The same judgement on certificates already decoded (a Java keystore's
+/// trusted entries).
+pub fn judge_copy_ders(ders: &[&[u8]], bundle: &BundleIndex, local: &LocalCas) -> CopyJudgement {
     let in_bundle = ders.iter().filter(|der| bundle.contains_der(der)).count();
     let is_copy = is_public_roots_copy(ders.len(), in_bundle);
     let lacking = if is_copy {
@@ -515,25 +524,36 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cafix-anchor-text-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("corp.crt"), pem_of(&[&corp])).unwrap();
         let sources = AnchorSources {
             dirs: vec![dir.clone()],
             ..AnchorSources::default()
         };
+        // No anchor file: neither the text nor the index is asked for.
+        let found = discover_with_text(&sources, || panic!("text read"), || panic!("index built"));
+        assert!(found.is_empty() && found.problems.is_empty(), "{found:?}");
+        std::fs::write(dir.join("corp.crt"), pem_of(&[&corp])).unwrap();
         let mut asked = false;
-        let found = discover_with_text(&sources, Some(&text), || {
-            asked = true;
-            None
-        });
+        let found = discover_with_text(
+            &sources,
+            || Some(&text),
+            || {
+                asked = true;
+                None
+            },
+        );
         assert!(!asked, "every local CA was in the text: no index");
         assert_eq!(found.cas.len(), 1);
         // A CA the text lacks: the index decides.
         std::fs::write(dir.join("waiting.crt"), pem_of(&[&waiting])).unwrap();
         let bundle = BundleIndex::parse(PathBuf::from("/bundle.pem"), crlf.clone());
-        let found = discover_with_text(&sources, Some(&crlf), || {
-            asked = true;
-            Some(&bundle)
-        });
+        let found = discover_with_text(
+            &sources,
+            || Some(&crlf),
+            || {
+                asked = true;
+                Some(&bundle)
+            },
+        );
         assert!(asked);
         assert_eq!((found.cas.len(), found.pending.len()), (1, 1), "{found:?}");
         std::fs::remove_dir_all(&dir).unwrap();

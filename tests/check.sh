@@ -32,6 +32,7 @@ ANCHORS="installs a local CA with update-ca-certificates, whose ca-certificates-
 declare -A REAL_ROOT_TESTS=(
     [cli_doctor_root_stores]=$ANCHORS
     [scenario_local_cas]=$ANCHORS
+    [scenario_java]=$ANCHORS
     [scenario_nss]=$ANCHORS
 )
 # The tests that need neither root nor a namespace.

@@ -393,7 +393,7 @@ fn stores_lacking_the_local_ca_are_named_with_their_programs_and_fixes() {
         "{next}"
     );
     let (line, _) = store_lines(out, "Java", s(&home.p12()));
-    assert!(line.contains("(PKCS12)"), "{line}");
+    assert!(line.contains("(PKCS12, certificates encrypted)"), "{line}");
     assert!(
         line.contains(&format!(": {} certificates, {lacks}", w.jks_count)),
         "{line}"
@@ -435,12 +435,19 @@ fn stores_lacking_the_local_ca_are_named_with_their_programs_and_fixes() {
     let i = problem("Node.js v");
     assert!(out.lines().nth(i).unwrap().contains(&quoted), "{r}");
     let fixes = fixes_after(i);
-    assert!(fixes.contains("it sets NODE_EXTRA_CA_CERTS"), "{fixes}");
     assert!(
-        fixes.contains("NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt") || fixes.contains("--use-system-ca"),
+        fixes.contains("cafix tells Node.js that NODE_EXTRA_CA_CERTS, when unset, names a file of the local CAs"),
+        "{fixes}"
+    );
+    assert!(
+        fixes.contains(&format!("NODE_EXTRA_CA_CERTS={ANCHOR_FILE}")) || fixes.contains("--use-system-ca"),
         "{fixes}"
     );
     let fixes = fixes_after(problem(&format!("the Java keystore {}", s(&home.jks()))));
+    assert!(
+        fixes.contains("cafix serves this JDK a jssecacerts of its cacerts plus the local CAs"),
+        "{fixes}"
+    );
     assert!(
         fixes.contains(&format!(
             "-importcert -keystore {} -storepass changeit -noprompt -alias cafix-doctor-local-ca-",
@@ -482,7 +489,7 @@ fn stores_lacking_the_local_ca_are_named_with_their_programs_and_fixes() {
     assert_eq!(store(&v, &home.conda())["kind"], "conda");
     assert_eq!(store(&v, &home.jks())["detail"], "JKS");
     assert_eq!(store(&v, &home.jks())["certificates"], w.jks_count);
-    assert_eq!(store(&v, &home.p12())["detail"], "PKCS12");
+    assert_eq!(store(&v, &home.p12())["detail"], "PKCS12, certificates encrypted");
     assert_eq!(store(&v, Path::new(HOST_JAVA_CACERTS))["state"], "complete");
     let lacking_findings = v["findings"]
         .as_array()
@@ -596,8 +603,16 @@ fn ca_says_where_the_local_ca_is_trusted() {
         "{r}"
     );
     assert!(out.contains(&format!("    conda {}: no", s(&home.conda()))), "{r}");
-    assert!(out.contains(&format!("    Java {}: no", s(&home.jks()))), "{r}");
-    assert!(out.contains(&format!("    Java {HOST_JAVA_CACERTS}: yes")), "{r}");
+    let jdk = home.path().join("jvm-jks");
+    assert!(
+        out.contains(&format!("    Java {} (JDK {}): no", s(&home.jks()), jdk.display())),
+        "{r}"
+    );
+    let shared = out
+        .lines()
+        .find(|l| l.starts_with(&format!("    Java {HOST_JAVA_CACERTS} (JDK ")))
+        .unwrap_or_else(|| panic!("no line for {HOST_JAVA_CACERTS} naming its JDKs: {r}"));
+    assert!(shared.ends_with(": yes"), "{shared}");
     assert!(out.contains(&format!("    Node.js {NODE} v")), "{r}");
     assert!(out.contains("Verdict: not trusted in "), "{r}");
 
@@ -666,7 +681,7 @@ fn a_ca_waiting_for_the_update_tool_is_pending() {
 }
 
 #[test]
-fn the_system_wide_preload_covers_the_copies_loaded_through_openssl() {
+fn the_system_wide_preload_covers_the_copies_every_jdk_and_node() {
     let w = world();
     let home = Home::new("preload");
     let etc = TempDir::new("preload-etc");
@@ -681,12 +696,75 @@ fn the_system_wide_preload_covers_the_copies_loaded_through_openssl() {
         line.contains("which the system-wide preload adds when it is loaded"),
         "{line}"
     );
-    // Node.js and Java are not reached by it.
+    // Node.js and every JDK too: NODE_EXTRA_CA_CERTS answered, jssecacerts served.
     let (line, _) = store_lines(&r.stdout, "Node.js", NODE);
-    assert!(line.contains("lacks"), "{line}");
+    assert!(
+        line.contains("which the system-wide preload adds (NODE_EXTRA_CA_CERTS answered)"),
+        "{line}"
+    );
+    let (line, _) = store_lines(&r.stdout, "Java", s(&home.jks()));
+    assert!(
+        line.contains("which the system-wide preload adds (a jssecacerts served to the JVM)"),
+        "{line}"
+    );
     assert!(
         !r.stdout.contains(&format!("the certifi copy {}", s(&home.certifi()))),
         "{r}"
     );
-    assert_eq!(r.code, 1, "{r}");
+    // Every store lacking the local CA is covered: no problem is left.
+    assert!(!r.stdout.contains("problem: "), "{r}");
+    assert_eq!(r.code, 0, "{r}");
+}
+
+#[test]
+fn every_jdk_is_listed_and_a_jssecacerts_that_exists_is_judged_instead() {
+    let w = world();
+    let home = Home::new("jdks");
+    // Gradle's toolchain (one level down) and a JDK with its own jssecacerts.
+    let gradle = home
+        .path()
+        .join(".gradle/jdks/eclipse_adoptium-21-amd64-linux/jdk-21.0.5+11");
+    let own = home.path().join(".jdks/own-jssecacerts");
+    for (jdk, file) in [(&gradle, "cacerts"), (&own, "cacerts"), (&own, "jssecacerts")] {
+        fs::create_dir_all(jdk.join("bin")).unwrap();
+        fs::write(jdk.join("bin/java"), "").unwrap();
+        fs::create_dir_all(jdk.join("lib/security")).unwrap();
+        fs::copy(&w.jks, jdk.join("lib/security").join(file)).unwrap();
+    }
+    let etc = TempDir::new("jdks-etc");
+    let r = doctor_with(&w.certs, &w.anchors, home.path(), &[], &[], Some(etc.path()));
+    let gradle_store = gradle.join("lib/security/cacerts");
+    let (line, _) = store_lines(&r.stdout, "Java", s(&gradle_store));
+    assert!(line.contains("which the system-wide preload adds"), "{line}");
+    // The JVM reads the jssecacerts that exists, which cafix leaves alone.
+    let own_store = own.join("lib/security/jssecacerts");
+    let (line, _) = store_lines(&r.stdout, "Java", s(&own_store));
+    assert!(line.contains("lacks"), "{line}");
+    assert!(!r.stdout.contains(s(&own.join("lib/security/cacerts"))), "{r}");
+    let out = &r.stdout;
+    let i = out
+        .lines()
+        .position(|l| l.starts_with("problem: ") && l.contains(s(&own_store)))
+        .unwrap_or_else(|| panic!("no problem for {}: {r}", own_store.display()));
+    let fixes: String = out.lines().skip(i + 1).take_while(|l| l.starts_with("    ")).collect();
+    assert!(
+        fixes.contains("cafix adds nothing here: a jssecacerts that exists is used as it is"),
+        "{fixes}"
+    );
+    assert!(fixes.contains("-importcert -keystore"), "{fixes}");
+
+    // --ca names every JDK it found.
+    let r = doctor(&home, &["--ca", s(&w.ca_pem)]);
+    for jdk in [
+        &gradle,
+        &own,
+        &home.path().join("jvm-jks"),
+        &home.path().join(".jdks/p12"),
+    ] {
+        assert!(
+            r.stdout.contains(&format!("(JDK {})", jdk.display())),
+            "{}: {r}",
+            jdk.display()
+        );
+    }
 }

@@ -1,50 +1,27 @@
 //! A CA the administrator installed the documented way reaches programs that
 //! carry their own copy of the public roots: requests and httpx (certifi),
-//! pip (its vendored certifi), Node.js (roots compiled in).
+//! pip (its vendored certifi), Node.js (roots compiled in; `node` and `npm`).
 //!
-//! The machine is built once per test process: in a private mount namespace
-//! whose `/etc` is an overlay of the real one, the test's anchor directory is
-//! bound over `/usr/local/share/ca-certificates` and the real
-//! `update-ca-certificates --fresh` runs; the `/etc/ssl/certs` it produced is
-//! kept. Every client then runs in a namespace of its own with that
-//! directory bound over `/etc/ssl/certs` (and, for the system-wide case,
-//! libcafix.so in the overlay's `/etc/ld.so.preload`). The host's files are
-//! never touched; its own local CAs are hidden by the bind mount.
-//!
-//! The server is `openssl s_server` on loopback with a leaf signed by the
-//! local CA. Every case is run both ways: rejected without cafix, with the
-//! expected error, and trusted with it — or, for the negative cases, still
-//! rejected with it.
+//! The machine (tests/common/local_ca_machine.rs, shared with
+//! scenario_java.rs) is built once per test process: the real
+//! `update-ca-certificates` in a private mount namespace, every client in a
+//! namespace of its own. The server is `openssl s_server` on loopback
+//! with a leaf signed by the local CA. Every case is run both ways: rejected
+//! without cafix, with the expected error, and trusted with it — or, for the
+//! negative cases, still rejected with it.
 
 mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use common::local_ca_machine::TlsServer;
-use common::local_ca_machine::{
-    install_anchors, make_ca, make_leaf, overlay_etc, run_checked, s_server, Ca, CNF, EC_KEY,
-};
+use common::local_ca_machine::*;
 use common::{clear_env, path_str};
 
-/// Everything the cases share, made once.
-struct World {
-    dir: PathBuf,
-    /// `/etc/ssl/certs` after `update-ca-certificates` with the local CA installed,
-    /// plus the dropped public root appended to the bundle.
-    certs: PathBuf,
-    /// What is bound over `/usr/local/share/ca-certificates`.
-    anchors: PathBuf,
-    /// The local CA (`cafix Local Corp CA <tag>`), as installed.
-    local_ca: Ca,
-    /// A root in the system bundle that is not a local CA and that the
-    /// certifi copy does not hold: as a public root certifi dropped.
-    dropped_root: Ca,
-    /// A private CA a program pins (never in the system bundle).
-    private_ca: Ca,
+/// The Python side: the venv and the certifi copies in it.
+struct Py {
     /// The venv with requests and httpx from PyPI.
     venv: PathBuf,
     /// The venv's certifi `cacert.pem`.
@@ -53,88 +30,14 @@ struct World {
     pip_certifi: PathBuf,
 }
 
-/// `target/local-cas-venv`: Debian's python3 with requests, httpx and pip
-/// from PyPI (Debian's own pip wheel is patched to use the system bundle;
-/// PyPI's vendors certifi's), made on first use and kept (pip needs the
-/// network only then).
-fn venv() -> PathBuf {
-    let venv = common::target_dir().join("local-cas-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".cafix-ready-2");
-    if !ready.exists() {
-        let _ = fs::remove_dir_all(&venv);
-        assert!(
-            Path::new("/usr/bin/python3").exists(),
-            "/usr/bin/python3 is missing (apt-get install python3 python3-venv)"
-        );
-        run_checked(
-            clear_env(Command::new("/usr/bin/python3").args(["-m", "venv", path_str(&venv)])),
-            "python3 -m venv (apt-get install python3-venv)",
-        );
-        run_checked(
-            clear_env(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "requests",
-                "httpx",
-                "pip==24.0",
-            ])),
-            "pip install requests httpx pip==24.0 (from PyPI)",
-        );
-        fs::write(&ready, "").unwrap();
-    }
-    venv
-}
-
-fn python_value(python: &Path, code: &str) -> PathBuf {
-    let out = run_checked(clear_env(Command::new(python).args(["-c", code])), code);
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-fn world() -> &'static World {
-    static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
-        let dir = common::unique_dir("local-cas");
-        fs::write(dir.join("openssl.cnf"), CNF).unwrap();
-        let tag = common::random_hex(8);
-        let local_ca = make_ca(&dir, "local-ca", &format!("cafix Local Corp CA {tag}"), &EC_KEY);
-        let dropped_root = make_ca(
-            &dir,
-            "dropped-root",
-            &format!("cafix Dropped Public Root {tag}"),
-            &EC_KEY,
-        );
-        let private_ca = make_ca(&dir, "private-ca", &format!("cafix Pinned Private CA {tag}"), &EC_KEY);
-
-        // Install the local CA as the administrator does, in a namespace.
-        let anchors = dir.join("anchors");
-        fs::create_dir_all(anchors.join("corp")).unwrap();
-        fs::copy(&local_ca.cert, anchors.join("corp/corp-root.crt")).unwrap();
-        let certs = install_anchors(&dir, &anchors);
-        let bundle = certs.join("ca-certificates.crt");
-        let mut text = fs::read_to_string(&bundle).unwrap();
-        let local_pem = fs::read_to_string(&local_ca.cert).unwrap();
-        assert!(
-            text.contains(local_pem.trim()),
-            "update-ca-certificates did not add the local CA"
-        );
-        text.push_str(&fs::read_to_string(&dropped_root.cert).unwrap());
-        fs::write(&bundle, text).unwrap();
-
+fn python_env() -> &'static Py {
+    static PY: OnceLock<Py> = OnceLock::new();
+    PY.get_or_init(|| {
         let venv = venv();
         let python = venv.join("bin/python");
         let certifi = python_value(&python, "import certifi; print(certifi.where())");
         let pip_certifi = python_value(&python, "from pip._vendor import certifi; print(certifi.where())");
-        World {
-            dir,
-            certs,
-            anchors,
-            local_ca,
-            dropped_root,
-            private_ca,
+        Py {
             venv,
             certifi,
             pip_certifi,
@@ -142,85 +45,17 @@ fn world() -> &'static World {
     })
 }
 
-/// How libcafix.so reaches the client.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Cafix {
-    Without,
-    /// `cafix run -- CLIENT`.
-    Run,
-    /// libcafix.so in `/etc/ld.so.preload`.
-    SystemWide,
+/// `target/local-cas-venv`: Debian's python3 with requests, httpx and pip
+/// from PyPI (Debian's own pip wheel is patched to use the system bundle;
+/// PyPI's vendors certifi's), made on first use and kept (pip needs the
+/// network only then).
+fn venv() -> PathBuf {
+    pypi_venv("local-cas-venv", ".cafix-ready-2", &["requests", "httpx", "pip==24.0"])
 }
 
-/// Runs `args` in a namespace with the installed `/etc/ssl/certs`.
-fn client(mode: Cafix, args: &[&str], env: &[(&str, &str)]) -> Output {
-    client_with(mode, args, env, "")
-}
-
-/// The same, with more shell lines (`mounts`) run before the client.
-fn client_with(mode: Cafix, args: &[&str], env: &[(&str, &str)], mounts: &str) -> Output {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let w = world();
-    let run_dir = w
-        .dir
-        .join(format!("run-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-    let preload = match mode {
-        Cafix::SystemWide => format!("echo {} > /etc/ld.so.preload\n", path_str(common::shim())),
-        _ => String::new(),
-    };
-    let script = format!(
-        "set -e\n{overlay}\nmount --bind {certs} /etc/ssl/certs\n\
-         {mounts}\nmount --bind {anchors} /usr/local/share/ca-certificates\n{preload}set +e\nexec \"$@\"\n",
-        overlay = overlay_etc(&run_dir),
-        certs = path_str(&w.certs),
-        anchors = path_str(&w.anchors),
-    );
-    let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"]);
-    if mode == Cafix::Run {
-        cmd.args([env!("CARGO_BIN_EXE_cafix"), "run", "--"]);
-    }
-    cmd.args(args);
-    clear_env(&mut cmd);
-    cmd.env("CAFIX_LIB", common::shim())
-        .env("CAFIX_LOG", "info")
-        .env("XDG_RUNTIME_DIR", &run_dir)
-        .envs(env.iter().copied());
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{args:?} ({mode:?}) did not finish in 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-type Server = TlsServer;
-
-impl Server {
-    fn url(&self) -> String {
-        format!("https://localhost:{}/", self.port)
-    }
-}
-
-/// `openssl s_server -www` on loopback with a leaf signed by `ca` (the leaf only).
-fn server(ca: &Ca, name: &str) -> Server {
-    let dir = &world().dir;
-    let (cert, key) = make_leaf(dir, name, ca);
-    s_server(&cert, &key, "-www", dir)
-}
-
-fn local_server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| server(&world().local_ca, "local-leaf"))
+fn python_value(python: &Path, code: &str) -> PathBuf {
+    let out = run_checked(clear_env(Command::new(python).args(["-c", code])), code);
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// Python: `VERIFY` is `certifi` (requests' default), or a file to pin.
@@ -259,31 +94,8 @@ require('https').get(process.argv[1], r => { console.log('OK', r.statusCode); pr
   .on('error', e => { console.log('ERROR', e.code, e.message); process.exit(1); });
 "#;
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_trusted(out: &Output, what: &str) {
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK 200"),
-        "{what} should trust the server:\n{}",
-        text(out)
-    );
-}
-
-fn assert_rejected(out: &Output, expected: &str, what: &str) {
-    let all = text(out);
-    assert!(!out.status.success(), "{what} should reject the server:\n{all}");
-    assert!(all.contains(expected), "{what}: expected {expected:?}:\n{all}");
-}
-
-fn python(w: &World) -> String {
-    path_str(&w.venv.join("bin/python")).to_string()
+fn python() -> String {
+    path_str(&python_env().venv.join("bin/python")).to_string()
 }
 
 /// The record of the injection, naming the local CA and the file.
@@ -306,9 +118,8 @@ const SELF_SIGNED_IN_CHAIN: &str = "certificate verify failed";
 
 #[test]
 fn requests_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
-    let w = world();
     let url = local_server().url();
-    let py = python(w);
+    let py = python();
     let args = [py.as_str(), "-c", REQUESTS, &url, "certifi"];
     assert_rejected(
         &client(Cafix::Without, &args, &[]),
@@ -318,15 +129,14 @@ fn requests_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
     for mode in [Cafix::Run, Cafix::SystemWide] {
         let out = client(mode, &args, &[]);
         assert_trusted(&out, &format!("requests ({mode:?})"));
-        assert_added_line(&out, &w.certifi);
+        assert_added_line(&out, &python_env().certifi);
     }
 }
 
 #[test]
 fn httpx_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
-    let w = world();
     let url = local_server().url();
-    let py = python(w);
+    let py = python();
     let args = [py.as_str(), "-c", HTTPX, &url];
     assert_rejected(
         &client(Cafix::Without, &args, &[]),
@@ -336,15 +146,14 @@ fn httpx_from_a_venv_trusts_the_local_ca_under_cafix_run_and_system_wide() {
     for mode in [Cafix::Run, Cafix::SystemWide] {
         let out = client(mode, &args, &[]);
         assert_trusted(&out, &format!("httpx ({mode:?})"));
-        assert_added_line(&out, &w.certifi);
+        assert_added_line(&out, &python_env().certifi);
     }
 }
 
 #[test]
 fn pips_vendored_certifi_gets_the_local_ca() {
-    let w = world();
     let url = local_server().url();
-    let py = python(w);
+    let py = python();
     let args = [py.as_str(), "-c", PIP_REQUESTS, &url];
     assert_rejected(
         &client(Cafix::Without, &args, &[]),
@@ -354,38 +163,169 @@ fn pips_vendored_certifi_gets_the_local_ca() {
     for mode in [Cafix::Run, Cafix::SystemWide] {
         let out = client(mode, &args, &[]);
         assert_trusted(&out, &format!("pip's requests ({mode:?})"));
-        assert_added_line(&out, &w.pip_certifi);
+        assert_added_line(&out, &python_env().pip_certifi);
+    }
+}
+
+fn node() -> &'static str {
+    assert!(
+        Path::new("/usr/bin/node").exists(),
+        "/usr/bin/node is missing (apt-get install nodejs)"
+    );
+    "/usr/bin/node"
+}
+
+/// Node.js's error for a server whose issuer it does not trust.
+const NODE_UNTRUSTED: &str = "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+
+#[test]
+fn node_trusts_the_local_ca_with_no_variable_under_cafix_run_and_system_wide() {
+    let url = local_server().url();
+    let args = [node(), "-e", NODE, &url];
+    assert_rejected(
+        &client(Cafix::Without, &args, &[]),
+        NODE_UNTRUSTED,
+        "node without cafix",
+    );
+    for mode in [Cafix::Run, Cafix::SystemWide] {
+        // Nothing is written for it (cafix run used to write a file in $XDG_RUNTIME_DIR/cafix).
+        let runtime = world().machine.dir.join(format!("node-runtime-{mode:?}"));
+        fs::create_dir_all(&runtime).unwrap();
+        let out = client(mode, &args, &[("XDG_RUNTIME_DIR", path_str(&runtime))]);
+        assert_trusted(&out, &format!("node ({mode:?}), nobody set NODE_EXTRA_CA_CERTS"));
+        assert_eq!(
+            fs::read_dir(&runtime).unwrap().count(),
+            0,
+            "{} is not empty",
+            runtime.display()
+        );
+    }
+    // NODE_EXTRA_CA_CERTS the user set is the user's: left as it is.
+    let other = world().private_ca.cert.clone();
+    for mode in [Cafix::Run, Cafix::SystemWide] {
+        let out = client(mode, &args, &[("NODE_EXTRA_CA_CERTS", path_str(&other))]);
+        assert_rejected(
+            &out,
+            NODE_UNTRUSTED,
+            &format!("node with the user's own NODE_EXTRA_CA_CERTS ({mode:?})"),
+        );
     }
 }
 
 #[test]
-fn node_trusts_the_local_ca_under_cafix_run() {
-    let node = Path::new("/usr/bin/node");
-    assert!(node.exists(), "/usr/bin/node is missing (apt-get install nodejs)");
+fn npm_trusts_the_local_ca_system_wide() {
     let url = local_server().url();
-    let args = ["/usr/bin/node", "-e", NODE, &url];
-    assert_rejected(
-        &client(Cafix::Without, &args, &[]),
-        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-        "node without cafix",
+    // npm's own configuration files are empty: no `cafile` of the machine's.
+    let config = world().machine.dir.join("npm-config");
+    fs::create_dir_all(&config).unwrap();
+    let (user, global) = (config.join("user"), config.join("global"));
+    fs::write(&user, "").unwrap();
+    fs::write(&global, "").unwrap();
+    let env = [
+        ("HOME", path_str(&config)),
+        ("npm_config_userconfig", path_str(&user)),
+        ("npm_config_globalconfig", path_str(&global)),
+        ("PATH", "/usr/bin:/bin"),
+    ];
+    assert!(
+        Path::new("/usr/bin/npm").exists(),
+        "/usr/bin/npm is missing (apt-get install nodejs)"
     );
-    let out = client(Cafix::Run, &args, &[]);
-    assert_trusted(&out, "node under cafix run");
-    // An explicit NODE_EXTRA_CA_CERTS is the user's: cafix run leaves it.
-    let other = world().private_ca.cert.clone();
-    let out = client(Cafix::Run, &args, &[("NODE_EXTRA_CA_CERTS", path_str(&other))]);
+    let args = [
+        "/usr/bin/npm",
+        "ping",
+        "--registry",
+        &url,
+        "--fetch-retries=0",
+        "--fetch-timeout=15000",
+    ];
     assert_rejected(
-        &out,
-        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-        "node with the user's own NODE_EXTRA_CA_CERTS",
+        &client(Cafix::Without, &args, &env),
+        NODE_UNTRUSTED,
+        "npm without cafix",
     );
+    let out = client(Cafix::SystemWide, &args, &env);
+    assert!(
+        out.status.success() && text(&out).contains("PONG"),
+        "npm ping under the system-wide preload:\n{}",
+        text(&out)
+    );
+}
+
+/// Prints what the process and a child it starts see of NODE_EXTRA_CA_CERTS,
+/// then fetches the URL.
+const NODE_ENV: &str = r#"
+const { execSync } = require('child_process');
+console.log('self=' + process.env.NODE_EXTRA_CA_CERTS);
+console.log('child=' + execSync('echo ${NODE_EXTRA_CA_CERTS-unset}', { shell: '/bin/sh' }).toString().trim());
+console.log('secure=' + (process.getuid() !== process.geteuid()));
+require('https').get(process.argv[1], r => { console.log('OK', r.statusCode); process.exit(0); })
+  .on('error', e => { console.log('ERROR', e.code, e.message); process.exit(1); });
+"#;
+
+#[test]
+fn a_child_of_node_inherits_no_variable_and_secure_exec_gets_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let url = local_server().url();
+    let out = client(Cafix::SystemWide, &[node(), "-e", NODE_ENV, &url], &[]);
+    assert_trusted(&out, "node under the system-wide preload");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("self={}", cafix::locations::LOCAL_CAS_PEM.to_str().unwrap())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("child=unset"),
+        "nothing is set in the environment: {stdout}"
+    );
+
+    // A machine without local CAs (nothing in the anchor directories): Node
+    // is told nothing, so it does not build its root store at start.
+    let empty = world().machine.dir.join("no-anchors");
+    fs::create_dir_all(&empty).unwrap();
+    let script = format!(
+        "mount --bind {} /usr/local/share/ca-certificates && exec \"$0\" \"$@\"",
+        path_str(&empty)
+    );
+    let out = client(
+        Cafix::SystemWide,
+        &["sh", "-c", &script, node(), "-e", NODE_ENV, &url],
+        &[],
+    );
+    assert_rejected(&out, NODE_UNTRUSTED, "node on a machine without local CAs");
+    assert!(text(&out).contains("self=undefined"), "{}", text(&out));
+
+    // A set-user-ID copy of node run by nobody: AT_SECURE.
+    let dir = world().machine.dir.join("setuid-node");
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let setuid = dir.join("node");
+    if !setuid.exists() {
+        fs::copy(node(), &setuid).unwrap();
+    }
+    fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
+    let args = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        path_str(&setuid),
+        "-e",
+        NODE_ENV,
+        &url,
+    ];
+    let out = client(Cafix::SystemWide, &args, &[]);
+    let all = text(&out);
+    assert!(all.contains("secure=true"), "{all}");
+    assert!(all.contains("self=undefined"), "secure-exec gets no answer: {all}");
+    assert_rejected(&out, NODE_UNTRUSTED, "set-user-ID node");
 }
 
 #[test]
 fn a_program_pinning_its_own_ca_file_gets_nothing_added() {
     let w = world();
     let url = local_server().url();
-    let py = python(w);
+    let py = python();
     let pinned = path_str(&w.private_ca.cert);
     let args = [py.as_str(), "-c", REQUESTS, &url, pinned];
     for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
@@ -393,7 +333,7 @@ fn a_program_pinning_its_own_ca_file_gets_nothing_added() {
         assert_rejected(&out, SELF_SIGNED_IN_CHAIN, &format!("requests verify=FILE ({mode:?})"));
         assert!(!text(&out).contains("local CA(s)"), "{}", text(&out));
     }
-    let empty = w.dir.join("empty-capath");
+    let empty = w.machine.dir.join("empty-capath");
     fs::create_dir_all(&empty).unwrap();
     let args = ["curl", "-sS", "--cacert", pinned, "--capath", path_str(&empty), &url];
     for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
@@ -419,7 +359,7 @@ fn a_public_root_the_copy_dropped_is_not_added() {
         &[],
     ));
     // … but the copy does not have it, and cafix adds only local CAs.
-    let py = python(w);
+    let py = python();
     for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
         let out = client(mode, &[py.as_str(), "-c", REQUESTS, &url, "certifi"], &[]);
         assert_rejected(
@@ -449,11 +389,11 @@ fn a_ca_file_under_the_threshold_gets_nothing() {
     let w = world();
     let url = local_server().url();
     // 49 public roots: a company bundle, not a copy of the public roots.
-    let certifi = fs::read_to_string(&w.certifi).unwrap();
+    let certifi = fs::read_to_string(&python_env().certifi).unwrap();
     let sections: Vec<&str> = certifi.split_inclusive("-----END CERTIFICATE-----\n").collect();
-    let small = w.dir.join("forty-nine.pem");
+    let small = w.machine.dir.join("forty-nine.pem");
     fs::write(&small, sections[..49].concat()).unwrap();
-    let py = python(w);
+    let py = python();
     let args = [py.as_str(), "-c", REQUESTS, &url, path_str(&small)];
     for mode in [Cafix::Without, Cafix::Run, Cafix::SystemWide] {
         let out = client(mode, &args, &[]);
@@ -470,9 +410,9 @@ fn a_ca_file_under_the_threshold_gets_nothing() {
 fn the_copy_keeps_its_bytes_and_injection_can_be_turned_off() {
     let w = world();
     let url = local_server().url();
-    let certifi = path_str(&w.certifi);
-    let before = fs::read(&w.certifi).unwrap();
-    let py = python(w);
+    let certifi = path_str(&python_env().certifi);
+    let before = fs::read(&python_env().certifi).unwrap();
+    let py = python();
     // Reads of the file as data see its real bytes, with cafix loaded and
     // after a store was given the local CA.
     let read_back = r#"
@@ -493,12 +433,12 @@ print(hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest())
         "{}",
         text(&out)
     );
-    let copy = w.dir.join("cp-of-certifi.pem");
+    let copy = w.machine.dir.join("cp-of-certifi.pem");
     let out = client(Cafix::SystemWide, &["cp", certifi, path_str(&copy)], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(fs::read(&copy).unwrap(), before);
     assert_eq!(
-        fs::read(&w.certifi).unwrap(),
+        fs::read(&python_env().certifi).unwrap(),
         before,
         "the copy itself is never changed"
     );
@@ -535,7 +475,7 @@ int main(int argc, char **argv) {
 fn secure_exec_counts_only_root_owned_local_ca_sources_and_ignores_the_environment() {
     use std::os::unix::fs::{chown, PermissionsExt};
     let w = world();
-    let dir = w.dir.join("secure");
+    let dir = w.machine.dir.join("secure");
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let src = dir.join("verify.c");
@@ -549,7 +489,7 @@ fn secure_exec_counts_only_root_owned_local_ca_sources_and_ignores_the_environme
     fs::copy(&plain, &setuid).unwrap();
     fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
     let copy = dir.join("copy.pem");
-    fs::copy(&w.certifi, &copy).unwrap();
+    fs::copy(&python_env().certifi, &copy).unwrap();
     fs::write(dir.join("openssl.cnf"), CNF).unwrap();
     let (local_leaf, _) = make_leaf(&dir, "secure-local-leaf", &w.local_ca);
     let (dropped_leaf, _) = make_leaf(&dir, "secure-dropped-leaf", &w.dropped_root);
@@ -603,12 +543,12 @@ fn an_openssl_with_its_own_copy_as_default_file_gets_the_local_ca() {
     // of the public roots as cert.pem, loaded by SSL_CTX_set_default_verify_paths.
     let w = world();
     let builds = common::openssl_builds();
-    let ssl_dir = w.dir.join("own-openssldir");
+    let ssl_dir = w.machine.dir.join("own-openssldir");
     fs::create_dir_all(ssl_dir.join("certs")).unwrap();
-    fs::copy(&w.certifi, ssl_dir.join("cert.pem")).unwrap();
+    fs::copy(&python_env().certifi, ssl_dir.join("cert.pem")).unwrap();
     // /usr/local/ssl need not exist on the host: an overlay of /usr/local
     // makes the mount point in the namespace only.
-    let layer = w.dir.join("usr-local-layer");
+    let layer = w.machine.dir.join("usr-local-layer");
     let _ = fs::remove_dir_all(&layer);
     fs::create_dir_all(layer.join("upper")).unwrap();
     fs::create_dir_all(layer.join("work")).unwrap();

@@ -3,13 +3,14 @@
 //! (its own libnss3), NSS's tools (`tstclnt`, `vfychain`) and a C program
 //! that initialises NSS in every way programs do (`c-tests/nss_client.c`).
 //!
-//! The machine is made once per test process, as in scenario_local_cas.rs:
-//! in a private mount namespace whose `/etc` is an overlay, the local CA is
-//! installed the documented way (`update-ca-certificates` over an anchor
-//! directory bound on `/usr/local/share/ca-certificates`, which also holds
-//! a corrupt file and a CA NSS refuses as an anchor, its key being 512-bit
-//! RSA), and a root that is
-//! *not* a local CA is appended to the bundle alone. Every client then runs
+//! The machine is made once per test process with the helpers
+//! scenario_local_cas.rs and scenario_java.rs use
+//! (tests/common/local_ca_machine.rs): in a private mount namespace whose
+//! `/etc` is an overlay, the local CA is installed the documented way
+//! (`update-ca-certificates` over an anchor directory bound on
+//! `/usr/local/share/ca-certificates`, which also holds a corrupt file and
+//! a CA NSS refuses as an anchor, its key being 512-bit RSA), and a root
+//! that is *not* a local CA is appended to the bundle alone. Every client then runs
 //! in a namespace of its own with that `/etc/ssl/certs`, with a fresh HOME,
 //! without cafix, under `cafix run`, or with libcafix.so in the overlay's
 //! `/etc/ld.so.preload`. The servers are `openssl s_server -WWW` on
@@ -24,16 +25,15 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::local_ca_machine::TlsServer;
 use common::local_ca_machine::{
-    install_anchors, make_ca, make_leaf, overlay_etc, run_checked, s_server, Ca, CNF, EC_KEY,
+    make_ca, make_leaf, run_checked, s_server, text, Ca, Cafix, Client, Machine, TlsServer, CNF, EC_KEY,
 };
-use common::{clear_env, path_str};
+use common::path_str;
 
 /// What Chromium says when it does not trust the server.
 const CHROMIUM_UNTRUSTED: &str = "net::ERR_CERT_AUTHORITY_INVALID";
@@ -41,11 +41,8 @@ const CHROMIUM_UNTRUSTED: &str = "net::ERR_CERT_AUTHORITY_INVALID";
 const NSS_UNKNOWN_ISSUER: &str = "SEC_ERROR_UNKNOWN_ISSUER";
 
 struct World {
-    dir: PathBuf,
     /// `/etc/ssl/certs` after `update-ca-certificates`, plus the bundle-only root.
-    certs: PathBuf,
-    /// What is bound over `/usr/local/share/ca-certificates`.
-    anchors: PathBuf,
+    machine: Machine,
     local_ca: Ca,
     /// In the system bundle, not a local CA.
     bundle_only: Ca,
@@ -88,23 +85,10 @@ fn world() -> &'static World {
             "-----BEGIN CERTIFICATE-----\nnot base64 at all\n",
         )
         .unwrap();
-        let certs = install_anchors(&dir, &anchors);
-        let bundle = certs.join("ca-certificates.crt");
-        let mut text = fs::read_to_string(&bundle).unwrap();
-        for ca in [&local_ca, &refused_ca] {
-            let pem = fs::read_to_string(&ca.cert).unwrap();
-            assert!(
-                text.contains(pem.trim()),
-                "update-ca-certificates did not add {}",
-                ca.cn
-            );
-        }
-        text.push_str(&fs::read_to_string(&bundle_only.cert).unwrap());
-        fs::write(&bundle, text).unwrap();
+        let machine = Machine::install(&dir, &anchors);
+        machine.append_to_bundle(&[&local_ca, &refused_ca], &bundle_only);
         World {
-            dir,
-            certs,
-            anchors,
+            machine,
             local_ca,
             bundle_only,
             private_ca,
@@ -118,118 +102,16 @@ fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Cafix {
-    Without,
-    /// `cafix run -- CLIENT`.
-    Run,
-    /// libcafix.so in `/etc/ld.so.preload`.
-    SystemWide,
-}
-
-const ALL: [Cafix; 3] = [Cafix::Without, Cafix::Run, Cafix::SystemWide];
-
-/// How a client runs.
-struct Client<'a> {
-    mode: Cafix,
-    args: Vec<String>,
-    home: &'a Path,
-    /// Run as `nobody` (and so with Chromium's sandbox).
-    unprivileged: bool,
-    /// The shim to preload (a world-readable copy for an unprivileged client).
-    shim: PathBuf,
-}
-
-impl<'a> Client<'a> {
-    fn new(mode: Cafix, home: &'a Path, args: &[&str]) -> Client<'a> {
-        Client {
-            mode,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            home,
-            unprivileged: false,
-            shim: common::shim().to_path_buf(),
-        }
-    }
-
-    fn unprivileged(mut self) -> Client<'a> {
-        self.unprivileged = true;
-        self.shim = readable_shim();
-        self
-    }
-
-    /// Runs it in a namespace with the installed `/etc/ssl/certs`.
-    fn run(&self) -> Output {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let w = world();
-        let run_dir = w.dir.join(format!("run-{}", N.fetch_add(1, Ordering::Relaxed)));
-        let preload = match self.mode {
-            Cafix::SystemWide => format!("echo {} > /etc/ld.so.preload\n", path_str(&self.shim)),
-            _ => String::new(),
-        };
-        let script = format!(
-            "set -e\n{overlay}\nmount --bind {certs} /etc/ssl/certs\n\
-             mount --bind {anchors} /usr/local/share/ca-certificates\n{preload}set +e\nexec \"$@\"\n",
-            overlay = overlay_etc(&run_dir),
-            certs = path_str(&w.certs),
-            anchors = path_str(&w.anchors),
-        );
-        let mut cmd = Command::new("unshare");
-        cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"]);
-        if self.unprivileged {
-            cmd.args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]);
-        }
-        if self.mode == Cafix::Run {
-            cmd.args([env!("CARGO_BIN_EXE_cafix"), "run", "--"]);
-        }
-        cmd.args(&self.args);
-        clear_env(&mut cmd);
-        cmd.env("CAFIX_LIB", &self.shim)
-            .env("CAFIX_LOG", "info")
-            .env("HOME", self.home)
-            .env("XDG_RUNTIME_DIR", &run_dir);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        // Read both pipes while waiting: a browser writes a lot to stderr.
-        let mut stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let out_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stdout.read_to_end(&mut buf);
-            buf
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stderr.read_to_end(&mut buf);
-            buf
-        });
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{:?} ({:?}) did not finish in 90 s", self.args, self.mode);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Output {
-            status,
-            stdout: out_reader.join().unwrap(),
-            stderr: err_reader.join().unwrap(),
-        }
-    }
+/// `args` on the world's machine with `home` as HOME.
+fn client_with_home(mode: Cafix, home: &Path, args: &[&str]) -> Client<'static> {
+    Client::new(&world().machine, mode, args).home(home)
 }
 
 /// libcafix.so and its engine copied where `nobody` can read them.
 fn readable_shim() -> PathBuf {
     static SHIM: OnceLock<PathBuf> = OnceLock::new();
     SHIM.get_or_init(|| {
-        let dir = world().dir.join("shim");
+        let dir = world().machine.dir.join("shim");
         fs::create_dir_all(&dir).unwrap();
         let shim = common::shim();
         for name in ["libcafix.so", "libcafix_engine.so"] {
@@ -255,15 +137,6 @@ fn fresh_home(unprivileged: bool) -> PathBuf {
     home
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 // ---- servers ---------------------------------------------------------------
 
 /// `openssl s_server -WWW` on loopback with a leaf signed by a CA, serving
@@ -278,8 +151,8 @@ struct Server {
 impl Server {
     fn start(ca: &Ca, name: &str) -> Server {
         let w = world();
-        let (cert, key) = make_leaf(&w.dir, &format!("leaf-{name}"), ca);
-        let www = w.dir.join(format!("www-{name}"));
+        let (cert, key) = make_leaf(&w.machine.dir, &format!("leaf-{name}"), ca);
+        let www = w.machine.dir.join(format!("www-{name}"));
         fs::create_dir_all(&www).unwrap();
         let tls = s_server(&cert, &key, "-WWW", &www);
         let port = tls.port;
@@ -380,9 +253,9 @@ fn chromium(mode: Cafix, home: &Path, url: &str, unprivileged: bool) -> Output {
         "--dump-dom",
         url,
     ]);
-    let client = Client::new(mode, home, &args);
+    let client = client_with_home(mode, home, &args);
     if unprivileged {
-        client.unprivileged().run()
+        client.unprivileged(&readable_shim()).run()
     } else {
         client.run()
     }
@@ -454,7 +327,7 @@ fn nssdb_certificates(dir: &Path) -> String {
 #[test]
 fn chromium_trusts_the_local_ca_under_cafix_run_and_system_wide_and_writes_nothing() {
     let server = server("local");
-    for mode in ALL {
+    for mode in Cafix::ALL {
         // A user NSS database that exists (Chromium's M146+ path) and the
         // older one, hashed before and after.
         let home = fresh_home(false);
@@ -568,7 +441,7 @@ fn firefox(mode: Cafix, home: &Path, profile: &Path, url: &str) -> (Output, bool
         path_str(&shot),
         url,
     ];
-    let out = Client::new(mode, home, &args).run();
+    let out = client_with_home(mode, home, &args).run();
     (out, shot.is_file())
 }
 
@@ -599,7 +472,7 @@ fn profile_nss_hashes(profile: &Path) -> BTreeMap<PathBuf, String> {
 #[test]
 fn firefox_trusts_the_local_ca_under_cafix_run_and_system_wide_and_writes_nothing() {
     let server = server("local");
-    for mode in ALL {
+    for mode in Cafix::ALL {
         let home = fresh_home(false);
         let profile = firefox_profile(&home);
         let before = profile_nss_hashes(&profile);
@@ -669,13 +542,13 @@ fn tstclnt(mode: Cafix, server: &Server, extra: &[&str]) -> (Output, String) {
         "-4",
     ];
     args.extend(extra);
-    (Client::new(mode, &home, &args).run(), marker)
+    (client_with_home(mode, &home, &args).run(), marker)
 }
 
 #[test]
 fn tstclnt_and_vfychain_with_built_in_roots_trust_the_local_ca() {
     let server = server("local");
-    for mode in ALL {
+    for mode in Cafix::ALL {
         // -D: no database; -b: NSS's built-in roots.
         let (out, marker) = tstclnt(mode, server, &["-D", "-b"]);
         if mode == Cafix::Without {
@@ -694,10 +567,10 @@ fn tstclnt_and_vfychain_with_built_in_roots_trust_the_local_ca() {
         }
     }
     let w = world();
-    let (leaf, _) = make_leaf(&w.dir, "vfychain-leaf", &w.local_ca);
-    for mode in ALL {
+    let (leaf, _) = make_leaf(&w.machine.dir, "vfychain-leaf", &w.local_ca);
+    for mode in Cafix::ALL {
         let home = fresh_home(false);
-        let out = Client::new(mode, &home, &["vfychain", "-u", "1", "-a", path_str(&leaf)]).run();
+        let out = client_with_home(mode, &home, &["vfychain", "-u", "1", "-a", path_str(&leaf)]).run();
         let said = text(&out);
         if mode == Cafix::Without {
             assert!(
@@ -719,7 +592,7 @@ fn tstclnt_with_only_its_own_database_gets_nothing_added() {
     new_nssdb(&db);
     let before = hashes(&[&db]);
     let dbarg = format!("sql:{}", path_str(&db));
-    for mode in ALL {
+    for mode in Cafix::ALL {
         let (out, marker) = tstclnt(mode, server, &["-d", &dbarg]);
         assert!(
             text(&out).contains(NSS_UNKNOWN_ISSUER) && !String::from_utf8_lossy(&out.stdout).contains(&marker),
@@ -770,8 +643,8 @@ fn local_leaf_der() -> &'static Path {
     static LEAF: OnceLock<PathBuf> = OnceLock::new();
     LEAF.get_or_init(|| {
         let w = world();
-        let (pem, _) = make_leaf(&w.dir, "nss-client-leaf", &w.local_ca);
-        let der = w.dir.join("nss-client-leaf.der");
+        let (pem, _) = make_leaf(&w.machine.dir, "nss-client-leaf", &w.local_ca);
+        let der = w.machine.dir.join("nss-client-leaf.der");
         common::openssl(&["x509", "-in", path_str(&pem), "-outform", "DER", "-out", path_str(&der)]);
         der
     })
@@ -805,8 +678,8 @@ fn nss_initialised_in_every_way_programs_do() {
         let before = hashes(&[&db]);
         let dbarg = format!("sql:{}", path_str(&db));
         let home = fresh_home(false);
-        for cafix in ALL {
-            let out = Client::new(cafix, &home, &[&client, mode, &leaf, &dbarg]).run();
+        for cafix in Cafix::ALL {
+            let out = client_with_home(cafix, &home, &[&client, mode, &leaf, &dbarg]).run();
             let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
             let want = if cafix == Cafix::Without {
                 expected
@@ -828,7 +701,7 @@ fn nss_initialised_in_every_way_programs_do() {
 fn a_program_that_never_initialises_nss_loads_nothing_of_cafix() {
     let home = fresh_home(false);
     for mode in [Cafix::Run, Cafix::SystemWide] {
-        let out = Client::new(
+        let out = client_with_home(
             mode,
             &home,
             &["sh", "-c", "grep -c libcafix_engine /proc/self/maps || true"],
@@ -854,7 +727,7 @@ fn the_corrupt_anchor_file_is_said_once_and_the_refused_ca_changes_nothing() {
     let db = common::unique_dir("nss-bad-db");
     new_nssdb(&db);
     let dbarg = format!("sql:{}", path_str(&db));
-    let out = Client::new(Cafix::Run, &home, &[&client, "init", &leaf, &dbarg]).run();
+    let out = client_with_home(Cafix::Run, &home, &[&client, "init", &leaf, &dbarg]).run();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "verify: ok\ntoken: 1\n",
@@ -899,7 +772,7 @@ fn the_doctor_lists_nss_stores_what_each_lacks_and_the_fixes_reading_them_only()
     let before = hashes(&[&chromium_db, &profile]);
     let cafix = env!("CARGO_BIN_EXE_cafix");
 
-    let out = Client::new(Cafix::Without, &home, &[cafix, "doctor", "--json"]).run();
+    let out = client_with_home(Cafix::Without, &home, &[cafix, "doctor", "--json"]).run();
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", text(&out)));
     let stores = report["nss"]["stores"].as_array().expect("an nss.stores array");
@@ -933,7 +806,7 @@ fn the_doctor_lists_nss_stores_what_each_lacks_and_the_fixes_reading_them_only()
     assert!(findings.contains("policies.json"), "{findings}");
 
     // `--ca`: where that one CA is trusted, NSS's stores included.
-    let out = Client::new(
+    let out = client_with_home(
         Cafix::Without,
         &home,
         &[cafix, "doctor", "--ca", path_str(&w.local_ca.cert)],

@@ -155,6 +155,8 @@ fn front_exports_only_its_hooks() {
         "open64",
         "openat",
         "openat64",
+        // Node.js's NODE_EXTRA_CA_CERTS
+        "getenv",
     ];
     // libcrypto and libgnutls: trust sources and verification; libnss3:
     // initialisation and module loading (trampolines to the engine)

@@ -29,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Some(TrustPath::Bundle { known: None }) => assert!(cert_file.is_some()),
         Some(TrustPath::Bundle { known: Some(i) }) => assert!(i < cafix::locations::BUNDLE_PATHS.len()),
+        Some(TrustPath::JavaTrustStore { security_dir }) => {
+            assert!(quick_candidate(path));
+            assert_eq!([security_dir, &b"/jssecacerts"[..]].concat(), path);
+        }
+        Some(TrustPath::LocalCas) => assert_eq!(path, cafix::locations::LOCAL_CAS_PEM.to_bytes()),
         None => {}
     }
 });

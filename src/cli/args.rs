@@ -75,10 +75,13 @@ pub enum Command {
             programs cannot find, by name) or loading bundle files. Then programs' own root stores: \
             certifi copies (system, user, pyenv, pipx and poetry site-packages, venvs and conda \
             environments under the current and the home directory), pip's and botocore's vendored \
-            copies, conda's ssl/cacert.pem, Java cacerts keystores and the roots compiled into node; \
+            copies, conda's ssl/cacert.pem, every JDK's cacerts (or the jssecacerts it reads instead; \
+            /usr/lib/jvm, JAVA_HOME, PATH, ~/.gradle/jdks, ~/.sdkman, ~/.jdks) and the roots compiled \
+            into node; \
             each copy of the public roots that lacks a local CA (a certificate under the \
             distribution's anchor directories that is also in the system bundle) is named with the \
-            programs it breaks and the fix, and stores that are not such a copy are left alone. Then \
+            programs it breaks and the fix (covered where libcafix.so is preloaded system-wide, which \
+            adds them), and stores that are not such a copy are left alone. Then \
             NSS's stores: Chromium's NSS databases (~/.pki/nssdb, ~/.local/share/pki/nssdb, the \
             snap's), Firefox and Thunderbird profiles (~/.mozilla, ~/.config/mozilla, \
             ~/.thunderbird, snap and flatpak homes), /etc/pki/nssdb, read with certutil, and their \

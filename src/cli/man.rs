@@ -87,9 +87,8 @@ programs would, \fBdoctor\fR reports them
 the system bundle \fBdoctor\fR and \fBlookup\fR report, as libcafix.so would serve from it
 .PP
 \fBrun\fR sets CAFIX_LOG, CAFIX_LOG_FILE, CAFIX_LOG_FORMAT, CAFIX_LOG_TARGET, CAFIX_BUNDLE and
-CAFIX_SERVE for the command from its options; see \fBlibcafix\fR(8). When NODE_EXTRA_CA_CERTS is unset and this machine
-has local CAs, \fBrun\fR sets it to a file holding them (in \fB$XDG_RUNTIME_DIR/cafix\fR or
-\fB/tmp/cafix-\fR\fIuid\fR), for Node.js, whose roots are compiled in.
+CAFIX_SERVE for the command from its options; see \fBlibcafix\fR(8), which also gives Node.js and every JDK
+the local CAs (no variable is set and no file written for them).
 .SH EXAMPLES
 .TP
 .B cafix run \-\- zeal

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::args::RunArgs;
-use crate::config::Config;
-use crate::local_cas::{self, AnchorSources};
 
 /// The library's file name.
 pub const LIBRARY_NAME: &str = "libcafix.so";
@@ -121,11 +119,6 @@ pub fn run(args: &RunArgs) -> Result<i32, String> {
     if args.no_serve {
         cmd.env("CAFIX_SERVE", "0");
     }
-    if !args.no_serve && std::env::var_os("NODE_EXTRA_CA_CERTS").is_none() {
-        if let Some(file) = node_extra_ca_certs(args.bundle.as_deref()) {
-            cmd.env("NODE_EXTRA_CA_CERTS", file);
-        }
-    }
     let err = cmd.exec();
     let name = Path::new(program).display();
     match err.kind() {
@@ -138,95 +131,6 @@ pub fn run(args: &RunArgs) -> Result<i32, String> {
             Ok(126)
         }
     }
-}
-
-/// Node.js has its roots compiled in and reads `NODE_EXTRA_CA_CERTS` once at
-/// start, so the preload cannot reach its stores: hand it a file holding the
-/// local CAs (those in the system bundle). `None` when there are none or
-/// local CAs are switched off; a file that cannot be written is said once.
-fn node_extra_ca_certs(bundle_override: Option<&Path>) -> Option<PathBuf> {
-    let config = run_config();
-    if !config.local_cas_inject || !config.serve {
-        return None;
-    }
-    let sources = AnchorSources::system(config.local_cas.clone(), false);
-    let mut index = None;
-    let found = local_cas::discover(&sources, || {
-        let path = bundle_override.map(Path::to_path_buf).or_else(|| {
-            let is_file = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0);
-            crate::bundle::find_system_bundle(&config, &is_file)
-        })?;
-        index = crate::audit::read_bundle(&path).ok();
-        index.as_ref()
-    });
-    if found.is_empty() {
-        return None;
-    }
-    let pem: Vec<u8> = found.cas.iter().flat_map(|ca| ca.pem()).collect();
-    match write_runtime_file(&pem) {
-        Ok(path) => Some(path),
-        Err(why) => {
-            eprintln!("cafix: NODE_EXTRA_CA_CERTS not set: {why}");
-            None
-        }
-    }
-}
-
-/// The configuration the preloaded library will resolve: the environment and
-/// a root-owned `/etc/cafix.conf` (the only source of `local_cas`).
-fn run_config() -> Config {
-    let env = |name: &str| std::env::var_os(name).map(|v| v.as_bytes().to_vec());
-    Config::resolve(super::hash::system_config_text().as_deref(), &env, false)
-}
-
-/// Writes `content` to a private runtime directory under a name derived from
-/// it (`local-cas-<sha256>.pem`), so runs share one file and a file that is
-/// there is already right. The directory is `$XDG_RUNTIME_DIR/cafix`, else
-/// `/tmp/cafix-<uid>`; it must be ours, mode 0700, not a symlink.
-fn write_runtime_file(content: &[u8]) -> Result<PathBuf, String> {
-    use sha2::{Digest, Sha256};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        Some(base) if base.is_absolute() && base.is_dir() => base.join("cafix"),
-        _ => PathBuf::from(format!("/tmp/cafix-{uid}")),
-    };
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
-    }
-    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "{} is not a private directory of this user (mode 0700, not a symlink)",
-            dir.display()
-        ));
-    }
-    let digest: String = Sha256::digest(content)[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let path = dir.join(format!("local-cas-{digest}.pem"));
-    if std::fs::read(&path).is_ok_and(|existing| existing == content) {
-        return Ok(path);
-    }
-    let temp = dir.join(format!(".local-cas-{digest}.{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)?;
-        std::io::Write::write_all(&mut f, content)?;
-        std::fs::rename(&temp, &path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write {}: {e}", path.display())
-    })?;
-    Ok(path)
 }
 
 #[cfg(test)]

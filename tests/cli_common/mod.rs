@@ -106,7 +106,19 @@ impl std::fmt::Display for Run {
 }
 
 pub fn run(mut cmd: Command) -> Run {
-    Run::from(cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}")))
+    // A binary copied a moment ago can be "busy" while another test
+    // thread's fork still holds the copy's descriptor (until its exec
+    // closes it): ETXTBSY, worth a few retries.
+    let mut tries = 0;
+    loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return Run::from(result.unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))),
+        }
+    }
 }
 
 /// A directory removed when dropped.

@@ -7,6 +7,7 @@
 
 #![cfg_attr(not(test), no_std)]
 
+pub mod dirent;
 pub mod elf_ident;
 pub mod elf_lookup;
 pub mod engine_abi;

@@ -117,6 +117,16 @@ pub const LOCAL_ANCHOR_DIRS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What JSSE looks for before a JDK's `cacerts`: `<java.home>/lib/security/jssecacerts`
+/// (`jre/lib/security` in a JDK 8). cafix answers it, when it is missing,
+/// with that `cacerts` plus the local CAs it lacks (engine: `java.rs`).
+pub const JSSE_TRUST_STORE_SUFFIX: &[u8] = b"/lib/security/jssecacerts";
+
+/// The local CAs as one PEM file, served from memory when missing: what a
+/// Node.js process is told `NODE_EXTRA_CA_CERTS` names when nobody set it
+/// (libcafix.so's `getenv`). Never written to disk.
+pub const LOCAL_CAS_PEM: &core::ffi::CStr = c"/etc/ssl/certs/cafix-local-cas.pem";
+
 /// Shortest and longest entry of [`BUNDLE_PATHS`]: a cheap first test in the fast path.
 const MIN_BUNDLE_PATH_LEN: usize = bundle_path_len_bound(false);
 const MAX_BUNDLE_PATH_LEN: usize = bundle_path_len_bound(true);
@@ -142,6 +152,11 @@ pub enum TrustPath<'a> {
     HashEntry { dir: &'a [u8], hash: u32, index: u32 },
     /// One of [`BUNDLE_PATHS`] (its index), or the path named by `SSL_CERT_FILE`.
     Bundle { known: Option<usize> },
+    /// `<security_dir>/jssecacerts` ([`JSSE_TRUST_STORE_SUFFIX`]); the JDK's
+    /// `cacerts` is in the same directory.
+    JavaTrustStore { security_dir: &'a [u8] },
+    /// [`LOCAL_CAS_PEM`].
+    LocalCas,
 }
 
 /// Could `path` be a trust location at all? Looks only at the bytes of the
@@ -171,6 +186,7 @@ pub fn quick_candidate(path: &[u8]) -> bool {
                 && path[dot - 8..dot].iter().all(|&b| is_lower_hex(b))
         }
         b't' | b'm' => (MIN_BUNDLE_PATH_LEN..=MAX_BUNDLE_PATH_LEN).contains(&n) && looks_like_bundle_name(path),
+        b's' => path.ends_with(JSSE_TRUST_STORE_SUFFIX),
         _ => false,
     }
 }
@@ -285,6 +301,14 @@ pub fn classify<'a>(
     if let Some(i) = known_bundle_index(path) {
         return Some(TrustPath::Bundle { known: Some(i) });
     }
+    if path.ends_with(JSSE_TRUST_STORE_SUFFIX) {
+        return Some(TrustPath::JavaTrustStore {
+            security_dir: &path[..path.len() - b"/jssecacerts".len()],
+        });
+    }
+    if path == LOCAL_CAS_PEM.to_bytes() {
+        return Some(TrustPath::LocalCas);
+    }
     if cert_file_env.is_some_and(|f| same_path(f, path)) {
         return Some(TrustPath::Bundle { known: None });
     }
@@ -373,6 +397,34 @@ mod tests {
         assert!(!quick_candidate(b"/a/4042bcee.0/"));
         assert!(!quick_candidate(b"/etc/ssl/cc1204bc.00"));
         assert!(quick_candidate(b"/etc/ssl/cc1204bc.10"));
+    }
+
+    #[test]
+    fn a_jdks_jssecacerts_and_the_local_cas_file_are_trust_locations() {
+        for (path, dir) in [
+            (
+                &b"/usr/lib/jvm/java-17-openjdk-amd64/lib/security/jssecacerts"[..],
+                &b"/usr/lib/jvm/java-17-openjdk-amd64/lib/security"[..],
+            ),
+            (b"/opt/jdk8/jre/lib/security/jssecacerts", b"/opt/jdk8/jre/lib/security"),
+        ] {
+            assert!(quick_candidate(path));
+            assert_eq!(
+                classify(path, None, None),
+                Some(TrustPath::JavaTrustStore { security_dir: dir })
+            );
+        }
+        assert!(
+            !quick_candidate(b"/usr/lib/jvm/x/lib/security/cacerts"),
+            "the real store is never served"
+        );
+        assert_eq!(classify(b"/opt/jdk/lib/security/jssecacerts.bak", None, None), None);
+        assert_eq!(classify(b"/opt/jdk/lib/jssecacerts", None, None), None);
+        assert!(!quick_candidate(b"jdk/lib/security/jssecacerts"));
+        assert!(!quick_candidate(b"/proc/self/maps"));
+        let pem = LOCAL_CAS_PEM.to_bytes();
+        assert!(quick_candidate(pem));
+        assert_eq!(classify(pem, None, None), Some(TrustPath::LocalCas));
     }
 
     #[test]

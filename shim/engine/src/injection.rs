@@ -38,9 +38,6 @@ struct Judged {
     add: Vec<&'static [u8]>,
 }
 
-/// Found on the first load of a CA file, once per process.
-static LOCAL: OnceLock<LocalCas> = OnceLock::new();
-
 static JUDGED: Mutex<BTreeMap<FileId, Arc<Judged>>> = Mutex::new(BTreeMap::new());
 const JUDGED_LIMIT: usize = 256;
 
@@ -83,7 +80,7 @@ fn judge(path: &Path) -> Option<Arc<Judged>> {
     let judged = Arc::new(if is_system_bundle(&st) {
         Judged { add: Vec::new() }
     } else {
-        let local = local_cas();
+        let local = crate::local::cas();
         if local.is_empty() {
             Judged { add: Vec::new() }
         } else {
@@ -202,52 +199,6 @@ fn add_to_store(store: *mut c_void, ders: &[&[u8]], real: *mut c_void) {
     // SAFETY: pops only what was pushed since the mark above.
     unsafe { pop_to_mark() };
     sys::set_errno(saved);
-}
-
-/// The local CAs of this machine, found on the first call (under the shim
-/// lock: finding them may log) and kept for the life of the process; NSS's
-/// token (`nss.rs`) holds the same ones.
-pub(crate) fn local_cas() -> &'static LocalCas {
-    LOCAL.get_or_init(discover)
-}
-
-/// The local CAs of this machine, found on first need.
-fn discover() -> LocalCas {
-    let state = shim();
-    let sources = local_cas::AnchorSources::system(state.config.local_cas.clone(), sys::is_secure_exec());
-    // The bundle's text settles the usual case without indexing it (NSS
-    // programs may never need the index): the index's own bytes if it is
-    // built, else the file, read once here.
-    let read;
-    let text = match state.bundle_if_indexed() {
-        Some(index) => index.map(|index| index.bytes.as_slice()),
-        None => {
-            read = cafix::bundle::find_system_bundle(&state.config, &|p| sys::is_nonempty_file(p))
-                .and_then(|path| sys::read_file(&path, MAX_BUNDLE_BYTES).ok());
-            read.as_deref()
-        }
-    };
-    let found = local_cas::discover_with_text(&sources, text, || state.bundle());
-    if !found.problems.is_empty() {
-        logger::emit(&Record::new(
-            Level::Warn,
-            "local-ca-problems",
-            format!("local CA files skipped: {}", found.problems.join("; ")),
-        ));
-    }
-    for ca in &found.pending {
-        logger::emit(&Record::new(
-            Level::Info,
-            "local-ca-pending",
-            format!(
-                "{} in {} is not in the system bundle, so this machine does not trust it yet and \
-                 cafix adds it nowhere; run update-ca-certificates (or update-ca-trust) if it should be trusted",
-                ca.subject,
-                ca.source.display()
-            ),
-        ));
-    }
-    found
 }
 
 /// The file a load hook was given, as a path (`None` for NULL).

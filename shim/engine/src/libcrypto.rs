@@ -360,6 +360,36 @@ pub fn object_of(addr: *const c_void) -> Option<std::ffi::CString> {
     }
 }
 
+/// Whether a loaded object's file is named `file_name` (its last path
+/// component: `libjvm.so`), in one walk of the loaded objects that stops at
+/// the first match.
+pub fn is_loaded(file_name: &[u8]) -> bool {
+    struct Query<'a> {
+        file_name: &'a [u8],
+        found: bool,
+    }
+    unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> libc::c_int {
+        // SAFETY: glibc passes a valid dl_phdr_info; `data` is our Query.
+        let (info, query) = unsafe { (&*info, &mut *(data as *mut Query)) };
+        if info.dlpi_name.is_null() {
+            return 0;
+        }
+        // SAFETY: a NUL-terminated string owned by the loader, valid during the walk.
+        let path = unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes();
+        // The main program's name is empty: it is no file name.
+        query.found = !path.is_empty() && path.rsplit(|&b| b == b'/').next() == Some(query.file_name);
+        libc::c_int::from(query.found)
+    }
+    let mut query = Query {
+        file_name,
+        found: false,
+    };
+    // SAFETY: the callback only reads the info glibc hands it and writes our
+    // local; it neither loads nor unloads anything.
+    unsafe { libc::dl_iterate_phdr(Some(each), &mut query as *mut Query as *mut c_void) };
+    query.found
+}
+
 // Which object an address lies in, without `dladdr`: glibc's `dladdr` finds
 // the object by its `PT_LOAD` segments (`_dl_find_dso_for_object`) and then
 // scans the object's whole symbol table for the nearest symbol, which is
@@ -503,6 +533,11 @@ mod object_lookup_tests {
             assert_eq!(super::object_of(a), dladdr(a).0, "name of {a:?}");
         }
         assert!(super::object_of(libc::strlen as *const c_void).is_some());
+        let libc_name = super::object_of(libc::strlen as *const c_void).unwrap();
+        let libc_file = libc_name.as_bytes().rsplit(|&b| b == b'/').next().unwrap();
+        assert!(super::is_loaded(libc_file), "{libc_name:?}");
+        assert!(!super::is_loaded(b"libjvm.so"));
+        assert!(!super::is_loaded(b""), "the main program's empty name is no file name");
         assert_eq!(super::object_base(std::ptr::null_mut()), 0);
         for &a in &addrs {
             for &b in &addrs {

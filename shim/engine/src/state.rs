@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use cafix::bundle::{self, BundleIndex, CaCert};
@@ -28,13 +28,49 @@ pub enum Served {
     Cert(&'static CaCert),
     /// The whole system bundle (a missing bundle path).
     Bundle(&'static BundleIndex),
+    /// A JDK's missing `jssecacerts` (engine module `java`).
+    Keystore(&'static ServedStore),
+    /// The local CAs as PEM, possibly none (`locations::LOCAL_CAS_PEM`).
+    LocalCas(&'static [u8]),
+}
+
+/// A JDK's `jssecacerts` as served: its `cacerts` with the local CAs it
+/// lacks, or, once this process was told `jssecacerts` exists but that
+/// `cacerts` changed into something nothing can be added to, the real
+/// `cacerts` as it is now (`bytes: None`), so the JVM reads what it would
+/// have read without cafix.
+pub struct ServedStore {
+    pub bytes: Option<Vec<u8>>,
+    pub cacerts: PathBuf,
+    /// `cacerts`'s metadata: the device and times the served file shows.
+    pub stat: sys::Stat,
 }
 
 impl Served {
-    pub fn bytes(self) -> &'static [u8] {
+    /// What is served from memory; `None` when a real file is opened instead.
+    pub fn memory(self) -> Option<&'static [u8]> {
         match self {
-            Served::Cert(c) => &c.pem,
-            Served::Bundle(b) => &b.bytes,
+            Served::Cert(c) => Some(&c.pem),
+            Served::Bundle(b) => Some(&b.bytes),
+            Served::Keystore(store) => store.bytes.as_deref(),
+            Served::LocalCas(pem) => Some(pem),
+        }
+    }
+
+    /// The size a `stat` shows.
+    pub fn size(self) -> u64 {
+        match (self, self.memory()) {
+            (_, Some(bytes)) => bytes.len() as u64,
+            (Served::Keystore(store), None) => sys::stat(&store.cacerts).map_or(0, |st| st.st_size as u64),
+            (_, None) => 0,
+        }
+    }
+
+    /// The real file whose device and times a `stat` shows.
+    pub fn times(self) -> Option<sys::Stat> {
+        match self {
+            Served::Keystore(store) => Some(store.stat),
+            _ => shim().bundle_stat.get().copied().flatten(),
         }
     }
 
@@ -164,7 +200,8 @@ impl Shim {
                 self.log_bundle_path_once(path, bundle);
                 Some(Served::Bundle(bundle))
             }
-            TrustPath::Bundle { known: None } => None,
+            // Served by `java` and `local`, which `hooks::slow_path` asks first.
+            TrustPath::Bundle { known: None } | TrustPath::JavaTrustStore { .. } | TrustPath::LocalCas => None,
         }
     }
 

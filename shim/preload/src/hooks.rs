@@ -1,8 +1,10 @@
 //! The interposed libc functions: the stat family (`stat`, `lstat`,
 //! `fstatat`, their `64` forms, the `__xstat` family of programs built
 //! against glibc < 2.33, `statx`, and on 32-bit targets the
-//! `__stat64_time64` family of programs built with `_TIME_BITS=64`), `access`/`faccessat`, `fopen`/`fopen64`
-//! and `open`/`openat` with their `64` and fortified (`__open_2` …) forms.
+//! `__stat64_time64` family of programs built with `_TIME_BITS=64`),
+//! `access`/`faccessat`, `fopen`/`fopen64` and `open`/`openat` with their
+//! `64` and fortified (`__open_2` …) forms; and `getenv`, for Node.js's
+//! `NODE_EXTRA_CA_CERTS` ([`getenv`]).
 //!
 //! Every hook calls the real function first and returns its answer untouched
 //! unless the call failed with `ENOENT` on a path that could be a trust
@@ -369,3 +371,49 @@ macro_rules! fortified_openat_hook {
 
 fortified_openat_hook!(__openat_2, OPENAT_2);
 fortified_openat_hook!(__openat64_2, OPENAT64_2);
+
+// ---- getenv ------------------------------------------------------------------
+
+/// `getenv(3)`: the real answer, always, except for one name. A Node.js
+/// process asking for `NODE_EXTRA_CA_CERTS` that nobody set (outside
+/// secure-exec) is told [`locations::LOCAL_CAS_PEM`], a file the engine
+/// serves from memory with the local CAs (none, if there are none): Node.js
+/// adds its certificates to its compiled-in roots, as it does for a file the
+/// user names. Nothing is written, no variable is set (children inherit
+/// nothing), and a value the user set is returned untouched.
+///
+/// The cost for every other call is one byte compared when the variable is
+/// unset; no lock, no allocation, errno kept.
+///
+/// [`locations::LOCAL_CAS_PEM`]: cafix_common::locations::LOCAL_CAS_PEM
+#[no_mangle]
+pub unsafe extern "C" fn getenv(name: *const c_char) -> *mut c_char {
+    let real = real_fn!(
+        GETENV,
+        unsafe extern "C" fn(*const c_char) -> *mut c_char,
+        core::ptr::null_mut()
+    );
+    // SAFETY: the argument passed through unchanged.
+    let value = unsafe { real(name) };
+    // SAFETY: getenv's contract: `name` is a NUL-terminated string (its
+    // first byte is readable); NULL is checked first.
+    if !value.is_null() || name.is_null() || unsafe { *name } != b'N' as c_char {
+        return value;
+    }
+    // SAFETY: as above.
+    unsafe { node_extra_ca_certs(name) }
+}
+
+/// [`getenv`]'s answer for an unset variable whose name starts with `N`.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[cold]
+unsafe fn node_extra_ca_certs(name: *const c_char) -> *mut c_char {
+    // SAFETY: per this function's contract.
+    let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+    if name != b"NODE_EXTRA_CA_CERTS" || !crate::node::wants_local_cas() {
+        return core::ptr::null_mut();
+    }
+    cafix_common::locations::LOCAL_CAS_PEM.as_ptr().cast_mut()
+}

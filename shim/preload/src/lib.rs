@@ -31,6 +31,8 @@ pub mod hooks;
 #[cfg(not(test))]
 mod library_hooks;
 mod next_symbol;
+#[cfg(not(test))]
+mod node;
 mod real;
 mod sys;
 #[cfg(not(test))]

@@ -58,7 +58,7 @@ struct Walk<'a> {
     states: &'a mut [State],
 }
 
-/// At most this many names (the shim has 25).
+/// At most this many names (the shim has 26).
 const MAX_NAMES: usize = 32;
 
 /// Resolves each name (given with its GNU hash) as `dlsym(RTLD_NEXT, name)`

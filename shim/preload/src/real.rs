@@ -96,7 +96,13 @@ reals! { ALL {
     OPEN64_2 = c"__open64_2";
     OPENAT_2 = c"__openat_2";
     OPENAT64_2 = c"__openat64_2";
+    GETENV = c"getenv";
 }}
+
+/// Resolved on first use only: `getauxval`, for the rare slow path of the
+/// `getenv` hook (an import of the front would be looked up by the loader
+/// in every process, ~250 instructions each).
+pub static GETAUXVAL: Real = Real::new(c"getauxval");
 
 // 32-bit targets: the stat family of programs built with `_TIME_BITS=64`
 // (glibc 2.34+; Debian 13's armhf), whose buffer is `struct __stat64_t64`.

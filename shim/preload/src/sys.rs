@@ -105,32 +105,42 @@ pub fn remember_environment(envp: *const *const u8) {
     INITIAL_ENVIRONMENT.store(envp as *mut *const u8, Ordering::Relaxed);
 }
 
-/// Did the process start with `CAFIX_LOG` set to `off` (or `none`, `0`), as
-/// the engine's configuration reads it?
+/// The value of `name=` (with the `=`) in the environment the process
+/// started with, without reading or changing the live one.
 #[cfg(not(test))]
-fn logging_off() -> bool {
+pub fn initial_env(name_eq: &[u8]) -> Option<&'static [u8]> {
     let mut entry = INITIAL_ENVIRONMENT.load(Ordering::Relaxed) as *const *const u8;
     if entry.is_null() {
-        return false;
+        return None;
     }
     loop {
         // SAFETY: the initial environment is a NULL-terminated array of
         // NUL-terminated strings that lives as long as the process.
         let var = unsafe { *entry };
         if var.is_null() {
-            return false;
+            return None;
         }
         // SAFETY: as above.
         let var = unsafe { core::ffi::CStr::from_ptr(var.cast()) }.to_bytes();
-        if let Some(value) = var.strip_prefix(b"CAFIX_LOG=") {
-            let value = value.trim_ascii();
-            return [b"off".as_slice(), b"none", b"0"]
-                .iter()
-                .any(|v| value.eq_ignore_ascii_case(v));
+        if let Some(value) = var.strip_prefix(name_eq) {
+            return Some(value.trim_ascii());
         }
         // SAFETY: not past the terminating NULL, which was checked above.
         entry = unsafe { entry.add(1) };
     }
+}
+
+/// Is `value` one of `words`, case ignored?
+#[cfg(not(test))]
+pub fn is_one_of(value: &[u8], words: &[&[u8]]) -> bool {
+    words.iter().any(|w| value.eq_ignore_ascii_case(w))
+}
+
+/// Did the process start with `CAFIX_LOG` set to `off` (or `none`, `0`), as
+/// the engine's configuration reads it?
+#[cfg(not(test))]
+fn logging_off() -> bool {
+    initial_env(b"CAFIX_LOG=").is_some_and(|v| is_one_of(v, &[b"off", b"none", b"0"]))
 }
 
 /// `value` in decimal, in the end of `buf`.

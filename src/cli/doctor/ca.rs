@@ -45,6 +45,13 @@ fn store_place(j: &Judged, cert: &CaCert, local_index: Option<usize>) -> Place {
     if let (root_stores::Kind::Node, Some(v)) = (s.kind, &s.detail) {
         name = format!("{name} {v}");
     }
+    if s.kind == root_stores::Kind::Java {
+        // Every JDK that reads it, by its home.
+        let jvms = root_stores::jvms_using(s);
+        if !jvms.is_empty() {
+            name = format!("{name} (JDK {})", jvms.join(", "));
+        }
+    }
     let holds = j.holds(&cert.der);
     let (trusted, text) = match (&j.state, holds) {
         (State::Unused(why), _) => (None, format!("not used: {why}")),
@@ -56,12 +63,15 @@ fn store_place(j: &Judged, cert: &CaCert, local_index: Option<usize>) -> Place {
         ),
         (State::Covered, _) if local_index.is_some() => (
             Some(true),
-            "not in the file; the system-wide preload adds it when the file is loaded".to_string(),
+            format!(
+                "not in the file; the system-wide preload adds it {}",
+                s.kind.how_the_preload_adds()
+            ),
         ),
         (_, _) => {
-            let hint = match (local_index, s.kind) {
-                (Some(_), root_stores::Kind::Java) => " (`cafix doctor` gives the keytool command)",
-                (Some(_), _) => " (`cafix run` adds it; `cafix doctor` lists the fixes)",
+            let hint = match (local_index, s.preload_adds()) {
+                (Some(_), true) => " (`cafix run` adds it; `cafix doctor` lists the fixes)",
+                (Some(_), false) => " (`cafix doctor` lists the fixes)",
                 (None, _) => "",
             };
             (Some(false), format!("no{hint}"))

@@ -154,6 +154,27 @@ fn subdirs(dir: &Path, pick: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     out
 }
 
+/// The JDK homes under `dir`: each picked subdirectory with a `bin/java`
+/// or a `lib/security` (or `jre/…`), or else its own subdirectories that
+/// have one (Gradle has kept a JDK one level down,
+/// `<vendor-version>/jdk-<version>`).
+fn jdk_homes(dir: &Path, pick: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let is_home = |d: &Path| {
+        ["bin/java", "jre/bin/java", "lib/security", "jre/lib/security"]
+            .iter()
+            .any(|rel| d.join(rel).exists())
+    };
+    let mut out = Vec::new();
+    for sub in subdirs(dir, pick) {
+        if is_home(&sub) {
+            out.push(sub);
+        } else {
+            out.extend(subdirs(&sub, |_| true).into_iter().filter(|d| is_home(d)));
+        }
+    }
+    out
+}
+
 fn python_dir(name: &str) -> bool {
     name.starts_with("python") && name[6..].chars().all(|c| c.is_ascii_digit() || c == '.')
 }
@@ -353,14 +374,23 @@ pub fn search(places: &Places) -> Found {
         n.contains("jdk") || n.contains("jre") || n.contains("java")
     }));
     if let Some(home) = &places.home {
-        jvms.extend(subdirs(&home.join(".sdkman/candidates/java"), |n| n != "current"));
-        jvms.extend(subdirs(&home.join(".jdks"), |_| true));
+        // SDKMAN's, IntelliJ's and Gradle's toolchains.
+        jvms.extend(jdk_homes(&home.join(".sdkman/candidates/java"), |n| n != "current"));
+        jvms.extend(jdk_homes(&home.join(".jdks"), |_| true));
+        jvms.extend(jdk_homes(&home.join(".gradle/jdks"), |_| true));
     }
     for jvm in &jvms {
-        for rel in ["lib/security/cacerts", "jre/lib/security/cacerts"] {
-            let file = jvm.join(rel);
-            if file.exists() {
-                f.add(Kind::Java, &file, Some(jvm));
+        for rel in ["lib/security", "jre/lib/security"] {
+            // JSSE reads jssecacerts instead of cacerts when it exists.
+            // Looked for in the directory's listing, which says what is on
+            // disk in any process (libcafix.so answers a missing one's
+            // `stat` only in a JVM).
+            let dir = jvm.join(rel);
+            let listed = |name: &str| {
+                std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name() == name)))
+            };
+            if let Some(name) = ["jssecacerts", "cacerts"].into_iter().find(|n| listed(n)) {
+                f.add(Kind::Java, &dir.join(name), Some(jvm));
             }
         }
     }

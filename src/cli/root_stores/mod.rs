@@ -108,10 +108,13 @@ impl Kind {
         }
     }
 
-    /// Loaded as a PEM file into an OpenSSL store, where libcafix.so adds
-    /// the local CAs.
-    pub fn through_openssl(self) -> bool {
-        matches!(self, Kind::Certifi | Kind::Pip | Kind::Botocore | Kind::Conda)
+    /// How libcafix.so adds the local CAs where such a store is read.
+    pub fn how_the_preload_adds(self) -> &'static str {
+        match self {
+            Kind::Java => "(a jssecacerts served to the JVM)",
+            Kind::Node => "(NODE_EXTRA_CA_CERTS answered)",
+            _ => "when it is loaded",
+        }
     }
 }
 
@@ -141,6 +144,19 @@ pub struct Store {
     /// pip's or Node.js' version.
     pub version: Option<Vec<u32>>,
     pub content: Content,
+    /// Why libcafix.so adds no local CA where the program reads this store,
+    /// even where it is preloaded (`None`: it adds them).
+    pub not_served: Option<String>,
+}
+
+impl Store {
+    /// Does libcafix.so, where preloaded, add the local CAs the store lacks
+    /// where its programs read it? Copies loaded through OpenSSL, Java's
+    /// `cacerts` (a served `jssecacerts`), Node.js (`NODE_EXTRA_CA_CERTS`
+    /// answered), each unless `not_served` says why not.
+    pub fn preload_adds(&self) -> bool {
+        self.not_served.is_none()
+    }
 }
 
 /// What a store is to this machine's local CAs.
@@ -193,6 +209,18 @@ impl Judged {
             _ => None,
         }
     }
+}
+
+/// The homes of the JDKs that read a Java store (by its path and its
+/// aliases: the links of the JDKs that share it).
+pub fn jvms_using(s: &Store) -> Vec<String> {
+    let mut jvms: Vec<String> = std::iter::once(&s.path)
+        .chain(&s.aliases)
+        .filter_map(|p| find::jvm_of(p))
+        .map(|j| j.display().to_string())
+        .collect();
+    jvms.dedup();
+    jvms
 }
 
 /// libcafix.so in `/etc/ld.so.preload`, and whether it adds local CAs.
@@ -315,6 +343,7 @@ fn load(c: Candidate, places: &Places) -> Store {
         detail: None,
         version: None,
         content: Content::NotJudged(String::new()),
+        not_served: None,
     };
     let mut unused = None;
     match store.kind {
@@ -377,11 +406,12 @@ fn load(c: Candidate, places: &Places) -> Store {
             keytools.extend(find::on_path(&places.path, "keytool"));
             match keystore::read(&bytes, &store.canonical, &keytools) {
                 Ok(k) => {
-                    store.detail = Some(if k.via_keytool {
-                        format!("{}, read with keytool", k.format)
+                    store.detail = Some(k.detail);
+                    store.not_served = if store.path.file_name().is_some_and(|n| n == "jssecacerts") {
+                        Some("a jssecacerts that exists is used as it is".to_string())
                     } else {
-                        k.format.to_string()
-                    });
+                        k.not_served
+                    };
                     Content::Certs(k.certs)
                 }
                 Err(why) => Content::NotJudged(why),
@@ -418,6 +448,7 @@ fn node_store(binary: &Path, outcome: Result<Outcome, String>) -> Store {
         detail: None,
         version: None,
         content: Content::NotJudged(String::new()),
+        not_served: None,
     };
     store.content = match outcome {
         Err(e) | Ok(Outcome::NotRun(e)) => Content::NotJudged(format!("cannot be run: {e}")),
@@ -487,7 +518,7 @@ fn judge(store: Store, bundle: Option<&BundleIndex>, local: &LocalCas, preload: 
         State::OwnTrust
     } else if j.lacking.is_empty() {
         State::Complete
-    } else if j.store.kind.through_openssl() && preload.active() {
+    } else if j.store.preload_adds() && preload.active() {
         State::Covered
     } else {
         State::Lacks
@@ -606,11 +637,7 @@ impl Section {
                     .display()
             ),
             Kind::Java => {
-                let jvms: Vec<String> = std::iter::once(&s.path)
-                    .chain(&s.aliases)
-                    .filter_map(|p| find::jvm_of(p))
-                    .map(|j| j.display().to_string())
-                    .collect();
+                let jvms = jvms_using(s);
                 if jvms.is_empty() {
                     format!(
                         "Java programs whose JVM uses {} (Maven, Gradle, IDEs …)",
@@ -627,10 +654,17 @@ impl Section {
     fn fixes(&self, s: &Store, lacking: &[usize]) -> Vec<String> {
         let b = self.bundle_text();
         let mut fixes = Vec::new();
-        if s.kind.through_openssl() {
-            let mut f = "run them with `cafix run -- PROGRAM`, or preload libcafix.so system-wide (its path in /etc/ld.so.preload): \
-                         cafix adds the local CAs to each store loaded from a copy of the public roots, leaving the file as it is"
-                .to_string();
+        if let Some(why) = &s.not_served {
+            fixes.push(format!("cafix adds nothing here: {why}"));
+        } else {
+            let how = match s.kind {
+                Kind::Java => "cafix serves this JDK a jssecacerts of its cacerts plus the local CAs, from memory, leaving cacerts as it is",
+                Kind::Node => "cafix tells Node.js that NODE_EXTRA_CA_CERTS, when unset, names a file of the local CAs served from memory",
+                _ => "cafix adds the local CAs to each store loaded from a copy of the public roots, leaving the file as it is",
+            };
+            let mut f = format!(
+                "run them with `cafix run -- PROGRAM`, or preload libcafix.so system-wide (its path in /etc/ld.so.preload): {how}"
+            );
             if self.preload.library.is_some() && !self.preload.injects {
                 f.push_str(&format!(
                     " (libcafix.so is in /etc/ld.so.preload, but {SYSTEM_CONFIG_PATH} turns that off: `local_cas_inject = no` or `serve = no`)"
@@ -655,11 +689,11 @@ impl Section {
                 let canonical = s.canonical.to_string_lossy();
                 if canonical == "/etc/ssl/certs/java/cacerts" {
                     fixes.push(
-                        "`update-ca-certificates --fresh`: ca-certificates-java's hook rebuilds it from the system's CAs (it needs a Java runtime)"
+                        "or `update-ca-certificates --fresh`: ca-certificates-java's hook rebuilds it from the system's CAs (it needs a Java runtime)"
                             .to_string(),
                     );
                 } else if canonical.starts_with("/etc/pki/") {
-                    fixes.push("`update-ca-trust extract`: it rebuilds it from the system's CAs".to_string());
+                    fixes.push("or `update-ca-trust extract`: it rebuilds it from the system's CAs".to_string());
                 } else {
                     let keytool = std::iter::once(&s.path)
                         .chain(&s.aliases)
@@ -675,7 +709,7 @@ impl Section {
                             .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
                             .collect();
                         fixes.push(format!(
-                            "`{keytool} -importcert -keystore {} -storepass changeit -noprompt -alias {alias} -file {}`",
+                            "or `{keytool} -importcert -keystore {} -storepass changeit -noprompt -alias {alias} -file {}`",
                             s.path.display(),
                             ca.source.display()
                         ));
@@ -683,11 +717,13 @@ impl Section {
                 }
             }
             Kind::Node => {
-                fixes.push(
-                    "run them with `cafix run -- PROGRAM`: it sets NODE_EXTRA_CA_CERTS to a file of the local CAs \
-                     (a system-wide preload does not reach Node.js' compiled-in roots)"
-                        .to_string(),
-                );
+                // The local CAs' own file when there is one, else the system bundle.
+                let mut sources: Vec<&Path> = lacking.iter().map(|&i| self.local.cas[i].source.as_path()).collect();
+                sources.dedup();
+                let file = match sources.as_slice() {
+                    [one] => one.display().to_string(),
+                    _ => b.clone(),
+                };
                 let version = s.detail.as_deref().unwrap_or("this Node.js");
                 if s.version.as_deref().is_some_and(node_has_use_system_ca) {
                     fixes.push(format!(
@@ -695,7 +731,7 @@ impl Section {
                     ));
                 } else {
                     fixes.push(format!(
-                        "or `NODE_EXTRA_CA_CERTS={b}` ({version} has no --use-system-ca, which came with Node.js 23.8 and 22.15)"
+                        "or `NODE_EXTRA_CA_CERTS={file}` ({version} has no --use-system-ca, which came with Node.js 23.8 and 22.15)"
                     ));
                 }
             }
@@ -775,7 +811,7 @@ impl Section {
                 (format!("{} {} lack", stores.len(), kind.plural()), programs.to_string())
             };
             let error = match kind {
-                Kind::Java => " (\"PKIX path building failed\"); Java does not use OpenSSL, so cafix cannot add them",
+                Kind::Java => " (\"PKIX path building failed\")",
                 Kind::Node => {
                     " (\"unable to get local issuer certificate\", \"self-signed certificate in certificate chain\")"
                 }
@@ -889,8 +925,9 @@ impl Section {
             let state = match &j.state {
                 State::Lacks => style::bad(&format!("{count}, a copy of the public roots; lacks {}", lacks())),
                 State::Covered => style::good(&format!(
-                    "{count}; lacks {}, which the system-wide preload adds when it is loaded",
-                    lacks()
+                    "{count}; lacks {}, which the system-wide preload adds {}",
+                    lacks(),
+                    s.kind.how_the_preload_adds()
                 )),
                 State::Complete => style::good(&format!("{count}; has every local CA")),
                 State::SystemBundle => style::good(&format!("{count}; the system bundle itself")),

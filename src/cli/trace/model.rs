@@ -30,6 +30,8 @@ impl Location {
                 index,
             }),
             Some(TrustPath::Bundle { known }) => Some(Location::Bundle { known }),
+            // What only libcafix.so serves (a JDK's jssecacerts, the local CAs for Node.js).
+            Some(TrustPath::JavaTrustStore { .. } | TrustPath::LocalCas) => None,
             None if path.len() > 1 && path[0] == b'/' && locations::is_trust_dir(path, cert_dir) => Some(Location::Dir),
             None => None,
         }

@@ -46,6 +46,7 @@ use std::ffi::{c_void, CStr};
 use std::sync::Mutex;
 
 use cafix::explain::TrustSource;
+use cafix_common::locations::TrustPath;
 use libc::{c_char, c_int};
 
 use crate::state::{path_bytes, shim, Served};
@@ -75,7 +76,16 @@ fn slow_path(path: &[u8]) -> Option<Served> {
     // Under the shim lock, with unwinding caught; a hook re-entered from
     // inside the shim (or a signal handler interrupting it) gets `None`.
     crate::lock::with_shim_lock(|| {
-        let served = shim().serve(path);
+        // The two locations other modules serve, then the rest (`state`).
+        let served = match cafix_common::locations::classify(path, None, None) {
+            Some(TrustPath::JavaTrustStore { security_dir }) => crate::java::serve(security_dir).map(Served::Keystore),
+            // Empty when serving is off: Node.js then adds nothing, and says nothing.
+            Some(TrustPath::LocalCas) => Some(Served::LocalCas(match shim().config.serve {
+                true => crate::local::pem(),
+                false => &[],
+            })),
+            _ => shim().serve(path),
+        };
         if served.is_none() && path.ends_with(b".0") {
             // A directory without any entry for this hash: worth naming if
             // the verification in progress on this thread fails.

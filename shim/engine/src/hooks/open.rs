@@ -27,12 +27,23 @@ unsafe fn read_only_mode(mode: *const c_char) -> bool {
     mode.first() == Some(&b'r') && !mode.contains(&b'+')
 }
 
-/// A read-only stream over served bytes that live as long as the process.
+/// A read-only stream over the served content: its bytes, which live as
+/// long as the process, or the real file opened in its place.
 fn served_stream(served: Served) -> *mut FILE {
-    let bytes = served.bytes();
-    if bytes.is_empty() {
-        return std::ptr::null_mut();
-    }
+    let Some(bytes) = served.memory() else {
+        let fd = real_file_fd(served, true);
+        if fd < 0 {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: fd is a read-only descriptor we own; fdopen takes it over.
+        let stream = unsafe { libc::fdopen(fd, c"r".as_ptr()) };
+        if stream.is_null() {
+            // SAFETY: fdopen failed, so fd is still ours to close.
+            unsafe { libc::close(fd) };
+        }
+        return stream;
+    };
+    // An empty buffer is a valid empty stream with glibc 2.22 and later.
     // SAFETY: `bytes` is 'static; fmemopen in "r" mode never writes to the
     // buffer, so handing it a pointer to immutable data is sound.
     unsafe { libc::fmemopen(bytes.as_ptr() as *mut libc::c_void, bytes.len(), c"r".as_ptr()) }
@@ -60,21 +71,39 @@ pub unsafe fn after_fopen(file: *mut FILE, path: *const c_char, mode: *const c_c
     file
 }
 
-/// A file descriptor for served content, opened with the caller's `O_CLOEXEC`.
+/// A file descriptor for served content, opened with the caller's `O_CLOEXEC`:
+/// the real file when one stands in (the system bundle for a bundle path,
+/// the real `cacerts`), else a sealed memfd of the bytes.
 fn served_fd(served: Served, flags: c_int) -> c_int {
     let cloexec = flags & libc::O_CLOEXEC != 0;
-    match served {
-        Served::Bundle(bundle) => {
-            use std::os::unix::ffi::OsStrExt;
-            let Ok(path) = std::ffi::CString::new(bundle.path.as_os_str().as_bytes()) else {
-                return -1;
-            };
-            let flags = libc::O_RDONLY | if cloexec { libc::O_CLOEXEC } else { 0 };
-            // SAFETY: openat of a NUL-terminated path, read-only.
-            unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int }
-        }
-        Served::Cert(cert) => sys::sealed_memfd(c"cafix-served-certificate", &cert.pem, cloexec).unwrap_or(-1),
-    }
+    let bytes = match served {
+        Served::Bundle(_) => return real_file_fd(served, cloexec),
+        other => match other.memory() {
+            Some(bytes) => bytes,
+            None => return real_file_fd(served, cloexec),
+        },
+    };
+    let name = match served {
+        Served::Cert(_) => c"cafix-served-certificate",
+        _ => c"cafix-served",
+    };
+    sys::sealed_memfd(name, bytes, cloexec).unwrap_or(-1)
+}
+
+/// The real file that stands in for served content, opened read-only.
+fn real_file_fd(served: Served, cloexec: bool) -> c_int {
+    use std::os::unix::ffi::OsStrExt;
+    let path = match served {
+        Served::Bundle(bundle) => &bundle.path,
+        Served::Keystore(store) => &store.cacerts,
+        Served::Cert(_) | Served::LocalCas(_) => return -1,
+    };
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return -1;
+    };
+    let flags = libc::O_RDONLY | if cloexec { libc::O_CLOEXEC } else { 0 };
+    // SAFETY: openat of a NUL-terminated path, read-only.
+    unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0) as c_int }
 }
 
 /// Only plain read-only opens of files are served.

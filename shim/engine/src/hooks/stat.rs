@@ -10,7 +10,7 @@
 use libc::{c_char, c_int};
 
 use super::{missing, restore_errno};
-use crate::state::{shim, Served};
+use crate::state::Served;
 use crate::sys;
 
 /// A stat-like buffer the shim can fill for served content.
@@ -25,18 +25,22 @@ macro_rules! impl_stat_buf {
             fn fill(&mut self, served: Served, path: *const c_char) {
                 // SAFETY: all-zero is a valid value for every field of the struct.
                 *self = unsafe { std::mem::zeroed() };
-                if let Some(Some(b)) = shim().bundle_stat.get() {
+                if let Some(b) = served.times() {
                     self.st_dev = b.st_dev as _;
                     self.st_atime = b.st_atime as _;
+                    self.st_atime_nsec = b.st_atime_nsec as _;
                     self.st_mtime = b.st_mtime as _;
+                    self.st_mtime_nsec = b.st_mtime_nsec as _;
                     self.st_ctime = b.st_ctime as _;
+                    self.st_ctime_nsec = b.st_ctime_nsec as _;
                 }
+                let size = served.size();
                 self.st_ino = served.inode(path_hash(path)) as _;
                 self.st_mode = (libc::S_IFREG | 0o444) as _;
                 self.st_nlink = 1;
-                self.st_size = served.bytes().len() as _;
+                self.st_size = size as _;
                 self.st_blksize = 4096;
-                self.st_blocks = served.bytes().len().div_ceil(512) as _;
+                self.st_blocks = size.div_ceil(512) as _;
             }
         }
     )*};
@@ -50,17 +54,21 @@ impl StatBuf for libc::statx {
     fn fill(&mut self, served: Served, path: *const c_char) {
         // SAFETY: all-zero is a valid struct statx.
         *self = unsafe { std::mem::zeroed() };
+        let size = served.size();
         self.stx_mask = libc::STATX_BASIC_STATS;
         self.stx_blksize = 4096;
         self.stx_nlink = 1;
         self.stx_mode = (libc::S_IFREG | 0o444) as u16;
         self.stx_ino = served.inode(path_hash(path));
-        self.stx_size = served.bytes().len() as u64;
-        self.stx_blocks = served.bytes().len().div_ceil(512) as u64;
-        if let Some(Some(b)) = shim().bundle_stat.get() {
+        self.stx_size = size;
+        self.stx_blocks = size.div_ceil(512);
+        if let Some(b) = served.times() {
             self.stx_mtime.tv_sec = b.st_mtime.into();
+            self.stx_mtime.tv_nsec = b.st_mtime_nsec as u32;
             self.stx_ctime.tv_sec = b.st_ctime.into();
+            self.stx_ctime.tv_nsec = b.st_ctime_nsec as u32;
             self.stx_atime.tv_sec = b.st_atime.into();
+            self.stx_atime.tv_nsec = b.st_atime_nsec as u32;
             self.stx_dev_major = libc::major(b.st_dev);
             self.stx_dev_minor = libc::minor(b.st_dev);
         }

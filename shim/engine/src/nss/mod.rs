@@ -19,7 +19,7 @@
 //!    after ours), nothing happens. After `NSS_Shutdown` it is gone with the
 //!    rest, and the next initialisation adds it again.
 //! 3. **Only local CAs the browser does not already decide on.** The local
-//!    CAs (`cafix::local_cas`, shared with OpenSSL's injection) that a
+//!    CAs (`local.rs`, the same ones OpenSSL stores and Java get) that a
 //!    built-in roots token already holds are left out
 //!    (`PK11_FindCertFromDERCertItem` on each such token): those are public
 //!    roots whose trust (or distrust) is the program's to decide.
@@ -249,10 +249,8 @@ fn attach(nss: &Nss, library: &str) -> Option<Record> {
     if nss.has_our_module() {
         return None;
     }
-    let local = crate::lock::with_shim_lock(|| {
-        let config = &crate::state::shim().config;
-        (config.local_cas_inject && config.serve).then(crate::injection::local_cas)
-    })??;
+    // Empty when adding local CAs (or serving) is switched off.
+    let local = crate::lock::with_shim_lock(crate::local::cas)?;
     if local.is_empty() {
         return None;
     }
