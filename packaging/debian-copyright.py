@@ -19,7 +19,8 @@ from pathlib import Path
 DEFAULT = frozenset({"Expat", "Apache-2.0"})
 
 # Texts of the licenses not in /usr/share/common-licenses. Unicode-3.0,
-# Unlicense and OpenSSL come from the crates' own files.
+# Unlicense, ISC, BSD-3-clause (subtle's, with its copyright notice) and
+# OpenSSL come from the crates' own files.
 EXPAT = """\
 Permission is hereby granted, free of charge, to any person obtaining a copy
 of this software and associated documentation files (the "Software"), to deal
@@ -45,6 +46,7 @@ TEXT_FILES = {
     "Unlicense": ["UNLICENSE"],
     "OpenSSL": ["openssl/LICENSE"],
     "ISC": ["LICENSE"],
+    "BSD-3-clause": ["LICENSE"],
 }
 PUBLIC_DOMAIN = "The file says: \"This file is in the Public Domain\".\n"
 SPDX_TO_DEP5 = {
@@ -53,6 +55,7 @@ SPDX_TO_DEP5 = {
     "Unlicense": "Unlicense",
     "Unicode-3.0": "Unicode-3.0",
     "ISC": "ISC",
+    "BSD-3-Clause": "BSD-3-clause",
 }
 # Files a crate carries under another license than its own: (crate, path,
 # license, who, what).
