@@ -86,4 +86,7 @@ fi
 "${cargo[@]}" test --manifest-path shim/preload/Cargo.toml --target-dir target
 "${cargo[@]}" build --manifest-path shim/preload/Cargo.toml --target-dir target
 # Every test binary runs, even after one failed: a packager sees them all.
-"${cargo[@]}" test --no-fail-fast "${selection[@]}"
+status=0
+"${cargo[@]}" test --no-fail-fast "${selection[@]}" || status=$?
+echo "check: exit $status after $SECONDS s, as $(id -un)${CAFIX_CHECK_USER:+ ($CAFIX_CHECK_USER)}" >&2
+exit "$status"
