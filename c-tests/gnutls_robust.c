@@ -66,6 +66,8 @@ typedef unsigned (*fhost2)(void *, const char *, unsigned);
 typedef void (*vset)(void *, void *, unsigned);
 typedef void (*vfree)(void *);
 typedef void (*vdeinit)(void *, unsigned);
+typedef void (*vverify)(void *, const char *, unsigned);
+typedef void (*vverify2)(void *, void *, unsigned, unsigned);
 
 /* engine_abi::GNUTLS_HOOKS, in its order. */
 static const char *const NAMES[] = {
@@ -86,6 +88,8 @@ static const char *const NAMES[] = {
     "gnutls_certificate_set_trust_list",
     "gnutls_certificate_free_credentials",
     "gnutls_x509_trust_list_deinit",
+    "gnutls_session_set_verify_cert",
+    "gnutls_session_set_verify_cert2",
 };
 
 /* Calls hook i with NULL (or harmless) arguments; prints what it returned. */
@@ -111,6 +115,8 @@ static void call(int i, void *f) {
     case 14: ((vset)f)(NULL, NULL, 0); printf("%s(NULL, NULL, 0) returned\n", name); break;
     case 15: ((vfree)f)(NULL); printf("%s(NULL) returned\n", name); break;
     case 16: ((vdeinit)f)(NULL, 1); printf("%s(NULL, 1) returned\n", name); break;
+    case 17: ((vverify)f)(NULL, "x", 0); printf("%s(NULL, \"x\", 0) returned\n", name); break;
+    case 18: ((vverify2)f)(NULL, NULL, 0, 0); printf("%s(NULL, NULL, 0, 0) returned\n", name); break;
     }
 }
 

@@ -359,6 +359,12 @@ fn apt_update_root_not_in_bundle() {
         "root-not-in-bundle",
     );
     assert!(field(&r, "trust sources").contains("system trust"), "{r}");
+    // The host apt gave gnutls_session_set_verify_cert, and the session's peer.
+    assert_eq!(
+        field(&r, "server"),
+        format!("localhost:{} (address 127.0.0.1)", srv.port),
+        "{r}"
+    );
 }
 
 #[test]

@@ -85,6 +85,8 @@ const GNUTLS_HOOKS: &[&str] = &[
     "gnutls_certificate_verify_peers2",
     "gnutls_certificate_verify_peers3",
     "gnutls_handshake",
+    "gnutls_session_set_verify_cert",
+    "gnutls_session_set_verify_cert2",
     "gnutls_x509_crt_check_hostname",
     "gnutls_x509_crt_check_hostname2",
     "gnutls_x509_trust_list_add_system_trust",

@@ -188,7 +188,7 @@ pub const OPENSSL_HOOKS: [LibraryHook; 13] = [
 /// libgnutls's hooked functions (observe only); GnuTLS fails with
 /// [`GNUTLS_E_INTERNAL_ERROR`], except the host name checks, whose 0 means
 /// "does not match".
-pub const GNUTLS_HOOKS: [LibraryHook; 17] = [
+pub const GNUTLS_HOOKS: [LibraryHook; 19] = [
     hook(
         c"gnutls_certificate_verify_peers2",
         Int,
@@ -261,6 +261,8 @@ pub const GNUTLS_HOOKS: [LibraryHook; 17] = [
     hook(c"gnutls_certificate_set_trust_list", Void, &[Ptr, Ptr, UInt], 0),
     hook(c"gnutls_certificate_free_credentials", Void, &[Ptr], 0),
     hook(c"gnutls_x509_trust_list_deinit", Void, &[Ptr, UInt], 0),
+    hook(c"gnutls_session_set_verify_cert", Void, &[Ptr, Ptr, UInt], 0),
+    hook(c"gnutls_session_set_verify_cert2", Void, &[Ptr, Ptr, UInt, UInt], 0),
 ];
 
 /// libnss3's hooked functions: where a program initialises NSS or loads a

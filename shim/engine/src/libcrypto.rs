@@ -83,6 +83,8 @@ pub enum Sym {
     GnutlsSetTrustList,
     GnutlsFreeCredentials,
     GnutlsTrustListDeinit,
+    GnutlsSessionSetVerifyCert,
+    GnutlsSessionSetVerifyCert2,
     NssInit,
     NssInitReadWrite,
     NssInitialize,

@@ -444,11 +444,13 @@ fn library_of(name: &CStr) -> &'static str {
 }
 
 /// The hooked functions that return nothing.
-const RETURN_NOTHING: [&[u8]; 4] = [
+const RETURN_NOTHING: [&[u8]; 6] = [
     b"X509_STORE_free",
     b"gnutls_certificate_set_trust_list",
     b"gnutls_certificate_free_credentials",
     b"gnutls_x509_trust_list_deinit",
+    b"gnutls_session_set_verify_cert",
+    b"gnutls_session_set_verify_cert2",
 ];
 
 /// Logs, once per function, that no real library function could be found.

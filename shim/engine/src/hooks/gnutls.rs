@@ -12,8 +12,9 @@
 //!   to credentials), forgotten when they are freed;
 //! - the verifications: `gnutls_certificate_verify_peers{,2,3}`,
 //!   `gnutls_x509_trust_list_verify_crt{,2}`, the automatic verification of
-//!   `gnutls_session_set_verify_cert` (seen when `gnutls_handshake` fails
-//!   with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`), and the separate host
+//!   `gnutls_session_set_verify_cert{,2}` (seen when `gnutls_handshake` fails
+//!   with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`; the host name it was
+//!   given is kept for that, per thread), and the separate host
 //!   name check (`gnutls_x509_crt_check_hostname{,2}`) that libcurl and wget
 //!   make after verifying. A failure becomes one record
 //!   (`verification::gnutls`); a success is said at debug level.
@@ -110,6 +111,32 @@ thread_local! {
     /// does not verify at all (`curl -k`, `git -c http.sslVerify=false`
     /// still ask), so it is said at debug only.
     static VERIFIED_LEAF: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// The session this thread last asked to verify itself during its
+    /// handshake (`gnutls_session_set_verify_cert{,2}`), and the host name it
+    /// was to match: the server a failed handshake names (apt sets both on
+    /// the thread that then shakes hands). One slot: a session set up on one
+    /// thread and shaken on another, or an older session, names only its peer.
+    static VERIFY_HOST: RefCell<Option<(usize, String)>> = const { RefCell::new(None) };
+}
+
+fn remember_verify_host(session: *mut c_void, host: Option<String>) {
+    let _ = VERIFY_HOST.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = host.map(|host| (session as usize, host));
+        }
+    });
+}
+
+/// The host name `session`'s handshake was set to verify on this thread.
+fn verify_host_of(session: *mut c_void) -> Option<String> {
+    VERIFY_HOST
+        .try_with(|slot| {
+            let slot = slot.try_borrow().ok()?;
+            let (owner, host) = slot.as_ref()?;
+            (*owner == session as usize).then(|| host.clone())
+        })
+        .ok()
+        .flatten()
 }
 
 fn remember_verified_leaf(leaf: Option<Vec<u8>>) {
@@ -214,10 +241,47 @@ pub unsafe extern "C" fn handshake_hook(session: *mut c_void, caller: *const c_v
     if observed && rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && !session.is_null() && !explained {
         observe(|| {
             // SAFETY: the session the same library just failed to verify.
-            unsafe { explain::handshake_failure(real as *mut c_void, session) }
+            unsafe { explain::handshake_failure(real as *mut c_void, session, verify_host_of(session)) }
         });
     }
     rc
+}
+
+#[allow(clippy::unused_unit)]
+#[export_name = "cafix_hook_gnutls_session_set_verify_cert"]
+pub unsafe extern "C" fn set_verify_cert_hook(
+    session: *mut c_void,
+    hostname: *const c_char,
+    flags: c_uint,
+    caller: *const c_void,
+) {
+    type F = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint);
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSessionSetVerifyCert, F, ());
+    if observed && !session.is_null() {
+        // SAFETY: GnuTLS takes `hostname` as NULL or a NUL-terminated name.
+        observe(|| remember_verify_host(session, unsafe { cstr(hostname) }));
+    }
+    // SAFETY: passed through unchanged.
+    unsafe { real(session, hostname, flags) }
+}
+
+#[allow(clippy::unused_unit)]
+#[export_name = "cafix_hook_gnutls_session_set_verify_cert2"]
+pub unsafe extern "C" fn set_verify_cert2_hook(
+    session: *mut c_void,
+    data: *const TypedVdata,
+    elements: c_uint,
+    flags: c_uint,
+    caller: *const c_void,
+) {
+    type F = unsafe extern "C" fn(*mut c_void, *const TypedVdata, c_uint, c_uint);
+    let (real, observed) = real_and_observed!(caller, Sym::GnutlsSessionSetVerifyCert2, F, ());
+    if observed && !session.is_null() {
+        // SAFETY: `data` as GnuTLS requires it: NULL or `elements` entries.
+        observe(|| remember_verify_host(session, unsafe { hostname_in(data, elements) }));
+    }
+    // SAFETY: passed through unchanged.
+    unsafe { real(session, data, elements, flags) }
 }
 
 #[export_name = "cafix_hook_gnutls_x509_trust_list_verify_crt"]

@@ -296,11 +296,11 @@ pub unsafe fn session_failure(real: *mut c_void, session: *mut c_void, status: u
 }
 
 /// `gnutls_handshake` failed with `GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR`:
-/// the verification `gnutls_session_set_verify_cert` asked for.
+/// the verification `gnutls_session_set_verify_cert` asked for, of `host`.
 ///
 /// # Safety
 /// `session` is the live session `real_handshake`'s library just failed.
-pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_void) {
+pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_void, host: Option<String>) {
     let Some(get_status) = Api::cached(real_handshake).and_then(|api| api.get_verify_cert_status) else {
         return;
     };
@@ -310,7 +310,7 @@ pub unsafe fn handshake_failure(real_handshake: *mut c_void, session: *mut c_voi
     // function failed the handshake, and its verification was observed.
     if status != 0 && status != u32::MAX {
         // SAFETY: per this function's contract.
-        unsafe { session_failure(real_handshake, session, status, None) };
+        unsafe { session_failure(real_handshake, session, status, host) };
     }
 }
 
