@@ -5,7 +5,8 @@
 //! different times, in different time zones and umasks, into byte-identical
 //! files; and the broken inputs a packager can meet (a vendor tarball of
 //! another release, a missing crate, a corrupted one), each stopping the
-//! build with cargo's own error naming the crate, before anything is built.
+//! build with cargo's own error naming the crate, never fetching anything,
+//! never compiling the broken crate.
 //!
 //! Needs a git checkout, root or `make check`'s user namespace (for
 //! `unshare -n`), tar, xz, python3, and the crates for `cargo vendor`
@@ -278,9 +279,20 @@ fn two_builds_from_the_tarballs_are_identical() {
     );
 }
 
+/// Where a broken build must stop.
+enum Stops {
+    /// Before compiling anything: cargo resolves the whole lock file first.
+    BeforeCompiling,
+    /// When it comes to the crate: cargo checks a vendored crate's files
+    /// when it compiles it, so the crates built before it (libcafix.so's
+    /// engine, when the crate is the command's) may be; the crate itself
+    /// never is, nor the command.
+    AtTheCrate(&'static str),
+}
+
 /// A tree from the tarballs, broken by `change`, built offline by `make`:
-/// its output. The build must fail before compiling anything.
-fn broken_build(name: &str, change: impl FnOnce(&Path)) -> String {
+/// its output. The build must fail where `stops` says, and fetch nothing.
+fn broken_build(name: &str, stops: Stops, change: impl FnOnce(&Path)) -> String {
     let tree = unpack(name);
     change(&tree);
     let out: Output = offline(&tree, "make", &[CARGO]).output().unwrap();
@@ -294,10 +306,25 @@ fn broken_build(name: &str, change: impl FnOnce(&Path)) -> String {
     for word in ["Updating", "Downloading", "crates.io index", "network"] {
         assert!(!log.contains(word), "`{word}` in the output:\n{log}");
     }
-    // Nothing built: no crate was compiled.
-    let deps = tree.join("target/release/deps");
-    let built = fs::read_dir(&deps).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(built, 0, "{} holds {built} artifacts:\n{log}", deps.display());
+    let release = tree.join("target/release");
+    let built: Vec<String> = fs::read_dir(release.join("deps"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    match stops {
+        Stops::BeforeCompiling => assert!(built.is_empty(), "{} artifacts built:\n{log}", built.len()),
+        Stops::AtTheCrate(krate) => {
+            let prefix = format!("lib{}-", krate.replace('-', "_"));
+            assert!(
+                !built.iter().any(|f| f.starts_with(&prefix)),
+                "{krate} was compiled:\n{log}"
+            );
+            assert!(!release.join("cafix").exists(), "the command was built:\n{log}");
+        }
+    }
     log
 }
 
@@ -315,7 +342,7 @@ fn a_vendor_tarball_of_another_release_stops_the_build() {
     }
     // The sources of a release that locked itoa 1.0.18 (the vendor tarball
     // holds 1.0.19 only): cargo names the crate and both versions.
-    let log = broken_build("other-release", |tree| {
+    let log = broken_build("other-release", Stops::BeforeCompiling, |tree| {
         let lock = tree.join("Cargo.lock");
         let text = fs::read_to_string(&lock).unwrap();
         let version = package_field(text.split("name = \"itoa\"").nth(1).unwrap(), "version");
@@ -338,7 +365,7 @@ fn a_missing_crate_stops_the_build() {
     if release().is_none() {
         return;
     }
-    let log = broken_build("missing-crate", |tree| {
+    let log = broken_build("missing-crate", Stops::BeforeCompiling, |tree| {
         fs::remove_dir_all(crate_dir(tree, "itoa")).unwrap();
     });
     assert!(log.contains("no matching package") && log.contains("`itoa`"), "{log}");
@@ -350,19 +377,19 @@ fn a_corrupted_crate_stops_the_build() {
         return;
     }
     // A source file changed: its checksum in .cargo-checksum.json no longer
-    // matches.
-    let log = broken_build("corrupted-file", |tree| {
-        let lib = crate_dir(tree, "itoa").join("src/lib.rs");
+    // matches. libc, which libcafix_engine.so, built first, needs early.
+    let log = broken_build("corrupted-file", Stops::AtTheCrate("libc"), |tree| {
+        let lib = crate_dir(tree, "libc").join("src/lib.rs");
         let mut text = fs::read_to_string(&lib).unwrap();
         text.push_str("\npub fn planted() {}\n");
         fs::write(&lib, text).unwrap();
     });
     assert!(
-        log.contains("the listed checksum of") && log.contains("vendor/itoa/src/lib.rs"),
+        log.contains("the listed checksum of") && log.contains("vendor/libc/src/lib.rs"),
         "{log}"
     );
     // The crate's own checksum differs from Cargo.lock's.
-    let log = broken_build("corrupted-checksum", |tree| {
+    let log = broken_build("corrupted-checksum", Stops::BeforeCompiling, |tree| {
         let sums = crate_dir(tree, "itoa").join(".cargo-checksum.json");
         let text = fs::read_to_string(&sums).unwrap();
         let (head, package) = text.split_once("\"package\":").unwrap();
