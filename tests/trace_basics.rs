@@ -277,7 +277,10 @@ fn sigterm_and_sigint_are_forwarded_and_nothing_is_left_behind() {
             pidfile.display()
         );
         let mut cmd = clean(cafix());
-        cmd.args(["trace", "--", "sh", "-c", &script]);
+        // `env --default-signal`: a shell cannot trap a signal ignored when
+        // it started, and a test run started in the background (`cmd &` in
+        // a script) inherits SIGINT ignored.
+        cmd.args(["trace", "--", "env", "--default-signal=INT", "sh", "-c", &script]);
         let child = spawn(&mut cmd);
         let tracer = child.id() as i32;
         let pid = wait_for_pid(&pidfile);
