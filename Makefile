@@ -10,6 +10,8 @@
 #   make all-arches           link libcafix.so and its engine for every architecture
 #                             below, cafix for amd64, i386 and arm64, and check
 #                             (cargo check) cafix for the others
+#   make dist                 release tarballs in target/dist (packaging/dist.sh)
+#   make check                the tests a packager's build runs, as any user
 #
 # Installed files:
 #   $(BINDIR)/cafix                        the command
@@ -117,18 +119,29 @@ BIN := $(TARGET_DIR)/$(OUT)/cafix
 LIB := $(TARGET_DIR)/$(OUT)/libcafix.so
 ENGINE := $(TARGET_DIR)/$(OUT)/libcafix_engine.so
 
-.PHONY: all build build-lib check-cli test-shim all-arches generated install install-lib install-bin uninstall deb rpm clean print-libdir
+.PHONY: all build build-lib check-cli test-shim all-arches generated install install-lib install-bin uninstall deb rpm clean print-libdir dist check
 
 all: build
 
-# libcafix_engine.so, then libcafix.so: shim/preload is its own workspace
-# (panic = "abort"), built into the same target directory.
+# Reproducible from any directory: the paths rustc and the C compiler of
+# libcafix.so's trampolines record (panic locations of vendored crates, build
+# scripts' OUT_DIR, debug information) name the tree as `.` and the target
+# directory as `target`, wherever they are. Added to RUSTFLAGS and CFLAGS
+# from the environment (a distribution's flags), which cargo prefers to its
+# configuration's build.rustflags.
+REMAP_FLAGS := --remap-path-prefix=$(CURDIR)=. --remap-path-prefix=$(abspath $(TARGET_DIR))=target
+C_REMAP_FLAGS := -ffile-prefix-map=$(CURDIR)=. -ffile-prefix-map=$(abspath $(TARGET_DIR))=target
+CARGO_BUILD = $(CROSS_ENV) RUSTFLAGS="$$RUSTFLAGS $(REMAP_FLAGS)" CFLAGS="$$CFLAGS $(C_REMAP_FLAGS)" \
+  $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR)
+
+# libcafix_engine.so, then libcafix.so: shim/preload is in its own workspace
+# (shim/Cargo.toml: panic = "abort"), built into the same target directory.
 build-lib:
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) -p cafix-engine
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --manifest-path shim/preload/Cargo.toml
+	$(CARGO_BUILD) -p cafix-engine
+	$(CARGO_BUILD) --manifest-path shim/preload/Cargo.toml
 
 build: build-lib
-	$(CROSS_ENV) $(CARGO) build --release $(CROSS) --target-dir $(TARGET_DIR) --bin cafix
+	$(CARGO_BUILD) --bin cafix
 
 # The shim crates' unit tests built for ARCH and run here (see RUNNER):
 # cafix-common, the engine, the library code the engine uses (without the
@@ -221,6 +234,8 @@ uninstall:
 # (the libraries, Multi-Arch: same, so the i386 one installs beside the
 # amd64 one and /usr/$$LIB/libcafix.so serves 32-bit processes too) and
 # cafix (the command, which depends on libcafix of its architecture).
+# Reproducible with SOURCE_DATE_EPOCH set (dpkg-deb's times), whatever the
+# umask (install -D makes directories with it).
 DEBDIR := $(abspath $(TARGET_DIR)/debian)
 deb:
 	rm -rf $(DEBDIR)/stage-$(DEB_ARCH)
@@ -229,6 +244,7 @@ deb:
 	set -e; for pkg in libcafix cafix; do \
 	  stage=$(DEBDIR)/stage-$(DEB_ARCH)/$$pkg; \
 	  gzip -9n $$stage/usr/share/man/man*/*.[0-9]; \
+	  find $$stage -type d -exec chmod 0755 {} +; \
 	  mkdir -p $$stage/DEBIAN; \
 	  sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' packaging/deb/$$pkg.control > $$stage/DEBIAN/control; \
 	  if [ -e packaging/deb/$$pkg.triggers ]; then install -m644 packaging/deb/$$pkg.triggers $$stage/DEBIAN/triggers; fi; \
@@ -255,6 +271,8 @@ rpm:
 	$(MAKE) --no-print-directory install $(RPMDIRS) DESTDIR=$(RPMTOP)/stage-$(RPM_ARCH)
 	# Compressed as Fedora's brp-compress would (the spec turns it off).
 	gzip -9n $(RPMTOP)/stage-$(RPM_ARCH)$(call RPM_EVAL,%{_mandir})/man*/*.[0-9]
+	# Directories as any umask would make them (install -D uses the umask).
+	find $(RPMTOP)/stage-$(RPM_ARCH) -type d -exec chmod 0755 {} +
 	rpmbuild -bb --target $(RPM_ARCH) \
 	  $(if $(CROSS),--define "__strip $(CROSS_CC:-gcc=-strip)" --define "__objdump $(CROSS_CC:-gcc=-objdump)") \
 	  --define "_topdir $(RPMTOP)" \
@@ -268,3 +286,15 @@ print-libdir:
 
 clean:
 	$(CARGO) clean
+
+# The release tarballs (sources, vendored crates, SHA256SUMS) in
+# $(TARGET_DIR)/dist, from git: see packaging/dist.sh and README's packager
+# section.
+dist:
+	packaging/dist.sh $(TARGET_DIR)/dist
+
+# The tests a packager's build runs, as root or as any other user, with no
+# package installed by them: see tests/check.sh. CHECK_ARGS: more arguments
+# of its last `cargo test` (a test target, a name filter, --lib ...).
+check:
+	CARGO="$(CARGO)" tests/check.sh $(CHECK_ARGS)

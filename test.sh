@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (see README): installs what the build and the
 # tests use when it is missing, builds the shim and the CLI, then runs every
-# unit, integration and scenario test. Needs root for the mount namespace
-# scenarios (and to install packages).
+# unit, integration and scenario test (tests/check.sh, also `make check`).
+# As root every test runs; another user runs them in a user namespace of its
+# own, where the few that need the machine's real root say so and pass.
 #
 #   ./test.sh          install what is missing, build, test
 #   ./test.sh --deps   only install what is missing (what `make` needs too)
@@ -18,7 +19,8 @@ cd "$(dirname "$0")"
 # NSS's tools), their compilers and libraries, the namespace and tracing
 # tools, the packagers' tools (dpkg-deb, dpkg-architecture, rpmbuild), the
 # log daemons the log tests run in private namespaces (systemd-journald,
-# rsyslogd), and the cross compilers of every architecture.
+# rsyslogd). A Debian build's make check needs the same: they are
+# packaging/debian/control's Build-Depends (tests/source_packages.rs).
 PACKAGES=(
     ca-certificates openssl libssl-dev curl
     g++ gcc make perl pkg-config
@@ -30,9 +32,18 @@ PACKAGES=(
     wget gnutls-bin libgnutls28-dev apt
     systemd rsyslog
     chromium firefox-esr libnss3-tools libnss3-dev
-    # Every architecture a distribution ships (make all-arches): Debian's
-    # cross compilers and C libraries to link against, and qemu-user for
-    # arm64's tests (gcc-multilib cannot be installed beside them).
+)
+
+# What only a git checkout's tests use: the release tarballs' and source
+# packages' builds (tests/dist.rs, tests/source_packages.rs) with Debian's
+# own Rust, debhelper and lintian, offline but for loopback (ip).
+CHECKOUT_PACKAGES=(cargo-web rustc-web debhelper lintian xz-utils iproute2)
+
+# Every architecture a distribution ships (make all-arches): Debian's cross
+# compilers and C libraries to link against, and qemu-user for arm64's tests
+# (gcc-multilib cannot be installed beside them). Without them, a native
+# package build, the other architectures' tests say so and pass.
+CROSS_PACKAGES=(
     gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
     gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
     libc6-dev-i386-cross libc6-dev-arm64-cross libc6-dev-armhf-cross
@@ -52,10 +63,10 @@ SAME_VERSION=(libssl3 libssl-dev libgnutls30 libgnutls28-dev)
 
 install_missing() {
     if ! command -v dpkg-query >/dev/null; then
-        echo "test.sh: not a Debian system; make sure the equivalents of these are installed: ${PACKAGES[*]}" >&2
+        echo "test.sh: not a Debian system; make sure the equivalents of these are installed: ${PACKAGES[*]} ${CHECKOUT_PACKAGES[*]} ${CROSS_PACKAGES[*]}" >&2
         return
     fi
-    local native wanted=("${PACKAGES[@]}") a p
+    local native wanted=("${PACKAGES[@]}" "${CHECKOUT_PACKAGES[@]}" "${CROSS_PACKAGES[@]}") a p
     native=$(dpkg --print-architecture)
     for a in "${FOREIGN_ARCHES[@]}"; do
         for p in "${FOREIGN_PACKAGES[@]}"; do wanted+=("$p:$a"); done
@@ -125,7 +136,7 @@ same_versions() {
 install_missing
 [ "${1-}" = --deps ] && exit 0
 if ! command -v cargo >/dev/null; then
-    echo "test.sh: cargo not found: install Rust 1.88 or later (https://rustup.rs; Debian 12's own cargo is older)" >&2
+    echo "test.sh: cargo not found: install Rust 1.88 or later (Debian 12: apt-get install cargo-web rustc-web; or https://rustup.rs)" >&2
     exit 1
 fi
 # The Rust standard libraries of the other architectures (rustup's; a
@@ -141,14 +152,10 @@ fi
 
 # libcafix.so and its engine linked for every architecture, cafix for
 # amd64, i386 and arm64, checked for the rest (each step's time printed);
-# the tests below use the i386 and arm64 builds.
+# the tests use the i386 and arm64 builds.
 make all-arches
-cargo build --workspace
-# libcafix.so is its own workspace (built with panic = "abort"); its unit
-# tests, then a build into the shared target directory for the tests above.
-cargo test --manifest-path shim/preload/Cargo.toml --target-dir target
-cargo build --manifest-path shim/preload/Cargo.toml --target-dir target
-cargo test --workspace
+# The build and every test (also `make check`).
+tests/check.sh
 # The shim crates' unit tests on i386 (natively) and arm64 (under qemu-user).
 make test-shim ARCH=i386
 make test-shim ARCH=arm64

@@ -22,8 +22,8 @@
 # its trust store: /usr/local/ssl/cert.pem and /usr/local/ssl/certs/. On
 # Debian neither exists, which is what libcafix.so has to make up for.
 #
-# Needs: cargo (crates.io reachable, or the .crate already in
-# $CARGO_HOME/registry/cache), a C compiler, make, flock (util-linux) and
+# Needs: cargo (crates.io reachable, the .crate already in
+# $CARGO_HOME/registry/cache, or a release's vendor/), a C compiler, make, flock (util-linux) and
 # Debian's full `perl` package: OpenSSL's Configure uses core modules such as
 # IPC::Cmd, File::Compare, FindBin (perl-modules-5.x) and Time::Piece
 # (libperl5.x) that the minimal perl-base lacks. No CPAN module beyond the
@@ -124,44 +124,36 @@ for m in $perl_modules; do
 done
 
 # --- source, through cargo ------------------------------------------------
+# c-tests/openssl-src/Cargo.lock pins both crates. cargo runs in the
+# repository, so the crates of a release's vendor tarball (make dist:
+# vendor/ and .cargo/config.toml) are used as they are, with no network;
+# otherwise the registry cache, then crates.io.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+pins=$repo/c-tests/openssl-src/Cargo.toml
 work=$cache_root/.build-openssl-$ossl_version
 rm -rf "$work"
-mkdir -p "$work/fetch/src"
-: >"$work/fetch/src/lib.rs"
-cat >"$work/fetch/Cargo.toml" <<EOF
-[package]
-name = "cafix-openssl-src-fetch"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-openssl-src = "=$crate_version"
-
-[workspace]
-EOF
+mkdir -p "$work"
 say "fetching openssl-src $crate_version through cargo"
 (
-    cd "$work/fetch"
+    cd "$repo"
     # Offline first: a .crate already in $CARGO_HOME/registry/cache needs no
-    # network. cargo checks the .crate against the index's checksum.
-    cargo fetch --offline -q 2>/dev/null || cargo fetch -q
+    # network. cargo checks the .crate against the lock file's checksum.
+    cargo fetch --locked --offline -q --manifest-path "$pins" 2>/dev/null ||
+        cargo fetch --locked -q --manifest-path "$pins"
 ) >&2 || die "cargo fetch of openssl-src =$crate_version failed"
 manifest=$(
-    cd "$work/fetch" &&
-        cargo metadata --offline --format-version 1 2>/dev/null |
+    cd "$repo" &&
+        cargo metadata --locked --offline --format-version 1 --manifest-path "$pins" |
         perl -MJSON::PP -e '
             local $/; my $m = decode_json(<STDIN>);
             for my $p (@{$m->{packages}}) {
-                print $p->{manifest_path}, "\n" if $p->{name} eq "openssl-src";
-            }'
+                print $p->{manifest_path}, "\n"
+                    if $p->{name} eq "openssl-src" && $p->{version} eq $ARGV[0];
+            }' "$crate_version+$ossl_version"
 )
-[ -n "$manifest" ] && [ -f "$manifest" ] || die "cannot locate the openssl-src sources (cargo metadata)"
+[ -n "$manifest" ] && [ -f "$manifest" ] ||
+    die "cannot locate the sources of openssl-src $crate_version+$ossl_version (cargo metadata of $pins)"
 crate_dir=$(dirname "$manifest")
-case "$(basename "$crate_dir")" in
-"openssl-src-$crate_version+$ossl_version") ;;
-*) die "unexpected crate directory $crate_dir" ;;
-esac
 grep -q "^MAJOR=${ossl_version%%.*}\$" "$crate_dir/openssl/VERSION.dat" 2>/dev/null ||
     grep -q "OPENSSL_VERSION_TEXT.*OpenSSL $ossl_version " "$crate_dir/openssl/include/openssl/opensslv.h" ||
     die "$crate_dir does not hold OpenSSL $ossl_version"

@@ -396,6 +396,9 @@ fn text_summary_names_the_bundle_reads() {
 /// trust location; its exit status passes through.
 #[test]
 fn a_32_bit_program_is_said_to_be_untraced() {
+    if !needs_other_arch("i386") {
+        return;
+    }
     let dir = scratch("i386-program");
     let src = dir.join("open_bundle.c");
     std::fs::write(

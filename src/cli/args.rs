@@ -165,7 +165,7 @@ pub enum Command {
     )]
     Log(LogArgs),
 
-    /// Write the man pages cafix.1 and libcafix.8
+    /// Write the man pages cafix.1 and libcafix.8 (dated SOURCE_DATE_EPOCH's day when it is set)
     #[command(hide = true)]
     Man(ManArgs),
 

@@ -193,9 +193,12 @@ fn option_help(arg: &clap::Arg) -> String {
 pub fn cafix_1() -> String {
     let mut cmd = Cli::command();
     cmd.build();
-    let man = Man::new(cmd.clone())
+    let mut man = Man::new(cmd.clone())
         .manual("User Commands")
         .source(format!("cafix {}", env!("CARGO_PKG_VERSION")));
+    if let Some(date) = page_date() {
+        man = man.date(date);
+    }
     let mut out: Vec<u8> = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = man.render_title(&mut out);
@@ -243,11 +246,47 @@ pub fn cafix_1() -> String {
     text
 }
 
+/// libcafix(8), dated as [`page_date`] says.
+pub fn libcafix_8() -> String {
+    match page_date() {
+        Some(date) => LIBCAFIX_8.replacen(".TH LIBCAFIX 8 \"\"", &format!(".TH LIBCAFIX 8 \"{date}\""), 1),
+        None => LIBCAFIX_8.to_string(),
+    }
+}
+
+/// The date of the pages' .TH lines: the UTC day of SOURCE_DATE_EPOCH, which
+/// a reproducible build sets (dpkg-buildpackage, rpmbuild); without it none,
+/// so the pages never depend on when they were made.
+fn page_date() -> Option<String> {
+    let seconds: i64 = std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()?;
+    Some(day_of(seconds))
+}
+
+/// YYYY-MM-DD of the UTC day `seconds` after the epoch falls on.
+fn day_of(seconds: i64) -> String {
+    let (year, month, day) = crate::record::civil_from_days(seconds.div_euclid(86_400));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 pub fn run(args: &ManArgs) -> Result<i32, String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    for (name, text) in [("cafix.1", cafix_1()), ("libcafix.8", LIBCAFIX_8.to_string())] {
+    for (name, text) in [("cafix.1", cafix_1()), ("libcafix.8", libcafix_8())] {
         let path = args.out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_of;
+
+    #[test]
+    fn page_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(-1), "1969-12-31");
+        assert_eq!(day_of(1_796_601_600), "2026-12-07");
+        assert_eq!(day_of(1_796_601_600 + 86_399), "2026-12-07");
+        assert_eq!(day_of(1_709_164_800), "2024-02-29");
+    }
 }

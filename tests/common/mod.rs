@@ -60,7 +60,7 @@ mod shared_build;
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
 #[allow(unused_imports)]
-pub use shared_env::{clear_env, CLEARED_ENV};
+pub use shared_env::{clear_env, needs_other_arch, needs_real_root, real_root, skip, CLEARED_ENV};
 
 pub mod local_ca_machine;
 

@@ -40,8 +40,9 @@ pub const CLEARED_ENV: &[&str] = &[
     "HTTPS_PROXY",
     "ALL_PROXY",
     "NO_PROXY",
-    // How the cafix command prints.
+    // How the cafix command prints (SOURCE_DATE_EPOCH: the man pages' date).
     "NO_COLOR",
+    "SOURCE_DATE_EPOCH",
 ];
 
 /// Removes [`CLEARED_ENV`] and every `CAFIX_*` variable from `cmd`'s
@@ -56,4 +57,100 @@ pub fn clear_env(cmd: &mut Command) -> &mut Command {
         }
     }
     cmd
+}
+
+// ---------------------------------------------------------------------------
+// Tests that cannot run here
+// ---------------------------------------------------------------------------
+
+/// Whether this process is the machine's own root: uid 0 in the initial user
+/// namespace. As another user, `make check` (tests/check.sh) runs the tests
+/// in a user namespace where that user is root: mount namespaces, bind
+/// mounts and overlays work, but a setuid program runs as its caller, no
+/// other user's uid exists, and the real root's files (/etc) are not root's.
+pub fn real_root() -> bool {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { geteuid() };
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    euid == 0 && map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+}
+
+/// For a test that needs the machine's own root ([`real_root`]): true if it
+/// has it; otherwise see [`skip`].
+pub fn needs_real_root(why: &str) -> bool {
+    real_root() || skip(&format!("needs the real root: {why}"))
+}
+
+/// A test that cannot run here: one line, `skipped <test>: <reason>`, on
+/// stderr past the test harness's capture, and false (the test returns and
+/// passes). In CI (CI set, and not "false" or "0"; .ci/run sets it), where
+/// nothing may be skipped, the test fails instead.
+pub fn skip(reason: &str) -> bool {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("test").to_string();
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{test} {reason}; nothing is skipped in CI");
+    }
+    // Straight to the file descriptor, in one write: eprintln! would be
+    // captured and shown only for a failing test.
+    let _ = std::io::stderr().write_all(format!("skipped {test}: {reason}\n").as_bytes());
+    false
+}
+
+/// For a test that builds for, or runs programs of, another architecture
+/// (`deb_arch`: i386, natively; arm64, under qemu-user): true if what
+/// test.sh installs for it is here (the Rust standard library of its
+/// target, Debian's cross compiler, its multiarch libssl-dev, qemu-user);
+/// otherwise see [`skip`]. A distribution's native package build has none
+/// of them.
+pub fn needs_other_arch(deb_arch: &str) -> bool {
+    let (target, cc, multiarch, runner) = match deb_arch {
+        "i386" => ("i686-unknown-linux-gnu", "i686-linux-gnu-gcc", "i386-linux-gnu", None),
+        "arm64" => (
+            "aarch64-unknown-linux-gnu",
+            "aarch64-linux-gnu-gcc",
+            "aarch64-linux-gnu",
+            Some("qemu-aarch64-static"),
+        ),
+        other => panic!("no other architecture {other} in the tests"),
+    };
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    };
+    let mut missing = Vec::new();
+    // The rustc that `make` gets through cargo: the one on PATH.
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    let std_dir = std::path::Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib");
+    if !std_dir.is_dir() {
+        missing.push(format!(
+            "Rust's standard library for {target} (rustup target add {target})"
+        ));
+    }
+    for tool in std::iter::once(cc).chain(runner) {
+        if !on_path(tool) {
+            missing.push(tool.to_string());
+        }
+    }
+    if !std::path::Path::new("/usr/lib")
+        .join(multiarch)
+        .join("libssl.so")
+        .exists()
+    {
+        missing.push(format!("libssl-dev:{deb_arch}"));
+    }
+    missing.is_empty()
+        || skip(&format!(
+            "needs {deb_arch}'s toolchain and libraries (test.sh installs them): no {}",
+            missing.join(", no ")
+        ))
 }

@@ -18,6 +18,8 @@ use serde_json::Value;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared_env/mod.rs"]
 mod shared_env;
+#[allow(unused_imports)]
+pub use shared_env::needs_other_arch;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
